@@ -1,0 +1,39 @@
+// Command: a named operation a node serves, with its signature, help text and handler.
+//
+// The overlay's own RPCs (chord.*), the DHT's (dht.*) and a user's commands are all Commands
+// registered in a node's CommandRegistry, and every transport dispatches to the same handlers.
+//
+// Signatures use the XML-RPC introspection letters: "RET:ARGS", e.g. "S:si" is a command that
+// takes a string and an int and returns a struct. Letters: i int, b boolean, d double,
+// s string, 6 base64 (bytes), 8 i8 (64-bit int), A array, S struct, n nil, t datetime, and '*'
+// for "any type". Several signatures may be separated by ',' ("S:s,S:si"). The registry checks
+// arity and argument types against the signature before a handler runs, so handlers may read
+// their arguments with paramList::getString(i) and the like without re-checking.
+//
+// Thread-safety: a Handler may be called from many threads at once; it must synchronize its own
+// state. Handlers report failures by returning a non-ok Status (never by throwing; anything
+// thrown is caught and reported as an internal fault).
+#ifndef CHORD_COMMANDS_COMMAND_H_
+#define CHORD_COMMANDS_COMMAND_H_
+
+#include <xmlrpc-c/base.hpp>
+
+#include <functional>
+#include <string>
+
+#include "commands/status.h"
+
+namespace chord {
+
+using Handler = std::function<Result<xmlrpc_c::value>(const xmlrpc_c::paramList& params)>;
+
+struct Command {
+  std::string name;       // e.g. "dht.get"; letters, digits, '_', '-', '.'
+  std::string signature;  // e.g. "S:s"; see above
+  std::string help;       // one paragraph for system.methodHelp
+  Handler handler;
+};
+
+}  // namespace chord
+
+#endif  // CHORD_COMMANDS_COMMAND_H_

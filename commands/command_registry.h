@@ -1,0 +1,59 @@
+// CommandRegistry: the named commands one node serves.
+//
+// Every transport (XML-RPC server, in-process network) dispatches into a registry, so a command
+// registered here is reachable the same way whatever carries the call. The registry itself
+// provides system.listMethods, system.methodHelp and system.methodSignature.
+//
+// Thread-safety: all methods are safe to call concurrently. Dispatch runs the handler without
+// holding the registry lock, so handlers may register or unregister commands, and a command
+// unregistered while one of its calls runs lets that call finish.
+#ifndef CHORD_COMMANDS_COMMAND_REGISTRY_H_
+#define CHORD_COMMANDS_COMMAND_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "commands/command.h"
+
+namespace chord {
+
+class CommandRegistry {
+ public:
+  CommandRegistry();
+  CommandRegistry(const CommandRegistry&) = delete;
+  CommandRegistry& operator=(const CommandRegistry&) = delete;
+
+  // Adds a command. Errors: BadArgument if the name, signature or handler is invalid; Refused if
+  // a command of that name is already registered.
+  Status Register(Command command);
+
+  // Removes a command; returns false if there was none of that name. system.* cannot be removed.
+  bool Unregister(const std::string& name);
+
+  // Runs a command: checks arity and types against its signature, then calls its handler.
+  // Errors: UnknownCommand, BadArgument (naming the wrong argument), or whatever the handler
+  // returns. Exceptions thrown by a handler become Internal.
+  Result<xmlrpc_c::value> Dispatch(const std::string& name,
+                                   const xmlrpc_c::paramList& params) const;
+
+  // Sorted names of all commands, system.* included.
+  std::vector<std::string> Names() const;
+
+  // The command, or nullptr if none has that name.
+  std::shared_ptr<const Command> Find(const std::string& name) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::shared_ptr<const Command>> commands_;
+};
+
+// Checks `params` against a signature string such as "S:si,S:s". Returns ok or a BadArgument
+// status that names the first argument that does not fit.
+Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& params);
+
+}  // namespace chord
+
+#endif  // CHORD_COMMANDS_COMMAND_REGISTRY_H_

@@ -1,0 +1,50 @@
+#include "commands/in_process_network.h"
+
+namespace chord {
+
+void InProcessNetwork::Attach(const std::string& address, const CommandRegistry* registry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  nodes_[address] = registry;
+  down_.erase(address);
+}
+
+void InProcessNetwork::Detach(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  nodes_.erase(address);
+  down_.erase(address);
+}
+
+void InProcessNetwork::SetDown(const std::string& address, bool down) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (down) {
+    down_.insert(address);
+  } else {
+    down_.erase(address);
+  }
+}
+
+void InProcessNetwork::SetDropRate(double rate, uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  drop_rate_ = rate;
+  random_.seed(seed);
+}
+
+Result<xmlrpc_c::value> InProcessNetwork::Deliver(const std::string& address,
+                                                  const std::string& method,
+                                                  const xmlrpc_c::paramList& params) {
+  calls_.fetch_add(1);
+  const CommandRegistry* registry = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = nodes_.find(address);
+    if (it == nodes_.end()) return Status::Unavailable("no node at " + address);
+    if (down_.count(address)) return Status::Unavailable(address + " is down");
+    if (drop_rate_ > 0 && std::uniform_real_distribution<double>(0, 1)(random_) < drop_rate_) {
+      return Status::Unavailable(method + " to " + address + " was dropped");
+    }
+    registry = it->second;
+  }
+  return registry->Dispatch(method, params);
+}
+
+}  // namespace chord

@@ -1,0 +1,71 @@
+// InProcessNetwork and InProcessTransport: a network of nodes inside one process.
+//
+// Each node's CommandRegistry is attached at an address; a call is dispatched straight into the
+// target registry on the caller's thread, so the very same handlers run as over XML-RPC, with no
+// sockets. For tests and the simulator the network injects faults: a node can be marked down
+// (calls to it fail as Unavailable, like a crashed process) and calls can be dropped at random.
+//
+// Thread-safety: all methods are safe to call concurrently. Registries are not owned; a registry
+// must stay alive until it is detached.
+#ifndef CHORD_COMMANDS_IN_PROCESS_NETWORK_H_
+#define CHORD_COMMANDS_IN_PROCESS_NETWORK_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+
+#include "commands/command_registry.h"
+#include "commands/transport.h"
+
+namespace chord {
+
+class InProcessNetwork {
+ public:
+  InProcessNetwork() = default;
+  InProcessNetwork(const InProcessNetwork&) = delete;
+  InProcessNetwork& operator=(const InProcessNetwork&) = delete;
+
+  // Makes `registry` reachable at `address`, replacing any previous one there.
+  void Attach(const std::string& address, const CommandRegistry* registry);
+  void Detach(const std::string& address);
+  // A down node is attached but unreachable, as if its process had crashed or hung.
+  void SetDown(const std::string& address, bool down);
+  // Every call is dropped (fails as Unavailable) with probability `rate` (0..1).
+  void SetDropRate(double rate, uint64_t seed);
+
+  // Delivers one call. Errors: Unavailable if nothing is attached there, the node is down or
+  // the call was dropped; otherwise the command's own result.
+  Result<xmlrpc_c::value> Deliver(const std::string& address, const std::string& method,
+                                  const xmlrpc_c::paramList& params);
+
+  uint64_t calls() const { return calls_.load(); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
+  std::set<std::string> down_;                          // guarded by mutex_
+  double drop_rate_ = 0;                                // guarded by mutex_
+  std::mt19937_64 random_;                              // guarded by mutex_
+  std::atomic<uint64_t> calls_{0};
+};
+
+class InProcessTransport : public Transport {
+ public:
+  // `network` is not owned and must outlive the transport.
+  explicit InProcessTransport(InProcessNetwork* network) : network_(network) {}
+  Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
+                               const xmlrpc_c::paramList& params) override {
+    return network_->Deliver(address, method, params);
+  }
+
+ private:
+  InProcessNetwork* network_;
+};
+
+}  // namespace chord
+
+#endif  // CHORD_COMMANDS_IN_PROCESS_NETWORK_H_

@@ -1,0 +1,30 @@
+#include "commands/status.h"
+
+namespace chord {
+
+const char* ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kBadArgument:
+      return "bad_argument";
+    case ErrorCode::kUnknownCommand:
+      return "unknown_command";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kRefused:
+      return "refused";
+    case ErrorCode::kInternal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  return std::string(ErrorCodeName(code_)) + ": " + message_;
+}
+
+}  // namespace chord

@@ -1,0 +1,85 @@
+// Status and Result: how every internal API reports success or failure.
+//
+// A peer being down is normal in a peer-to-peer system, so internal calls return a Status (or a
+// Result<T> carrying a value) instead of throwing. Only the RPC boundary turns a non-ok Status
+// into an XML-RPC fault; its numeric code is the ErrorCode below (see docs/faults.md).
+//
+// Thread-safety: plain values; safe to copy between threads.
+#ifndef CHORD_COMMANDS_STATUS_H_
+#define CHORD_COMMANDS_STATUS_H_
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+
+namespace chord {
+
+// Fault codes on the wire. Stable: clients in other languages switch on them.
+enum class ErrorCode : int {
+  kOk = 0,
+  kBadArgument = 1,     // wrong arity, wrong type, malformed id, over-limit key or value
+  kUnknownCommand = 2,  // no command of that name is registered on the node
+  kNotFound = 3,        // the thing asked for does not exist
+  kUnavailable = 4,     // a peer (or this node) could not be reached or is not in a ring
+  kRefused = 5,         // the request is understood but refused (e.g. id already taken)
+  kInternal = 6,        // a bug or an unexpected failure inside the node
+};
+
+// Short lowercase name of a code ("bad_argument", "unavailable", ...).
+const char* ErrorCodeName(ErrorCode code);
+inline std::ostream& operator<<(std::ostream& out, ErrorCode code) {
+  return out << ErrorCodeName(code);
+}
+
+class Status {
+ public:
+  Status() = default;  // ok
+  Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+  static Status BadArgument(std::string m) { return Status(ErrorCode::kBadArgument, std::move(m)); }
+  static Status UnknownCommand(std::string m) {
+    return Status(ErrorCode::kUnknownCommand, std::move(m));
+  }
+  static Status NotFound(std::string m) { return Status(ErrorCode::kNotFound, std::move(m)); }
+  static Status Unavailable(std::string m) { return Status(ErrorCode::kUnavailable, std::move(m)); }
+  static Status Refused(std::string m) { return Status(ErrorCode::kRefused, std::move(m)); }
+  static Status Internal(std::string m) { return Status(ErrorCode::kInternal, std::move(m)); }
+
+  bool ok() const { return code_ == ErrorCode::kOk; }
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "unavailable: connection refused by 127.0.0.1:4000"
+  std::string ToString() const;
+
+ private:
+  ErrorCode code_ = ErrorCode::kOk;
+  std::string message_;
+};
+
+// A value or the Status explaining why there is none.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}       // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
+
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+  // Precondition: ok().
+  const T& value() const& { return *value_; }
+  T& value() & { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  const T& operator*() const& { return *value_; }
+  const T* operator->() const { return &*value_; }
+  T* operator->() { return &*value_; }
+
+ private:
+  Status status_;
+  std::optional<T> value_;
+};
+
+}  // namespace chord
+
+#endif  // CHORD_COMMANDS_STATUS_H_

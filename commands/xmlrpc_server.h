@@ -1,0 +1,68 @@
+// XmlRpcServer: serves a CommandRegistry over XML-RPC/HTTP (xmlrpc-c's Abyss server).
+//
+// Binds a numeric IPv4 address (127.0.0.1 by default); port 0 picks a free port, reported by
+// port() after Start(). Every call is dispatched into the registry; a non-ok Status becomes an
+// XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests get a fault
+// from xmlrpc-c itself and the server keeps serving.
+//
+// Thread-safety: Start() and Stop() must be called from the owning thread; the registry is
+// called from Abyss's connection threads. Stop() is idempotent, ends the server thread and joins
+// it; the destructor calls Stop().
+#ifndef CHORD_COMMANDS_XMLRPC_SERVER_H_
+#define CHORD_COMMANDS_XMLRPC_SERVER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "commands/command_registry.h"
+
+namespace xmlrpc_c {
+class serverAbyss;
+class registry;
+}  // namespace xmlrpc_c
+
+namespace chord {
+
+// Sets xmlrpc-c's process-global limit on the size of one XML document. Call once from main (or
+// a test's set-up) before any thread starts; values above 1 MiB need more than the default.
+void SetXmlSizeLimit(size_t bytes);
+
+class XmlRpcServer {
+ public:
+  struct Options {
+    std::string bind = "127.0.0.1";  // numeric IPv4 address
+    int port = 0;                    // 0 = any free port
+    int max_connections = 256;       // concurrent connections served (Abyss maxConn)
+  };
+
+  // `registry` is not owned and must outlive the server.
+  XmlRpcServer(const CommandRegistry* registry, Options options);
+  ~XmlRpcServer();
+  XmlRpcServer(const XmlRpcServer&) = delete;
+  XmlRpcServer& operator=(const XmlRpcServer&) = delete;
+
+  // Binds and starts serving on a background thread.
+  // Errors: BadArgument for an unparsable bind address; Unavailable if the port cannot be bound.
+  Status Start();
+  // Stops accepting, finishes and joins. Idempotent.
+  void Stop();
+
+  int port() const { return port_; }
+  // "HOST:PORT" that peers use to reach this server.
+  std::string address() const { return options_.bind + ":" + std::to_string(port_); }
+
+ private:
+  const CommandRegistry* registry_;
+  Options options_;
+  int port_ = 0;
+  int socket_fd_ = -1;
+  std::unique_ptr<xmlrpc_c::registry> xmlrpc_registry_;
+  std::unique_ptr<xmlrpc_c::serverAbyss> server_;
+  std::thread thread_;
+};
+
+}  // namespace chord
+
+#endif  // CHORD_COMMANDS_XMLRPC_SERVER_H_

@@ -1,0 +1,59 @@
+// Id: a point on the identifier circle of 2^m points (1 <= m <= 160).
+//
+// Nodes are placed at SHA-1("host:port") and keys at SHA-1(key), reduced to the low m bits.
+// On the wire an id is a lowercase hex string of ceil(m/4) digits; parsing accepts any case and
+// fewer digits, and rejects values of 2^m or more.
+//
+// Thread-safety: a plain value type.
+#ifndef CHORD_OVERLAY_ID_H_
+#define CHORD_OVERLAY_ID_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "commands/status.h"
+
+namespace chord {
+
+class Id {
+ public:
+  static constexpr int kMaxBits = 160;
+
+  Id() = default;  // zero
+
+  // SHA-1 of `text`, reduced to `bits` bits.
+  static Id Hash(const std::string& text, int bits);
+  // Parses a hex id. Errors: BadArgument for non-hex text or a value >= 2^bits.
+  static Result<Id> FromHex(const std::string& hex, int bits);
+  // A small id, for tests and teaching rings (bits <= 64 or value fits).
+  static Id FromUint(uint64_t value, int bits);
+
+  // ceil(bits/4) lowercase hex digits.
+  std::string ToHex(int bits) const;
+  // Low 64 bits, for teaching output and tests.
+  uint64_t ToUint64() const;
+
+  // (this + 2^exponent) mod 2^bits: the start of finger `exponent`.
+  Id AddPowerOfTwo(int exponent, int bits) const;
+  // (this + 1) mod 2^bits.
+  Id Next(int bits) const { return AddPowerOfTwo(0, bits); }
+
+  bool operator==(const Id& other) const { return bytes_ == other.bytes_; }
+  bool operator!=(const Id& other) const { return bytes_ != other.bytes_; }
+  bool operator<(const Id& other) const { return bytes_ < other.bytes_; }
+
+ private:
+  void Truncate(int bits);
+  std::array<uint8_t, 20> bytes_{};  // big-endian
+};
+
+// Ring intervals with wrap-around. When a == b the interval is the whole circle except as noted.
+// x in (a, b): for a == b, every x except a.
+bool InOpenInterval(const Id& x, const Id& a, const Id& b);
+// x in (a, b]: for a == b, the whole circle (a single node owns every id).
+bool InHalfOpenInterval(const Id& x, const Id& a, const Id& b);
+
+}  // namespace chord
+
+#endif  // CHORD_OVERLAY_ID_H_

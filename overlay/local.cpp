@@ -1,0 +1,692 @@
+#include "overlay/local.h"
+
+#include <algorithm>
+#include <boost/log/trivial.hpp>
+
+#include "commands/value_util.h"
+
+namespace chord {
+namespace {
+
+xmlrpc_c::paramList Params(std::initializer_list<xmlrpc_c::value> values) {
+  xmlrpc_c::paramList params;
+  for (const auto& v : values) params.add(v);
+  return params;
+}
+
+std::string Short(const NodeRef& node, int bits) {
+  return node.id.ToHex(bits).substr(0, 8) + "@" + node.address;
+}
+
+}  // namespace
+
+Local::Local(OverlayOptions options, std::string address, Transport* transport,
+             CommandRegistry* registry)
+    : Local(options, address, Id::Hash(address, options.id_bits), transport, registry) {}
+
+Local::Local(OverlayOptions options, std::string address, Id id, Transport* transport,
+             CommandRegistry* registry)
+    : options_(options),
+      self_{id, std::move(address)},
+      transport_(transport),
+      registry_(registry),
+      successors_(self_, static_cast<size_t>(std::max(1, options.successors))),
+      fingers_(id, options.id_bits) {
+  RegisterCommands();
+}
+
+Local::~Local() {
+  for (const auto& name : command_names_) registry_->Unregister(name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+bool Local::joined() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return joined_;
+}
+
+std::optional<NodeRef> Local::predecessor() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return predecessor_;
+}
+
+NodeRef Local::successor() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return successors_.First();
+}
+
+std::vector<NodeRef> Local::successors() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return successors_.entries();
+}
+
+NodeInfo Local::Info() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  NodeInfo info;
+  info.self = self_;
+  info.joined = joined_;
+  info.predecessor = predecessor_;
+  info.successors = successors_.entries();
+  for (int i = 0; i < fingers_.size(); ++i) {
+    info.fingers.push_back(fingers_.Get(i));
+    info.finger_starts.push_back(fingers_.Start(i));
+  }
+  return info;
+}
+
+bool Local::Owns(const Id& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!predecessor_) return true;
+  return InHalfOpenInterval(id, predecessor_->id, self_.id);
+}
+
+void Local::AddObserver(OverlayObserver* observer) {
+  std::lock_guard<std::mutex> lock(observers_mutex_);
+  observers_.push_back(observer);
+}
+
+void Local::RemoveObserver(OverlayObserver* observer) {
+  std::lock_guard<std::mutex> lock(observers_mutex_);
+  observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
+}
+
+void Local::SetPredecessor(const std::optional<NodeRef>& predecessor) {
+  std::optional<NodeRef> before;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (predecessor_ == predecessor) return;
+    before = predecessor_;
+    predecessor_ = predecessor;
+  }
+  BOOST_LOG_TRIVIAL(debug) << Short(self_, bits()) << ": predecessor "
+                           << (predecessor ? Short(*predecessor, bits()) : "none");
+  std::vector<OverlayObserver*> observers;
+  {
+    std::lock_guard<std::mutex> lock(observers_mutex_);
+    observers = observers_;
+  }
+  for (auto* observer : observers) observer->OnPredecessorChanged(before, predecessor);
+}
+
+void Local::SetSuccessors(const std::vector<NodeRef>& nodes) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!successors_.Assign(nodes)) return;
+  }
+  NotifySuccessorsChanged();
+}
+
+void Local::NotifySuccessorsChanged() {
+  std::vector<NodeRef> now = successors();
+  std::vector<OverlayObserver*> observers;
+  {
+    std::lock_guard<std::mutex> lock(observers_mutex_);
+    observers = observers_;
+  }
+  for (auto* observer : observers) observer->OnSuccessorsChanged(now);
+}
+
+void Local::MarkDead(const std::string& address) {
+  bool successors_changed = false;
+  bool was_predecessor = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    successors_changed = successors_.Remove(address);
+    fingers_.Remove(address);
+    was_predecessor = predecessor_ && predecessor_->address == address;
+  }
+  BOOST_LOG_TRIVIAL(debug) << Short(self_, bits()) << ": " << address << " does not answer";
+  if (was_predecessor) SetPredecessor(std::nullopt);
+  if (successors_changed) NotifySuccessorsChanged();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ring membership
+
+Status Local::Create() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (joined_) return Status::Refused("already in a ring");
+    joined_ = true;
+    predecessor_.reset();
+    successors_.Assign({});
+    fingers_.Clear();
+  }
+  BOOST_LOG_TRIVIAL(info) << "created a ring as " << self_.id.ToHex(bits()) << " at "
+                          << self_.address;
+  return Status::Ok();
+}
+
+Status Local::Join(const std::string& bootstrap) {
+  if (joined()) return Status::Refused("already in a ring");
+  auto answer = transport_->Call(bootstrap, "chord.find_successor",
+                                 Params({xmlrpc_c::value_string(self_.id.ToHex(bits()))}));
+  if (!answer.ok()) {
+    return Status(answer.status().code(),
+                  "cannot join through " + bootstrap + ": " + answer.status().message());
+  }
+  auto owner = NodeFromValue(answer.value(), bits());
+  if (!owner.ok()) return Status::Unavailable("bad answer from " + bootstrap + ": " +
+                                              owner.status().message());
+  if (owner->id == self_.id) {
+    if (owner->address != self_.address) {
+      return Status::Refused("id " + self_.id.ToHex(bits()) + " is already taken by " +
+                             owner->address);
+    }
+    return Status::Unavailable("the ring still lists " + self_.address +
+                               " (an earlier run of this node); retry once it has noticed");
+  }
+  // Zave: adopt the successor only once it answers, and take its successor list with it.
+  auto neighbors = Neighbors(owner.value());
+  if (!neighbors.ok()) {
+    return Status::Unavailable("successor " + owner->address + " does not answer: " +
+                               neighbors.status().message());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (joined_) return Status::Refused("already in a ring");
+    joined_ = true;
+    predecessor_.reset();
+    fingers_.Clear();
+    successors_.Reset(owner.value(), neighbors->second);
+    fingers_.Set(0, owner.value());
+  }
+  NotifySuccessorsChanged();
+  transport_->Call(owner->address, "chord.notify", Params({NodeToValue(self_, bits())}));
+  BOOST_LOG_TRIVIAL(info) << "joined the ring through " << bootstrap << " as "
+                          << self_.id.ToHex(bits()) << " at " << self_.address
+                          << "; successor " << owner->address;
+  return Status::Ok();
+}
+
+Status Local::Leave() {
+  std::optional<NodeRef> predecessor;
+  std::vector<NodeRef> successors;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!joined_) return Status::Refused("not in a ring");
+  }
+  {
+    std::vector<OverlayObserver*> observers;
+    {
+      std::lock_guard<std::mutex> lock(observers_mutex_);
+      observers = observers_;
+    }
+    for (auto* observer : observers) observer->OnLeaving();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    predecessor = predecessor_;
+    successors = successors_.entries();
+    joined_ = false;
+  }
+  StructMembers notice{{"leaving", NodeToValue(self_, bits())},
+                       {"successors", NodesToValue(successors, bits())}};
+  if (predecessor) notice["predecessor"] = NodeToValue(*predecessor, bits());
+  xmlrpc_c::paramList params = Params({MakeStruct(notice)});
+  if (!successors.empty()) transport_->Call(successors.front().address, "chord.leaving", params);
+  if (predecessor && (successors.empty() || predecessor->address != successors.front().address)) {
+    transport_->Call(predecessor->address, "chord.leaving", params);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    predecessor_.reset();
+    successors_.Assign({});
+    fingers_.Clear();
+  }
+  BOOST_LOG_TRIVIAL(info) << self_.address << " left the ring";
+  return Status::Ok();
+}
+
+void Local::HandleLeaving(const NodeRef& leaving, const std::optional<NodeRef>& predecessor,
+                          const std::vector<NodeRef>& successors) {
+  bool was_successor = false;
+  bool was_predecessor = false;
+  std::vector<NodeRef> next;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fingers_.Remove(leaving.address);
+    was_predecessor = predecessor_ && predecessor_->address == leaving.address;
+    was_successor = successors_.First().address == leaving.address;
+    if (was_successor) {
+      next = successors;  // the leaving node's list starts right after it
+    } else {
+      next = successors_.entries();
+      next.erase(std::remove_if(next.begin(), next.end(),
+                                [&](const NodeRef& n) { return n.address == leaving.address; }),
+                 next.end());
+    }
+  }
+  SetSuccessors(next);
+  if (was_predecessor) {
+    // The leaving node's predecessor becomes ours, unless that is ourselves (ring of two).
+    if (predecessor && predecessor->address != self_.address) {
+      SetPredecessor(predecessor);
+    } else {
+      SetPredecessor(std::nullopt);
+    }
+  }
+}
+
+void Local::HandleNotify(const NodeRef& node) {
+  if (node.address == self_.address) return;
+  std::optional<NodeRef> current;
+  bool adopt_as_successor = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!joined_) return;
+    current = predecessor_;
+    // A node alone in its ring takes the first node that notifies it as its successor too.
+    adopt_as_successor = successors_.empty();
+  }
+  if (!current || InOpenInterval(node.id, current->id, self_.id)) SetPredecessor(node);
+  if (adopt_as_successor) SetSuccessors({node});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookup
+
+Local::Step Local::LocalStep(const Id& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Step step;
+  step.successors = successors_.entries();
+  if (id == self_.id || (predecessor_ && InHalfOpenInterval(id, predecessor_->id, self_.id))) {
+    step.done = true;
+    step.nodes.push_back(self_);
+    for (const auto& n : successors_.entries()) step.nodes.push_back(n);
+    return step;
+  }
+  const NodeRef& successor = successors_.First();
+  if (successors_.empty() || InHalfOpenInterval(id, self_.id, successor.id)) {
+    step.done = true;
+    step.nodes = successors_.entries();
+    if (step.nodes.empty()) step.nodes.push_back(self_);
+    return step;
+  }
+  // Next hops: fingers and successors that precede id, the closest to id first. The successors
+  // make progress even when every finger is stale.
+  step.nodes = fingers_.ClosestPreceding(id);
+  for (const auto& n : successors_.entries()) {
+    if (!InOpenInterval(n.id, self_.id, id)) continue;
+    bool seen = std::any_of(step.nodes.begin(), step.nodes.end(),
+                            [&](const NodeRef& m) { return m.address == n.address; });
+    if (!seen) step.nodes.push_back(n);
+  }
+  std::sort(step.nodes.begin(), step.nodes.end(), [&](const NodeRef& a, const NodeRef& b) {
+    // a before b if a is closer to id, i.e. b in (self, a).
+    return InOpenInterval(b.id, self_.id, a.id);
+  });
+  return step;
+}
+
+Result<Local::Step> Local::RemoteStep(const NodeRef& node, const Id& id) {
+  auto answer = transport_->Call(node.address, "chord.step",
+                                 Params({xmlrpc_c::value_string(id.ToHex(bits()))}));
+  if (!answer.ok()) return answer.status();
+  auto done = StructBool(answer.value(), "done");
+  if (!done.ok()) return done.status();
+  Step step;
+  step.done = done.value();
+  for (auto [name, out] : {std::make_pair("nodes", &step.nodes),
+                           std::make_pair("successors", &step.successors)}) {
+    if (!StructHas(answer.value(), name)) continue;
+    auto nodes = NodesFromValue(StructMember(answer.value(), name).value(), bits());
+    if (!nodes.ok()) return nodes.status();
+    *out = nodes.value();
+  }
+  return step;
+}
+
+Result<LookupResult> Local::FindSuccessor(const Id& id) {
+  if (!joined()) return Status::Refused(self_.address + " is not in a ring");
+  // Each node asked so far leaves a frame: its next-hop candidates (best last) and its successor
+  // list. A dead candidate is skipped for the next one; a node whose candidates are all dead or
+  // already asked falls back on its successor list (the owner is then the first live successor
+  // past the id's dead predecessors), and only then does the lookup backtrack.
+  struct Frame {
+    NodeRef node;
+    std::vector<NodeRef> candidates;
+    std::vector<NodeRef> successors;
+  };
+  std::vector<Frame> frames;
+  std::vector<std::string> dead;
+  std::vector<std::string> asked{self_.address};
+  auto is_in = [](const std::vector<std::string>& set, const std::string& address) {
+    return std::find(set.begin(), set.end(), address) != set.end();
+  };
+  auto push_frame = [&frames](const NodeRef& node, Step step) {
+    std::reverse(step.nodes.begin(), step.nodes.end());
+    frames.push_back({node, std::move(step.nodes), std::move(step.successors)});
+  };
+  int hops = 0;
+  // The first live node of `chain` owns the id (the ones before it died); confirms it answers.
+  auto owner_from = [&](const std::vector<NodeRef>& chain) -> std::optional<LookupResult> {
+    for (size_t i = 0; i < chain.size(); ++i) {
+      const NodeRef& candidate = chain[i];
+      if (is_in(dead, candidate.address)) continue;
+      if (candidate.address != self_.address && !is_in(asked, candidate.address)) {
+        auto alive = transport_->Call(candidate.address, "chord.ping", xmlrpc_c::paramList());
+        if (!alive.ok()) {
+          if (alive.status().code() == ErrorCode::kUnavailable) MarkDead(candidate.address);
+          dead.push_back(candidate.address);
+          continue;
+        }
+      }
+      LookupResult result;
+      result.owner = candidate;
+      result.hops = hops;
+      result.successors.assign(chain.begin() + i, chain.end());
+      return result;
+    }
+    return std::nullopt;
+  };
+
+  Step step = LocalStep(id);
+  if (step.done) {
+    if (auto result = owner_from(step.nodes)) return *result;
+  }
+  push_frame(self_, std::move(step));
+  std::string last_error;
+  for (int attempts = 0; attempts < 4 * options_.max_lookup_hops + 16; ++attempts) {
+    // Choose the best untried live candidate, falling back and backtracking as described.
+    std::optional<NodeRef> next;
+    while (!frames.empty() && !next) {
+      Frame& frame = frames.back();
+      while (!frame.candidates.empty() && !next) {
+        NodeRef candidate = frame.candidates.back();
+        frame.candidates.pop_back();
+        if (!is_in(dead, candidate.address) && !is_in(asked, candidate.address)) next = candidate;
+      }
+      if (next) break;
+      std::vector<NodeRef> past_id;
+      for (const auto& s : frame.successors) {
+        if (!InOpenInterval(s.id, frame.node.id, id)) past_id.push_back(s);
+      }
+      if (auto result = owner_from(past_id)) return *result;
+      frames.pop_back();
+    }
+    if (!next) {
+      return Status::Unavailable("lookup of " + id.ToHex(bits()) +
+                                 " found no live node toward it" +
+                                 (last_error.empty() ? "" : " (last error: " + last_error + ")"));
+    }
+    if (hops >= options_.max_lookup_hops) {
+      return Status::Unavailable("lookup of " + id.ToHex(bits()) + " gave up after " +
+                                 std::to_string(hops) + " hops");
+    }
+    asked.push_back(next->address);
+    auto remote = RemoteStep(*next, id);
+    if (!remote.ok()) {
+      last_error = remote.status().message();
+      if (remote.status().code() == ErrorCode::kUnavailable) MarkDead(next->address);
+      dead.push_back(next->address);
+      continue;
+    }
+    ++hops;
+    if (remote->done) {
+      if (auto result = owner_from(remote->nodes)) return *result;
+    }
+    push_frame(*next, std::move(remote.value()));
+  }
+  return Status::Unavailable("lookup of " + id.ToHex(bits()) + " did not converge");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance
+
+Result<std::pair<std::optional<NodeRef>, std::vector<NodeRef>>> Local::Neighbors(
+    const NodeRef& node) {
+  auto answer = transport_->Call(node.address, "chord.neighbors", xmlrpc_c::paramList());
+  if (!answer.ok()) return answer.status();
+  std::optional<NodeRef> predecessor;
+  if (StructHas(answer.value(), "predecessor")) {
+    auto value = StructMember(answer.value(), "predecessor");
+    auto pred = NodeFromValue(value.value(), bits());
+    if (!pred.ok()) return pred.status();
+    predecessor = pred.value();
+  }
+  auto list_value = StructMember(answer.value(), "successors");
+  if (!list_value.ok()) return list_value.status();
+  auto list = NodesFromValue(list_value.value(), bits());
+  if (!list.ok()) return list.status();
+  return std::make_pair(predecessor, list.value());
+}
+
+Status Local::Stabilize() {
+  NodeRef successor;
+  std::optional<NodeRef> own_predecessor;
+  std::vector<NodeRef> backups;  // other nodes we know, for a node whose list ran dry
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!joined_) return Status::Refused("not in a ring");
+    successor = successors_.First();
+    own_predecessor = predecessor_;
+    for (int i = 0; i < fingers_.size(); ++i) {
+      if (fingers_.Get(i)) backups.push_back(*fingers_.Get(i));
+    }
+  }
+  if (successor.address == self_.address) {
+    // Alone (or every successor failed): a known predecessor or finger is the way back.
+    if (own_predecessor) backups.insert(backups.begin(), *own_predecessor);
+    for (const auto& candidate : backups) {
+      auto neighbors = Neighbors(candidate);
+      if (!neighbors.ok()) {
+        MarkDead(candidate.address);
+        continue;
+      }
+      SetSuccessors({candidate});
+      successor = candidate;
+      break;
+    }
+    if (successor.address == self_.address) return Status::Ok();
+  }
+  auto neighbors = Neighbors(successor);
+  if (!neighbors.ok()) {
+    MarkDead(successor.address);
+    return Status::Unavailable("successor " + successor.address +
+                               " does not answer: " + neighbors.status().message());
+  }
+  std::vector<NodeRef> next;
+  // A node joined between us and our successor: adopt it only once it answers (Zave). Several
+  // may have joined in that gap at once, so walk back through their predecessors, a bounded
+  // number of steps, to converge in one round instead of one node per round.
+  std::optional<NodeRef> x = neighbors->first;
+  for (int walked = 0; walked < options_.successors && x && x->address != self_.address &&
+                       InOpenInterval(x->id, self_.id, successor.id);
+       ++walked) {
+    auto closer = Neighbors(*x);
+    if (!closer.ok()) {
+      BOOST_LOG_TRIVIAL(debug) << self_.address << ": candidate successor " << x->address
+                               << " does not answer";
+      break;
+    }
+    successor = *x;
+    next.assign(1, *x);
+    next.insert(next.end(), closer->second.begin(), closer->second.end());
+    x = closer->first;
+  }
+  if (next.empty()) {
+    next.push_back(successor);
+    next.insert(next.end(), neighbors->second.begin(), neighbors->second.end());
+  }
+  SetSuccessors(next);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fingers_.Set(0, successors_.First());
+  }
+  auto notified =
+      transport_->Call(successor.address, "chord.notify", Params({NodeToValue(self_, bits())}));
+  if (!notified.ok() && notified.status().code() == ErrorCode::kUnavailable) {
+    MarkDead(successor.address);
+  }
+  return Status::Ok();
+}
+
+Status Local::FixFingers() {
+  int index;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!joined_) return Status::Refused("not in a ring");
+    index = next_finger_;
+  }
+  Id start = fingers_.Start(index);  // starts are immutable after construction
+  auto found = FindSuccessor(start);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!found.ok()) {
+    next_finger_ = (index + 1) % fingers_.size();
+    return found.status();
+  }
+  const NodeRef& owner = found->owner;
+  fingers_.Set(index, owner);
+  // Every following finger whose start lies before that node lands on the same node.
+  int next = index + 1;
+  while (next < fingers_.size() && owner.address != self_.address &&
+         InHalfOpenInterval(fingers_.Start(next), self_.id, owner.id)) {
+    fingers_.Set(next, owner);
+    ++next;
+  }
+  next_finger_ = next % fingers_.size();
+  return Status::Ok();
+}
+
+Status Local::FixAllFingers() {
+  Status last;
+  for (int i = 0; i < bits(); ++i) {
+    Status status = FixFingers();
+    if (!status.ok()) last = status;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (next_finger_ == 0) break;
+  }
+  return last;
+}
+
+Status Local::CheckPredecessor() {
+  auto predecessor = this->predecessor();
+  if (!predecessor) return Status::Ok();
+  auto answer = transport_->Call(predecessor->address, "chord.ping", xmlrpc_c::paramList());
+  if (!answer.ok() && answer.status().code() == ErrorCode::kUnavailable) {
+    MarkDead(predecessor->address);
+    return Status::Unavailable("predecessor " + predecessor->address + " does not answer");
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// RPCs
+
+void Local::RegisterCommands() {
+  auto add = [this](Command command) {
+    std::string name = command.name;
+    Status status = registry_->Register(std::move(command));
+    if (status.ok()) {
+      command_names_.push_back(name);
+    } else {
+      BOOST_LOG_TRIVIAL(error) << "cannot register " << name << ": " << status.ToString();
+    }
+  };
+  const int bits = options_.id_bits;
+
+  add({"chord.ping", "S:", "Answers with this node's id and address: a liveness check.",
+       [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+         return NodeToValue(self_, bits);
+       }});
+
+  add({"chord.info", "S:",
+       "This node's state: struct {id, address, bits, joined, predecessor (absent if none), "
+       "successors: [{id, address}], fingers: [{index, start, id, address}] (set fingers only)}.",
+       [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+         NodeInfo info = Info();
+         StructMembers members{{"id", xmlrpc_c::value_string(info.self.id.ToHex(bits))},
+                               {"address", xmlrpc_c::value_string(info.self.address)},
+                               {"bits", xmlrpc_c::value_int(bits)},
+                               {"joined", xmlrpc_c::value_boolean(info.joined)},
+                               {"successors", NodesToValue(info.successors, bits)}};
+         if (info.predecessor) members["predecessor"] = NodeToValue(*info.predecessor, bits);
+         std::vector<xmlrpc_c::value> fingers;
+         for (size_t i = 0; i < info.fingers.size(); ++i) {
+           if (!info.fingers[i]) continue;
+           fingers.push_back(
+               MakeStruct({{"index", xmlrpc_c::value_int(int(i))},
+                           {"start", xmlrpc_c::value_string(info.finger_starts[i].ToHex(bits))},
+                           {"id", xmlrpc_c::value_string(info.fingers[i]->id.ToHex(bits))},
+                           {"address", xmlrpc_c::value_string(info.fingers[i]->address)}}));
+         }
+         members["fingers"] = xmlrpc_c::value_array(fingers);
+         return MakeStruct(members);
+       }});
+
+  add({"chord.find_successor", "S:s",
+       "find_successor(id_hex): the node responsible for the id, found by an iterative lookup "
+       "from this node: struct {id, address, hops}.",
+       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
+         auto id = Id::FromHex(params.getString(0), bits);
+         if (!id.ok()) return id.status();
+         auto found = FindSuccessor(id.value());
+         if (!found.ok()) return found.status();
+         return MakeStruct({{"id", xmlrpc_c::value_string(found->owner.id.ToHex(bits))},
+                            {"address", xmlrpc_c::value_string(found->owner.address)},
+                            {"hops", xmlrpc_c::value_int(found->hops)}});
+       }});
+
+  add({"chord.step", "S:s",
+       "step(id_hex): one hop of an iterative lookup. struct {done, nodes, successors}: if "
+       "done, nodes is the owner followed by its successors; otherwise the next hops, best "
+       "first; successors is this node's successor list.",
+       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
+         auto id = Id::FromHex(params.getString(0), bits);
+         if (!id.ok()) return id.status();
+         if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
+         Step step = LocalStep(id.value());
+         return MakeStruct({{"done", xmlrpc_c::value_boolean(step.done)},
+                            {"nodes", NodesToValue(step.nodes, bits)},
+                            {"successors", NodesToValue(step.successors, bits)}});
+       }});
+
+  add({"chord.neighbors", "S:",
+       "This node's predecessor (absent if none) and successor list: struct {predecessor, "
+       "successors}. Used by stabilize.",
+       [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+         if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
+         auto predecessor = this->predecessor();
+         StructMembers members{{"successors", NodesToValue(successors(), bits)}};
+         if (predecessor) members["predecessor"] = NodeToValue(*predecessor, bits);
+         return MakeStruct(members);
+       }});
+
+  add({"chord.notify", "S:S",
+       "notify({id, address}): the caller believes it is this node's predecessor.",
+       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
+         auto node = NodeFromValue(params[0], bits);
+         if (!node.ok()) return node.status();
+         HandleNotify(node.value());
+         return MakeStruct({});
+       }});
+
+  add({"chord.leaving", "S:S",
+       "leaving({leaving, predecessor, successors}): a neighbour leaves gracefully; its "
+       "predecessor and successor list let this node close the ring at once.",
+       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
+         auto leaving_value = StructMember(params[0], "leaving");
+         if (!leaving_value.ok()) return leaving_value.status();
+         auto leaving = NodeFromValue(leaving_value.value(), bits);
+         if (!leaving.ok()) return leaving.status();
+         std::optional<NodeRef> predecessor;
+         if (StructHas(params[0], "predecessor")) {
+           auto pred = NodeFromValue(StructMember(params[0], "predecessor").value(), bits);
+           if (!pred.ok()) return pred.status();
+           predecessor = pred.value();
+         }
+         std::vector<NodeRef> successors;
+         if (StructHas(params[0], "successors")) {
+           auto list = NodesFromValue(StructMember(params[0], "successors").value(), bits);
+           if (!list.ok()) return list.status();
+           successors = list.value();
+         }
+         HandleLeaving(leaving.value(), predecessor, successors);
+         return MakeStruct({});
+       }});
+}
+
+}  // namespace chord

@@ -1,0 +1,156 @@
+// Local: one Chord node's view of the ring, and the protocol that keeps it correct.
+//
+// A Local holds this node's id, predecessor, successor list and finger table, and serves the
+// overlay's RPCs (chord.*) by registering them in the node's CommandRegistry, exactly as an
+// upper layer registers its own. It calls other nodes only through a Transport.
+//
+// The maintenance steps (Stabilize, FixFingers, CheckPredecessor) are single bounded methods:
+// tests call them directly; in a process a Maintenance thread schedules them. The protocol
+// follows Zave's corrected Chord: a pointer is adopted only after the node answers, a failed
+// successor is dropped and the list shifts, and the successor list is refreshed on every
+// stabilize.
+//
+// Thread-safety: every public method is safe to call concurrently. No lock is held across an
+// outgoing RPC or an observer callback. Lifetime: stop serving calls to this node (stop the
+// server, detach from the in-process network) and stop its maintenance before destroying it.
+#ifndef CHORD_OVERLAY_LOCAL_H_
+#define CHORD_OVERLAY_LOCAL_H_
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/command_registry.h"
+#include "commands/transport.h"
+#include "overlay/finger_table.h"
+#include "overlay/overlay_observer.h"
+#include "overlay/successor_list.h"
+
+namespace chord {
+
+struct OverlayOptions {
+  int id_bits = 160;          // m: identifier bits, 1..160
+  int successors = 8;         // r: successor-list length
+  int max_lookup_hops = 160;  // a lookup gives up after this many hops
+};
+
+struct LookupResult {
+  NodeRef owner;                    // the successor of the id: the node responsible for it
+  int hops = 0;                     // remote nodes asked on the way (0: answered locally)
+  std::vector<NodeRef> successors;  // the owner followed by its known successors
+};
+
+// A snapshot of a node's state, as chord.info reports it.
+struct NodeInfo {
+  NodeRef self;
+  bool joined = false;
+  std::optional<NodeRef> predecessor;
+  std::vector<NodeRef> successors;
+  std::vector<std::optional<NodeRef>> fingers;
+  std::vector<Id> finger_starts;
+};
+
+class Local {
+ public:
+  // `address` is how peers reach this node ("HOST:PORT"); its id is SHA-1(address). Registers
+  // the chord.* commands in `registry`. `transport` and `registry` are not owned and must
+  // outlive this object.
+  Local(OverlayOptions options, std::string address, Transport* transport,
+        CommandRegistry* registry);
+  // Like above but with an explicit id (teaching rings, simulations, tests).
+  Local(OverlayOptions options, std::string address, Id id, Transport* transport,
+        CommandRegistry* registry);
+  ~Local();
+  Local(const Local&) = delete;
+  Local& operator=(const Local&) = delete;
+
+  // Starts a new ring of one node. Errors: Refused if already in a ring.
+  Status Create();
+  // Joins the ring that `bootstrap` ("HOST:PORT") belongs to. Errors: Unavailable if the
+  // bootstrap or the successor it names does not answer; Refused if this node's id is taken by
+  // another node, or if already in a ring.
+  Status Join(const std::string& bootstrap);
+  // Leaves gracefully: observers get OnLeaving, then the predecessor and successor are told so
+  // the ring closes at once. Afterwards the node is out of the ring. Errors: Refused if not in a
+  // ring. Unreachable neighbours are not an error (they will notice through stabilize).
+  Status Leave();
+
+  // Iterative lookup from this node: the owner of `id`, routing around dead nodes.
+  // Errors: Unavailable with the reason if no live path was found within max_lookup_hops;
+  // Refused if this node is not in a ring.
+  Result<LookupResult> FindSuccessor(const Id& id);
+
+  // --- maintenance steps: each is one bounded round of RPCs ---
+  // Asks the successor for its predecessor and successor list, adopts a closer live
+  // successor, refreshes the successor list, and notifies the successor.
+  Status Stabilize();
+  // Fixes the next finger (and every following finger that lands on the same node).
+  Status FixFingers();
+  // Fixes every finger (at most m lookups).
+  Status FixAllFingers();
+  // Pings the predecessor and forgets it if it does not answer.
+  Status CheckPredecessor();
+
+  // --- state ---
+  const NodeRef& self() const { return self_; }
+  int bits() const { return options_.id_bits; }
+  bool joined() const;
+  std::optional<NodeRef> predecessor() const;
+  NodeRef successor() const;
+  std::vector<NodeRef> successors() const;
+  NodeInfo Info() const;
+  // True if this node currently believes it is responsible for `id`, i.e. id in (pred, self].
+  // With no known predecessor (alone, or the predecessor just failed) it claims every id: a
+  // lookup that reached it has no better owner to go to.
+  bool Owns(const Id& id) const;
+
+  // Observers are not owned; remove one before destroying it.
+  void AddObserver(OverlayObserver* observer);
+  void RemoveObserver(OverlayObserver* observer);
+
+  Transport* transport() const { return transport_; }
+
+ private:
+  struct Step {
+    bool done = false;
+    std::vector<NodeRef> nodes;       // done: owner and its successors; else: next hops, best first
+    std::vector<NodeRef> successors;  // the answering node's successor list
+  };
+
+  void RegisterCommands();
+  Step LocalStep(const Id& id) const;
+  Result<Step> RemoteStep(const NodeRef& node, const Id& id);
+  Result<std::pair<std::optional<NodeRef>, std::vector<NodeRef>>> Neighbors(
+      const NodeRef& node);
+  // Forgets a node that did not answer (successor list, fingers, predecessor).
+  void MarkDead(const std::string& address);
+  // Sets the predecessor and tells observers if it changed.
+  void SetPredecessor(const std::optional<NodeRef>& predecessor);
+  void HandleNotify(const NodeRef& node);
+  void HandleLeaving(const NodeRef& leaving, const std::optional<NodeRef>& predecessor,
+                     const std::vector<NodeRef>& successors);
+  // Replaces the successor list and tells observers if it changed.
+  void SetSuccessors(const std::vector<NodeRef>& nodes);
+  void NotifySuccessorsChanged();
+
+  OverlayOptions options_;
+  NodeRef self_;
+  Transport* transport_;
+  CommandRegistry* registry_;
+  std::vector<std::string> command_names_;
+
+  mutable std::mutex mutex_;  // guards everything below
+  bool joined_ = false;
+  std::optional<NodeRef> predecessor_;
+  SuccessorList successors_;
+  FingerTable fingers_;
+  int next_finger_ = 0;
+
+  std::mutex observers_mutex_;
+  std::vector<OverlayObserver*> observers_;
+};
+
+}  // namespace chord
+
+#endif  // CHORD_OVERLAY_LOCAL_H_

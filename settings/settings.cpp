@@ -1,0 +1,109 @@
+#include "settings/settings.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <climits>
+#include <string>
+
+#include "settings/logging.h"
+
+namespace chord {
+namespace {
+
+std::string Invalid(const std::string& option, const std::string& value, const std::string& rule) {
+  return "invalid value for --" + option + ": " + value + " (must be " + rule + ")";
+}
+
+std::string Quoted(const std::string& text) { return "'" + text + "'"; }
+
+// An integer field with its inclusive bounds; max == INT_MAX means "no upper bound".
+struct IntRule {
+  const char* option;
+  int value;
+  int min;
+  int max;
+};
+
+std::string CheckInt(const IntRule& rule) {
+  if (rule.value >= rule.min && rule.value <= rule.max) return "";
+  std::string bounds = rule.max == INT_MAX
+                           ? ">= " + std::to_string(rule.min)
+                           : std::to_string(rule.min) + ".." + std::to_string(rule.max);
+  return Invalid(rule.option, std::to_string(rule.value), bounds);
+}
+
+}  // namespace
+
+bool ParseHostPort(const std::string& text, std::string* host, int* port) {
+  const std::string::size_type colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  const std::string host_part = text.substr(0, colon);
+  if (host_part.find(':') != std::string::npos) return false;
+  const std::string port_part = text.substr(colon + 1);
+  if (port_part.empty() || port_part.size() > 5) return false;
+  int value = 0;
+  for (char c : port_part) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value < 1 || value > 65535) return false;
+  if (host != nullptr) *host = host_part;
+  if (port != nullptr) *port = value;
+  return true;
+}
+
+std::string Validate(const Settings& s) {
+  // Network.
+  in_addr address{};
+  if (inet_pton(AF_INET, s.bind.c_str(), &address) != 1) {
+    return Invalid("bind", Quoted(s.bind), "a numeric IPv4 address such as 127.0.0.1");
+  }
+  const IntRule rules[] = {
+      {"port", s.port, 0, 65535},
+      {"max-connections", s.max_connections, 1, INT_MAX},
+      {"connect-timeout-ms", s.connect_timeout_ms, 1, INT_MAX},
+      {"call-timeout-ms", s.call_timeout_ms, 1, INT_MAX},
+      // Overlay.
+      {"id-bits", s.id_bits, 1, 160},
+      {"successors", s.successors, 1, INT_MAX},
+      {"stabilize-ms", s.stabilize_ms, 1, INT_MAX},
+      {"fix-fingers-ms", s.fix_fingers_ms, 1, INT_MAX},
+      {"check-predecessor-ms", s.check_predecessor_ms, 1, INT_MAX},
+      {"max-lookup-hops", s.max_lookup_hops, 1, INT_MAX},
+      // DHT.
+      {"replicas", s.replicas, 1, INT_MAX},
+      {"max-key-bytes", s.max_key_bytes, 1, INT_MAX},
+      {"max-value-bytes", s.max_value_bytes, 1, kMaxValueBytesLimit},
+      {"repair-ms", s.repair_ms, 1, INT_MAX},
+      {"tombstone-ttl-s", s.tombstone_ttl_s, 1, INT_MAX},
+      {"transfer-batch", s.transfer_batch, 1, INT_MAX},
+  };
+  for (const IntRule& rule : rules) {
+    std::string error = CheckInt(rule);
+    if (!error.empty()) return error;
+  }
+  // successors >= 1 holds here; compute successors + 1 without overflow.
+  const long long max_replicas = static_cast<long long>(s.successors) + 1;
+  if (s.replicas > max_replicas) {
+    return Invalid("replicas", std::to_string(s.replicas),
+                   "1.." + std::to_string(max_replicas) + ", i.e. at most --successors + 1");
+  }
+
+  // Logging.
+  if (!IsValidLogLevel(s.log_level)) {
+    return Invalid("log-level", Quoted(s.log_level),
+                   "one of trace, debug, info, warning, error, fatal");
+  }
+
+  // Node start.
+  if (!s.join.empty() && !ParseHostPort(s.join, nullptr, nullptr)) {
+    return Invalid("join", Quoted(s.join), "HOST:PORT with a numeric port 1..65535");
+  }
+  if (s.create && !s.join.empty()) {
+    return "--create and --join are mutually exclusive (got --create and --join " + s.join + ")";
+  }
+  return "";
+}
+
+}  // namespace chord

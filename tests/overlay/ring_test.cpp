@@ -1,0 +1,217 @@
+// The overlay over the in-process transport: concurrent joins, lookups, leaves and a crash.
+#define BOOST_TEST_MODULE overlay_ring
+#define BOOST_TEST_DYN_LINK
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/trivial.hpp>
+#include <boost/test/unit_test.hpp>
+#include <iostream>
+#include <thread>
+
+#include "commands/value_util.h"
+#include "tests/common/sim_ring.h"
+
+using chord::Id;
+using chord::testing::SimNode;
+using chord::testing::SimRing;
+
+namespace {
+
+struct QuietLogs {
+  QuietLogs() {
+    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
+                                        boost::log::trivial::warning);
+  }
+};
+BOOST_GLOBAL_FIXTURE(QuietLogs);
+
+chord::OverlayOptions Options(int bits, int successors) {
+  chord::OverlayOptions options;
+  options.id_bits = bits;
+  options.successors = successors;
+  return options;
+}
+
+// Builds a ring of `count` nodes: one creates it, the rest join concurrently from `threads`
+// threads, each through a random node that is already a member.
+void JoinConcurrently(SimRing* ring, int count, int threads, uint64_t seed) {
+  SimNode* first = ring->AddNode();
+  BOOST_REQUIRE(first->local->Create().ok());
+  std::vector<SimNode*> fresh;
+  for (int i = 1; i < count; ++i) fresh.push_back(ring->AddNode());
+  std::mutex mutex;
+  std::vector<SimNode*> members{first};
+  std::vector<std::thread> workers;
+  std::vector<std::string> failures;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      std::mt19937_64 random(seed + t);
+      for (size_t i = t; i < fresh.size(); i += threads) {
+        SimNode* via;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          via = members[random() % members.size()];
+        }
+        chord::Status status = fresh[i]->local->Join(via->address);
+        std::lock_guard<std::mutex> lock(mutex);
+        if (status.ok()) {
+          members.push_back(fresh[i]);
+        } else {
+          failures.push_back(fresh[i]->address + ": " + status.ToString());
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  for (const auto& failure : failures) BOOST_ERROR("join failed: " << failure);
+  BOOST_REQUIRE_EQUAL(ring->Live().size(), size_t(count));
+}
+
+void CheckLookups(SimRing* ring, int count, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  auto live = ring->Live();
+  int wrong = 0;
+  long total_hops = 0;
+  int max_hops = 0;
+  for (int i = 0; i < count; ++i) {
+    Id id = Id::Hash("key-" + std::to_string(random()), ring->options().id_bits);
+    SimNode* from = live[random() % live.size()];
+    auto found = from->local->FindSuccessor(id);
+    BOOST_REQUIRE_MESSAGE(found.ok(), found.status().ToString());
+    if (found->owner != ring->TrueOwner(id)) ++wrong;
+    total_hops += found->hops;
+    max_hops = std::max(max_hops, found->hops);
+  }
+  BOOST_TEST(wrong == 0);
+  std::cout << count << " lookups on " << live.size() << " nodes: mean hops "
+            << double(total_hops) / count << ", max " << max_hops << std::endl;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(single_node_ring_owns_everything) {
+  SimRing ring(Options(160, 4));
+  SimNode* node = ring.AddNode();
+  auto refused = node->local->FindSuccessor(Id::Hash("x", 160));
+  BOOST_TEST(refused.status().code() == chord::ErrorCode::kRefused);
+  BOOST_REQUIRE(node->local->Create().ok());
+  auto found = node->local->FindSuccessor(Id::Hash("x", 160));
+  BOOST_REQUIRE(found.ok());
+  BOOST_TEST(found->owner == node->local->self());
+  BOOST_TEST(found->hops == 0);
+  BOOST_TEST(node->local->Stabilize().ok());
+  BOOST_TEST(ring.CheckRing() == "");
+  BOOST_TEST(node->local->Create().code() == chord::ErrorCode::kRefused);
+}
+
+BOOST_AUTO_TEST_CASE(two_nodes_find_each_other) {
+  SimRing ring(Options(160, 4));
+  SimNode* a = ring.AddNode();
+  SimNode* b = ring.AddNode();
+  BOOST_REQUIRE(a->local->Create().ok());
+  BOOST_REQUIRE(b->local->Join(a->address).ok());
+  BOOST_TEST(ring.StabilizeUntilCorrect(5) >= 0);
+  BOOST_TEST(ring.CheckRing() == "");
+}
+
+BOOST_AUTO_TEST_CASE(join_through_unreachable_node_says_why) {
+  SimRing ring(Options(160, 4));
+  SimNode* a = ring.AddNode();
+  auto status = a->local->Join("nowhere");
+  BOOST_TEST(status.code() == chord::ErrorCode::kUnavailable);
+  BOOST_TEST(status.message().find("nowhere") != std::string::npos);
+  BOOST_TEST(!a->local->joined());
+}
+
+BOOST_AUTO_TEST_CASE(taken_id_is_refused) {
+  // A 1-bit ring has two ids: the third node must collide.
+  SimRing ring(Options(160, 4));
+  chord::CommandRegistry r1, r2;
+  chord::Local a(Options(1, 2), "a", Id::FromUint(0, 1), ring.transport(), &r1);
+  chord::Local b(Options(1, 2), "b", Id::FromUint(0, 1), ring.transport(), &r2);
+  ring.network().Attach("a", &r1);
+  ring.network().Attach("b", &r2);
+  BOOST_REQUIRE(a.Create().ok());
+  auto status = b.Join("a");
+  BOOST_TEST(status.code() == chord::ErrorCode::kRefused);
+  BOOST_TEST(status.message().find("already taken by a") != std::string::npos);
+  ring.network().Detach("a");
+  ring.network().Detach("b");
+}
+
+BOOST_AUTO_TEST_CASE(teaching_ring_of_five_bits) {
+  SimRing ring(Options(5, 3));
+  JoinConcurrently(&ring, 8, 1, 7);
+  int rounds = ring.StabilizeUntilCorrect(40);
+  BOOST_TEST_MESSAGE("5-bit ring correct after " << rounds << " rounds");
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+  ring.FixAllFingers();
+  CheckLookups(&ring, 200, 3);
+}
+
+BOOST_AUTO_TEST_CASE(sixty_four_concurrent_joins_then_lookups_leaves_and_a_crash) {
+  SimRing ring(Options(160, 6));
+  JoinConcurrently(&ring, 64, 4, 42);
+  int rounds = ring.StabilizeUntilCorrect(64);
+  std::cout << "64 concurrent joins: ring correct after " << rounds << " stabilize rounds"
+            << std::endl;
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+
+  ring.FixAllFingers();
+  CheckLookups(&ring, 1000, 99);
+
+  // Ten graceful leaves: the ring closes at once around each one.
+  std::mt19937_64 random(5);
+  for (int i = 0; i < 10; ++i) {
+    auto live = ring.Live();
+    SimNode* leaving = live[random() % live.size()];
+    chord::NodeRef pred = *leaving->local->predecessor();
+    chord::NodeRef succ = leaving->local->successor();
+    BOOST_REQUIRE(leaving->local->Leave().ok());
+    leaving->alive = false;
+    ring.network().SetDown(leaving->address, true);
+    SimNode* pred_node = nullptr;
+    SimNode* succ_node = nullptr;
+    for (auto* node : ring.Live()) {
+      if (node->address == pred.address) pred_node = node;
+      if (node->address == succ.address) succ_node = node;
+    }
+    BOOST_REQUIRE(pred_node && succ_node);
+    BOOST_TEST(pred_node->local->successor() == succ);
+    BOOST_TEST((succ_node->local->predecessor() && *succ_node->local->predecessor() == pred));
+  }
+  rounds = ring.StabilizeUntilCorrect(8);
+  std::cout << "10 leaves: successor lists correct after " << rounds << " rounds" << std::endl;
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+  CheckLookups(&ring, 300, 100);  // stale fingers to departed nodes are routed around
+
+  // One crash with no notice.
+  auto live = ring.Live();
+  ring.Crash(live[random() % live.size()]);
+  CheckLookups(&ring, 300, 101);  // lookups route around the dead node at once
+  rounds = ring.StabilizeUntilCorrect(8);
+  std::cout << "1 crash: ring healed after " << rounds << " rounds" << std::endl;
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+  ring.FixAllFingers();
+  CheckLookups(&ring, 1000, 102);
+}
+
+BOOST_AUTO_TEST_CASE(info_reports_the_contract_fields) {
+  SimRing ring(Options(160, 4));
+  JoinConcurrently(&ring, 3, 1, 1);
+  BOOST_REQUIRE(ring.StabilizeUntilCorrect(10) >= 0);
+  ring.FixAllFingers();
+  SimNode* node = ring.Live()[0];
+  auto info = ring.transport()->Call(node->address, "chord.info", xmlrpc_c::paramList());
+  BOOST_REQUIRE(info.ok());
+  BOOST_TEST(chord::StructString(info.value(), "id").value() ==
+             node->local->self().id.ToHex(160));
+  BOOST_TEST(chord::StructString(info.value(), "address").value() == node->address);
+  BOOST_TEST(chord::StructHas(info.value(), "predecessor"));
+  BOOST_TEST(chord::StructArray(info.value(), "successors").value().size() == 2u);
+  BOOST_TEST(!chord::StructArray(info.value(), "fingers").value().empty());
+  xmlrpc_c::paramList bad;
+  bad.add(xmlrpc_c::value_string("not-hex"));
+  auto fault = ring.transport()->Call(node->address, "chord.find_successor", bad);
+  BOOST_TEST(fault.status().code() == chord::ErrorCode::kBadArgument);
+}
