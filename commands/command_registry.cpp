@@ -217,7 +217,10 @@ CommandRegistry::CommandRegistry() {
         return xmlrpc_c::value(xmlrpc_c::value_array(all));
       }};
   for (auto* command : {&list, &help, &signature}) {
-    commands_[command->name] = std::make_shared<const Command>(std::move(*command));
+    // Copy the key first: in C++17 the right-hand side of '=' is evaluated before the left, so
+    // indexing with command->name would see the name already moved out.
+    std::string name = command->name;
+    commands_[name] = std::make_shared<const Command>(std::move(*command));
   }
 }
 

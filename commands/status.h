@@ -70,7 +70,7 @@ class Result {
   // Precondition: ok().
   const T& value() const& { return *value_; }
   T& value() & { return *value_; }
-  T&& value() && { return std::move(*value_); }
+  T value() && { return std::move(*value_); }  // by value: safe in range-for
   const T& operator*() const& { return *value_; }
   const T* operator->() const { return &*value_; }
   T* operator->() { return &*value_; }

@@ -2,39 +2,107 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/base.h>
-#include <xmlrpc-c/girerr.hpp>
-#include <xmlrpc-c/registry.hpp>
-#include <xmlrpc-c/server_abyss.hpp>
+#include <xmlrpc-c/server_abyss.h>
+#include <xmlrpc-c/xml.hpp>
 
 #include <boost/log/trivial.hpp>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace chord {
+
+struct XmlRpcServer::Abyss {
+  TChanSwitch* channel_switch = nullptr;
+  TServer server{};
+  bool server_created = false;
+};
+
 namespace {
 
-// Every method name goes through here: the registry, not xmlrpc-c, knows the commands, so that
-// commands can be added and removed at run time and the in-process transport sees the same set.
-class DispatchingMethod : public xmlrpc_c::defaultMethod {
- public:
-  explicit DispatchingMethod(const CommandRegistry* registry) : registry_(registry) {}
-
-  void execute(const std::string& name, const xmlrpc_c::paramList& params,
-               xmlrpc_c::value* result) override {
-    Result<xmlrpc_c::value> outcome = registry_->Dispatch(name, params);
-    if (!outcome.ok()) {
-      throw xmlrpc_c::fault(outcome.status().message(),
-                            static_cast<xmlrpc_c::fault::code_t>(outcome.status().code()));
+// Abyss needs one global initialisation per process before any server is created.
+bool InitAbyssOnce(std::string* error) {
+  static std::once_flag once;
+  static std::string init_error;
+  std::call_once(once, [] {
+    const char* e = nullptr;
+    AbyssInit(&e);
+    if (e) {
+      init_error = e;
+      free(const_cast<char*>(e));  // xmlrpc-c allocates error strings with malloc
     }
-    *result = outcome.value();
-  }
+  });
+  *error = init_error;
+  return init_error.empty();
+}
 
- private:
-  const CommandRegistry* registry_;
-};
+std::string TakeError(const char* error) {
+  std::string text = error ? error : "unknown error";
+  if (error) free(const_cast<char*>(error));
+  return text;
+}
+
+// Runs one call: parses it, dispatches it into the registry and encodes the answer. A non-ok
+// Status becomes a fault whose code is the ErrorCode; a request that is not a well-formed
+// XML-RPC call becomes a bad-argument fault.
+std::string Answer(const CommandRegistry* registry, const std::string& call_xml) {
+  xmlrpc_c::rpcOutcome outcome;
+  std::string name;
+  xmlrpc_c::paramList params;
+  bool parsed = false;
+  try {
+    xmlrpc_c::xml::parseCall(call_xml, &name, &params);
+    parsed = true;
+  } catch (const std::exception& e) {
+    outcome = xmlrpc_c::rpcOutcome(xmlrpc_c::fault(
+        std::string("malformed XML-RPC call: ") + e.what(),
+        static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kBadArgument)));
+  }
+  if (parsed) {
+    Result<xmlrpc_c::value> result = registry->Dispatch(name, params);
+    if (result.ok()) {
+      outcome = xmlrpc_c::rpcOutcome(result.value());
+    } else {
+      outcome = xmlrpc_c::rpcOutcome(
+          xmlrpc_c::fault(result.status().message(),
+                          static_cast<xmlrpc_c::fault::code_t>(result.status().code())));
+    }
+  }
+  std::string response;
+  try {
+    xmlrpc_c::xml::generateResponse(outcome, &response);
+  } catch (const std::exception& e) {
+    xmlrpc_c::xml::generateResponse(
+        xmlrpc_c::rpcOutcome(xmlrpc_c::fault(
+            std::string("cannot encode the answer: ") + e.what(),
+            static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kInternal))),
+        &response);
+  }
+  return response;
+}
+
+
+void ProcessCall(xmlrpc_env* env, void* arg, const char* xml, size_t length, TSession*,
+                 xmlrpc_mem_block** response_block) {
+  auto* registry = static_cast<const CommandRegistry*>(arg);
+  std::string response;
+  try {
+    response = Answer(registry, std::string(xml, length));
+  } catch (const std::exception& e) {
+    xmlrpc_faultf(env, "internal error: %s", e.what());
+    return;
+  }
+  *response_block = XMLRPC_MEMBLOCK_NEW(char, env, 0);
+  if (env->fault_occurred) return;
+  XMLRPC_MEMBLOCK_APPEND(char, env, *response_block, response.data(), response.size());
+}
 
 }  // namespace
 
@@ -46,7 +114,9 @@ XmlRpcServer::XmlRpcServer(const CommandRegistry* registry, Options options)
 XmlRpcServer::~XmlRpcServer() { Stop(); }
 
 Status XmlRpcServer::Start() {
-  if (server_) return Status::Refused("server already started");
+  if (abyss_) return Status::Refused("server already started");
+  std::string error;
+  if (!InitAbyssOnce(&error)) return Status::Internal("cannot initialise Abyss: " + error);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options_.port));
@@ -68,46 +138,84 @@ Status XmlRpcServer::Start() {
   port_ = ntohs(addr.sin_port);
   socket_fd_ = fd;
 
-  try {
-    xmlrpc_registry_ = std::make_unique<xmlrpc_c::registry>();
-    // Our registry answers system.listMethods and friends, so it can describe every command.
-    xmlrpc_registry_->disableIntrospection();
-    xmlrpc_registry_->setDefaultMethod(
-        xmlrpc_c::defaultMethodPtr(new DispatchingMethod(registry_)));
-    server_ = std::make_unique<xmlrpc_c::serverAbyss>(
-        xmlrpc_c::serverAbyss::constrOpt()
-            .registryP(xmlrpc_registry_.get())
-            .socketFd(fd)
-            .maxConn(static_cast<unsigned>(options_.max_connections))
-            .maxConnBacklog(128)
-            .keepaliveTimeout(30)
-            .keepaliveMaxConn(1000000)
-            .timeout(30)
-            .serverOwnsSignals(false)
-            .dontAdvertise(true));
-  } catch (const std::exception& e) {
-    server_.reset();
+  auto abyss = std::make_unique<Abyss>();
+  auto fail = [&](const std::string& what) {
+    if (abyss->server_created) ServerFree(&abyss->server);
+    if (abyss->channel_switch) ChanSwitchDestroy(abyss->channel_switch);
     close(fd);
     socket_fd_ = -1;
-    return Status::Internal(std::string("cannot start XML-RPC server: ") + e.what());
-  }
-  thread_ = std::thread([this] {
-    try {
-      server_->run();
-    } catch (const std::exception& e) {
-      BOOST_LOG_TRIVIAL(error) << "XML-RPC server stopped: " << e.what();
+    return Status::Internal("cannot start XML-RPC server: " + what);
+  };
+  const char* c_error = nullptr;
+  ChanSwitchUnixCreateFd(fd, &abyss->channel_switch, &c_error);
+  if (c_error) return fail(TakeError(c_error));
+  ServerCreateSwitch(&abyss->server, abyss->channel_switch, &c_error);
+  if (c_error) return fail(TakeError(c_error));
+  abyss->server_created = true;
+
+  xmlrpc_env env;
+  xmlrpc_env_init(&env);
+  for (const char* path : {"/RPC2", "/"}) {
+    xmlrpc_server_abyss_handler_parms parms{};
+    parms.xml_processor = &ProcessCall;
+    parms.xml_processor_arg = const_cast<CommandRegistry*>(registry_);
+    parms.xml_processor_max_stack = 1024 * 1024;
+    parms.uri_path = path;
+    parms.chunk_response = false;
+    xmlrpc_server_abyss_set_handler3(&env, &abyss->server, &parms,
+                                     XMLRPC_AHPSIZE(chunk_response));
+    if (env.fault_occurred) {
+      std::string what = env.fault_string;
+      xmlrpc_env_clean(&env);
+      return fail(what);
     }
+  }
+  xmlrpc_env_clean(&env);
+  ServerSetMaxConn(&abyss->server, static_cast<unsigned>(options_.max_connections));
+  ServerSetMaxConnBacklog(&abyss->server, 128);
+  ServerSetKeepaliveTimeout(&abyss->server, 30);
+  ServerSetKeepaliveMaxConn(&abyss->server, 1000000);
+  ServerSetTimeout(&abyss->server, 30);
+  ServerSetAdvertise(&abyss->server, false);
+  ServerInit2(&abyss->server, &c_error);
+  if (c_error) return fail(TakeError(c_error));
+
+  abyss_ = std::move(abyss);
+  TServer* server = &abyss_->server;
+  thread_ = std::thread([server] {
+    // Abyss writes answers with plain send(): writing to a peer that hung up (a caller that
+    // timed out, say) raises SIGPIPE, which kills the process by default. Block it here; the
+    // connection threads Abyss starts from this thread inherit the mask, so such a write just
+    // fails with EPIPE. The rest of the process keeps its own signal dispositions.
+    sigset_t sigpipe;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+    ServerRun(server);
   });
   BOOST_LOG_TRIVIAL(debug) << "XML-RPC server listening on " << address();
   return Status::Ok();
 }
 
 void XmlRpcServer::Stop() {
-  if (!server_) return;
-  server_->terminate();
+  if (!abyss_) return;
+  ServerTerminate(&abyss_->server);
+  // ServerTerminate only sets a flag that Abyss reads after accept() returns: wake it with one
+  // connection of our own, so Stop() does not wait for the next peer to call.
+  int waker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (waker >= 0) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    inet_pton(AF_INET, options_.bind == "0.0.0.0" ? "127.0.0.1" : options_.bind.c_str(),
+              &addr.sin_addr);
+    connect(waker, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    close(waker);
+  }
   if (thread_.joinable()) thread_.join();
-  server_.reset();
-  xmlrpc_registry_.reset();
+  ServerFree(&abyss_->server);
+  ChanSwitchDestroy(abyss_->channel_switch);
+  abyss_.reset();
   if (socket_fd_ >= 0) {
     close(socket_fd_);
     socket_fd_ = -1;

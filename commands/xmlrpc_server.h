@@ -1,5 +1,9 @@
 // XmlRpcServer: serves a CommandRegistry over XML-RPC/HTTP (xmlrpc-c's Abyss server).
 //
+// Requests are posted to /RPC2 (or /). The server hands each request's XML to the registry
+// itself rather than to xmlrpc-c's method registry, so that commands can come and go at run
+// time and system.listMethods / methodHelp / methodSignature describe every one of them.
+//
 // Binds a numeric IPv4 address (127.0.0.1 by default); port 0 picks a free port, reported by
 // port() after Start(). Every call is dispatched into the registry; a non-ok Status becomes an
 // XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests get a fault
@@ -18,10 +22,6 @@
 
 #include "commands/command_registry.h"
 
-namespace xmlrpc_c {
-class serverAbyss;
-class registry;
-}  // namespace xmlrpc_c
 
 namespace chord {
 
@@ -58,8 +58,8 @@ class XmlRpcServer {
   Options options_;
   int port_ = 0;
   int socket_fd_ = -1;
-  std::unique_ptr<xmlrpc_c::registry> xmlrpc_registry_;
-  std::unique_ptr<xmlrpc_c::serverAbyss> server_;
+  struct Abyss;  // xmlrpc-c's C server state, kept out of this header
+  std::unique_ptr<Abyss> abyss_;
   std::thread thread_;
 };
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine (run as root, or with sudo available):
+#   ./build.sh ring [N]   install what is missing, build, start a local ring of N nodes (default 5)
+#   ./build.sh test       install what is missing, build, run the whole test suite
+#   ./build.sh build      install what is missing and build only
+# Build directory: $BUILD_DIR (default ./build). Jobs: $JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential cmake pkg-config libxmlrpc-c++8-dev libcurl4-openssl-dev
+          libboost-program-options-dev libboost-log-dev libboost-test-dev libssl-dev
+          libreadline-dev python3)
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+ring() {
+  local n=${1:-5}
+  "$BUILD_DIR/tools/create_chord" "$n"
+}
+
+case "${1:-}" in
+  build) install_missing; build ;;
+  test) install_missing; build; cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" ;;
+  ring) install_missing; build; shift; ring "$@" ;;
+  *) echo "usage: $0 ring [N] | test | build" >&2; exit 2 ;;
+esac
