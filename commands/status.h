@@ -64,6 +64,26 @@ class Result {
  public:
   Result(T value) : value_(std::move(value)) {}       // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(const Result&) = default;
+  Result(Result&&) = default;
+  // Assignment rebuilds the value instead of assigning to it: some value types (xmlrpc_c::value)
+  // refuse to be assigned once they hold something.
+  Result& operator=(const Result& other) {
+    if (this != &other) {
+      status_ = other.status_;
+      value_.reset();
+      if (other.value_) value_.emplace(*other.value_);
+    }
+    return *this;
+  }
+  Result& operator=(Result&& other) {
+    if (this != &other) {
+      status_ = std::move(other.status_);
+      value_.reset();
+      if (other.value_) value_.emplace(std::move(*other.value_));
+    }
+    return *this;
+  }
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }

@@ -200,18 +200,8 @@ Status XmlRpcServer::Start() {
 void XmlRpcServer::Stop() {
   if (!abyss_) return;
   ServerTerminate(&abyss_->server);
-  // ServerTerminate only sets a flag that Abyss reads after accept() returns: wake it with one
-  // connection of our own, so Stop() does not wait for the next peer to call.
-  int waker = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (waker >= 0) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    inet_pton(AF_INET, options_.bind == "0.0.0.0" ? "127.0.0.1" : options_.bind.c_str(),
-              &addr.sin_addr);
-    connect(waker, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    close(waker);
-  }
+  // ServerTerminate interrupts accept(). Abyss then waits for its connection threads, checking
+  // every 2 s, so a server with open keep-alive connections takes up to 2 s to stop.
   if (thread_.joinable()) thread_.join();
   ServerFree(&abyss_->server);
   ChanSwitchDestroy(abyss_->channel_switch);

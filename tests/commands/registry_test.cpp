@@ -446,7 +446,8 @@ BOOST_AUTO_TEST_CASE(handlers_may_change_the_registry) {
                     .Register(Command{"test.adder", "b:s", "Registers the named command.",
                                       [self](const xmlrpc_c::paramList& p)
                                           -> Result<xmlrpc_c::value> {
-                                        Status s = self->Register(MakeCommand(p.getString(0), "s:"));
+                                        Status s =
+                                            self->Register(MakeCommand(p.getString(0), "s:"));
                                         return xmlrpc_c::value(xmlrpc_c::value_boolean(s.ok()));
                                       }})
                     .ok());

@@ -462,8 +462,9 @@ BOOST_FIXTURE_TEST_CASE(registry_errors_cross_the_wire, ServerFixture) {
 
   auto wrong_type = Call("test.size", Params(xmlrpc_c::value_string("not bytes")));
   BOOST_CHECK_EQUAL(wrong_type.status().code(), ErrorCode::kBadArgument);
-  BOOST_CHECK_MESSAGE(Contains(wrong_type.status().message(), "argument 1 must be base64, got string"),
-                      wrong_type.status().message());
+  BOOST_CHECK_MESSAGE(
+      Contains(wrong_type.status().message(), "argument 1 must be base64, got string"),
+      wrong_type.status().message());
 
   auto wrong_arity = Call("test.echo", Params());
   BOOST_CHECK_EQUAL(wrong_arity.status().code(), ErrorCode::kBadArgument);
