@@ -13,6 +13,8 @@
 #include <iostream>
 
 #include "commands/xmlrpc_server.h"
+#include "dht/dht.h"
+#include "dht/memory_storage.h"
 #include "overlay/node_host.h"
 #include "settings/logging.h"
 #include "settings/settings_parser.h"
@@ -55,6 +57,10 @@ int main(int argc, char** argv) {
     std::cerr << "chord-node: " << status.ToString() << "\n";
     return 1;
   }
+  chord::Dht dht(&host.local(), &host.registry(), chord::DhtOptionsFrom(settings),
+                 std::make_unique<chord::MemoryStorage>());
+  host.maintenance().Add("dht_repair", std::chrono::milliseconds(settings.repair_ms),
+                         [&dht] { dht.RepairStep(); });
   status = host.Enter();
   if (!status.ok()) {
     std::cerr << "chord-node: " << status.ToString() << "\n";

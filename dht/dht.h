@@ -1,0 +1,141 @@
+// Dht: a distributed hash table layered on a Local overlay node, using only the public command
+// API, exactly as a user's own layer would.
+//
+// Placement: key k is owned by successor(SHA-1(k)) and copied on the owner's next replicas-1
+// successors. A write is acknowledged only after the owner and every live replica holder stored
+// it. Every stored entry carries a version (newest wins whenever copies meet); a remove leaves a
+// tombstone, collected after tombstone_ttl, so repair never brings a removed key back.
+//
+// Movement: a periodic, bounded RepairStep() makes each node (1) as owner, pull newer or missing
+// entries of its range from its successor (this is how a newcomer receives its keys, in
+// batches) and push what its replica holders lack; (2) as holder, hand entries it should no
+// longer keep to their owner and drop them; (3) collect expired entries and old tombstones.
+// While keys move, an owner that lacks a key asks its successor (which held the range before or
+// holds a replica of it), so reads and writes of moving keys keep succeeding. A node leaving
+// gracefully hands its range to its successor first (OnLeaving).
+//
+// Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
+// dht.stats, dht.keys, and internal ones the nodes use among themselves.
+//
+// Thread-safety: all public methods are safe to call concurrently; no lock is held across an
+// RPC. Lifetime: like Local, stop serving calls before destroying it; it must be destroyed
+// before the Local it observes.
+#ifndef CHORD_DHT_DHT_H_
+#define CHORD_DHT_DHT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "commands/command_registry.h"
+#include "dht/storage.h"
+#include "overlay/local.h"
+#include "settings/settings.h"
+
+namespace chord {
+
+struct DhtOptions {
+  int replicas = 3;                   // copies of each key: the owner and replicas-1 successors
+  size_t max_key_bytes = 1024;        // longer keys are refused (bad argument)
+  size_t max_value_bytes = 1 << 20;   // larger values are refused (bad argument)
+  int64_t tombstone_ttl_ms = 600000;  // tombstones are collected after this long
+  size_t transfer_batch = 256;        // records per batch when entries move between nodes
+  size_t max_batches_per_step = 64;   // bound on the work of one RepairStep phase
+  std::function<int64_t()> now_ms;    // wall clock in ms since the epoch; empty: system clock
+};
+
+// DHT options taken from Settings (replicas, limits, tombstone ttl, transfer batch).
+DhtOptions DhtOptionsFrom(const Settings& settings);
+
+// A value as stored: bytes plus whether it travels as base64 (binary) or as a string.
+struct DhtValue {
+  std::string bytes;
+  bool binary = false;
+};
+
+// What one operation did, and where.
+struct DhtAnswer {
+  bool ok = false;      // set/add: stored; get: found; remove: removed (was present)
+  bool exists = false;  // add: the key was already there (nothing stored)
+  DhtValue value;       // get: the value when found
+  NodeRef node;         // the owner that answered
+  int hops = 0;         // lookup hops to reach it
+};
+
+struct DhtStats {
+  size_t owned = 0;       // live entries this node owns
+  size_t replicas = 0;    // live entries this node holds for other owners
+  size_t tombstones = 0;  // removed keys remembered until collected
+  uint64_t received = 0;  // entries received from other nodes (transfers and repairs)
+  uint64_t received_as_owner = 0;  // of which pulled into this node's own range
+};
+
+class Dht : public OverlayObserver {
+ public:
+  // Registers the dht.* commands in `registry` and observes `local`. None is owned; both must
+  // outlive the Dht.
+  Dht(Local* local, CommandRegistry* registry, DhtOptions options,
+      std::unique_ptr<Storage> storage);
+  ~Dht() override;
+  Dht(const Dht&) = delete;
+  Dht& operator=(const Dht&) = delete;
+
+  // Client operations, routed from this node to the key's owner. Errors: BadArgument for an
+  // empty or over-limit key or value, a negative ttl; Unavailable if the owner cannot be
+  // reached after retries; Refused if this node is not in a ring.
+  Result<DhtAnswer> Set(const std::string& key, const DhtValue& value, int ttl_s = 0);
+  Result<DhtAnswer> Add(const std::string& key, const DhtValue& value, int ttl_s = 0);
+  Result<DhtAnswer> Get(const std::string& key);
+  Result<DhtAnswer> Remove(const std::string& key);
+  Result<LookupResult> Locate(const std::string& key);
+
+  // One bounded round of repair (see above). Returns the first error met, after doing the rest.
+  Status RepairStep();
+  // Hands this node's own range to its successor (also run by OnLeaving).
+  Status HandOff();
+
+  DhtStats Stats() const;
+  Storage& storage() { return *storage_; }
+  const DhtOptions& options() const { return options_; }
+
+  // OverlayObserver.
+  void OnLeaving() override;
+
+ private:
+  enum class Op { kSet, kAdd, kGet, kRemove };
+  Result<DhtAnswer> Route(Op op, const std::string& key, const DhtValue& value, int ttl_s);
+  // Runs `op` on this node as the owner (or, for reads with as_replica, as a replica holder).
+  Result<DhtAnswer> ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value,
+                                   int ttl_s, bool as_replica);
+  Status CheckKey(const std::string& key) const;
+  Status CheckValue(const DhtValue& value) const;
+  bool OwnsChecked(const Id& id);
+  std::optional<Entry> FetchFromSuccessor(const Id& id, const std::string& key);
+  void Replicate(const Record& record);
+  Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
+  Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
+  Status HandOverForeign(const NodeRef& predecessor);
+  void CollectGarbage();
+  Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records);
+  bool Live(const Entry& entry) const;
+  int64_t NowMs() const;
+  uint64_t NextVersion(uint64_t existing);
+  void RegisterCommands();
+
+  Local* local_;
+  CommandRegistry* registry_;
+  DhtOptions options_;
+  std::unique_ptr<Storage> storage_;
+  std::vector<std::string> command_names_;
+  std::mutex write_mutex_;  // serializes version assignment and the local write of a key
+  uint64_t last_version_ = 0;  // guarded by write_mutex_
+  std::atomic<uint64_t> received_{0};
+  std::atomic<uint64_t> received_as_owner_{0};
+};
+
+}  // namespace chord
+
+#endif  // CHORD_DHT_DHT_H_

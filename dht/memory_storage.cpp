@@ -1,0 +1,67 @@
+#include "dht/memory_storage.h"
+
+namespace chord {
+
+std::optional<Entry> MemoryStorage::Get(const Id& id, const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find({id, key});
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool MemoryStorage::PutIfNewer(const Id& id, const std::string& key, const Entry& entry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, inserted] = entries_.try_emplace({id, key}, entry);
+  if (inserted) return true;
+  if (it->second.version >= entry.version) return false;
+  it->second = entry;
+  return true;
+}
+
+bool MemoryStorage::Erase(const Id& id, const std::string& key, uint64_t version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find({id, key});
+  if (it == entries_.end() || it->second.version > version) return false;
+  entries_.erase(it);
+  return true;
+}
+
+std::vector<Record> MemoryStorage::Range(const Id& from, const Id& to,
+                                         const std::optional<RecordPosition>& after,
+                                         size_t limit) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Record> out;
+  // Iterate in ring order starting just after `from`: first the ids above it, then (wrapped)
+  // from the smallest id. (from, to] is a prefix of that order, so stop at the first id outside.
+  auto it = entries_.end();
+  bool wrapped = false;
+  if (after) {
+    if (!InHalfOpenInterval(after->first, from, to)) return out;
+    it = entries_.upper_bound(*after);
+    wrapped = !(from < after->first);
+  } else {
+    it = entries_.lower_bound({from, std::string()});
+    while (it != entries_.end() && it->first.first == from) ++it;
+  }
+  while (out.size() < limit) {
+    if (it == entries_.end()) {
+      if (wrapped) break;
+      wrapped = true;
+      it = entries_.begin();
+      continue;
+    }
+    const Id& id = it->first.first;
+    if (wrapped && from < id) break;  // back where we started
+    if (!InHalfOpenInterval(id, from, to)) break;
+    out.push_back({id, it->first.second, it->second});
+    ++it;
+  }
+  return out;
+}
+
+size_t MemoryStorage::Count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace chord

@@ -1,0 +1,60 @@
+// Storage: where a node keeps the DHT entries it holds (as owner or as replica).
+//
+// The DHT only talks to this interface, so a durable engine can replace MemoryStorage without
+// touching the protocol. Records are ordered by (key id, key) so that the DHT can move and
+// repair whole ranges of the ring in bounded batches.
+//
+// Thread-safety: implementations must be safe to call from many threads at once.
+#ifndef CHORD_DHT_STORAGE_H_
+#define CHORD_DHT_STORAGE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "overlay/id.h"
+
+namespace chord {
+
+struct Entry {
+  std::string value;           // bytes, exactly as stored
+  bool binary = false;         // stored as XML-RPC base64 (true) or string (false)
+  uint64_t version = 0;        // newest wins when copies meet
+  bool tombstone = false;      // a remove: kept so that repair cannot bring the key back
+  int64_t expires_at_ms = 0;   // wall-clock ms since the epoch; 0 = never expires
+  int64_t written_at_ms = 0;   // when this version was written (tombstone collection)
+};
+
+struct Record {
+  Id id;  // id of the key
+  std::string key;
+  Entry entry;
+};
+
+// A position in (id, key) order, for resuming a range scan.
+using RecordPosition = std::pair<Id, std::string>;
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual std::optional<Entry> Get(const Id& id, const std::string& key) const = 0;
+  // Stores `entry` unless an entry of the same or a newer version is there. Returns true if
+  // stored.
+  virtual bool PutIfNewer(const Id& id, const std::string& key, const Entry& entry) = 0;
+  // Removes the entry if its version is at most `version` (so a newer write is never lost).
+  // Returns true if removed.
+  virtual bool Erase(const Id& id, const std::string& key, uint64_t version) = 0;
+  // Up to `limit` records whose id lies in the ring interval (from, to] (from == to: the whole
+  // ring), in ring order starting after `from`, resuming after `after` if given.
+  virtual std::vector<Record> Range(const Id& from, const Id& to,
+                                    const std::optional<RecordPosition>& after,
+                                    size_t limit) const = 0;
+  virtual size_t Count() const = 0;
+};
+
+}  // namespace chord
+
+#endif  // CHORD_DHT_STORAGE_H_
