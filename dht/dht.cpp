@@ -81,6 +81,12 @@ uint64_t Dht::NextVersion(uint64_t existing) {
   return last_version_;
 }
 
+bool Dht::Collectible(const Entry& entry) const {
+  const int64_t now = NowMs();
+  if (entry.tombstone) return entry.written_at_ms + options_.tombstone_ttl_ms <= now;
+  return entry.expires_at_ms != 0 && entry.expires_at_ms <= now;
+}
+
 bool Dht::Live(const Entry& entry) const {
   if (entry.tombstone) return false;
   return entry.expires_at_ms == 0 || entry.expires_at_ms > NowMs();
@@ -363,7 +369,7 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
       auto records = RecordsFromXml(StructMember(fetched.value(), "records").value(), bits);
       if (!records.ok()) return records.status();
       for (const auto& r : records.value()) {
-        if (storage_->PutIfNewer(r.id, r.key, r.entry)) {
+        if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) {
           received_.fetch_add(1);
           received_as_owner_.fetch_add(1);
         }
@@ -381,6 +387,11 @@ Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
     auto records = storage_->Range(predecessor.id, self.id, after, options_.transfer_batch);
     if (records.empty()) break;
     after = RecordPosition{records.back().id, records.back().key};
+    const bool last_batch = records.size() < options_.transfer_batch;
+    // What would be collected anyway is not worth sending (and would come back after GC).
+    records.erase(std::remove_if(records.begin(), records.end(),
+                                 [this](const Record& r) { return Collectible(r.entry); }),
+                  records.end());
     std::vector<xmlrpc_c::value> digests;
     for (const auto& r : records) {
       digests.push_back(
@@ -404,7 +415,7 @@ Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
       auto sent = SendRecords(holder.address, missing);
       if (!sent.ok()) return sent.status();
     }
-    if (records.size() < options_.transfer_batch) break;
+    if (last_batch) break;
   }
   return Status::Ok();
 }
@@ -426,30 +437,41 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
     boundary = next.value();
   }
   if (boundary.address == self.address) return Status::Ok();
-  // Entries in (self, boundary] belong to nodes that no longer count on this one.
-  auto foreign = storage_->Range(self.id, boundary.id, std::nullopt, options_.transfer_batch);
-  size_t i = 0;
-  for (size_t lookups = 0; i < foreign.size() && lookups < options_.max_batches_per_step;
-       ++lookups) {
-    auto owner = local_->FindSuccessor(foreign[i].id);
-    if (!owner.ok()) return owner.status();
-    if (owner->owner.address == self.address) {
-      ++i;  // our own after all (the ring is moving): keep it
-      continue;
+  // Entries in (self, boundary] belong to nodes that no longer count on this one: give each
+  // run of them to its owner (one lookup per run), then drop them here.
+  std::optional<RecordPosition> after;
+  size_t lookups = 0;
+  for (size_t batch = 0; batch < options_.max_batches_per_step; ++batch) {
+    auto foreign = storage_->Range(self.id, boundary.id, after, options_.transfer_batch);
+    if (foreign.empty()) break;
+    after = RecordPosition{foreign.back().id, foreign.back().key};
+    size_t i = 0;
+    while (i < foreign.size()) {
+      if (++lookups > options_.max_batches_per_step * 4) return Status::Ok();  // next round
+      auto owner = local_->FindSuccessor(foreign[i].id);
+      if (!owner.ok()) return owner.status();
+      if (owner->owner.address == self.address) {
+        ++i;  // ours after all (the ring is moving): keep it
+        continue;
+      }
+      std::vector<Record> run;
+      while (i < foreign.size() &&
+             InHalfOpenInterval(foreign[i].id, self.id, owner->owner.id)) {
+        if (!Collectible(foreign[i].entry)) run.push_back(foreign[i]);
+        ++i;
+      }
+      if (!run.empty()) {
+        auto sent = SendRecords(owner->owner.address, run);
+        if (!sent.ok()) return sent.status();
+      }
+      for (const auto& r : run) storage_->Erase(r.id, r.key, r.entry.version);
     }
-    std::vector<Record> batch;
-    while (i < foreign.size() && InHalfOpenInterval(foreign[i].id, self.id, owner->owner.id)) {
-      batch.push_back(foreign[i++]);
-    }
-    auto sent = SendRecords(owner->owner.address, batch);
-    if (!sent.ok()) return sent.status();
-    for (const auto& r : batch) storage_->Erase(r.id, r.key, r.entry.version);
+    if (foreign.size() < options_.transfer_batch) break;
   }
   return Status::Ok();
 }
 
 void Dht::CollectGarbage() {
-  const int64_t now = NowMs();
   const Id self = local_->self().id;
   std::optional<RecordPosition> after;
   for (size_t batch = 0; batch < options_.max_batches_per_step * 4; ++batch) {
@@ -457,10 +479,7 @@ void Dht::CollectGarbage() {
     if (records.empty()) break;
     after = RecordPosition{records.back().id, records.back().key};
     for (const auto& r : records) {
-      const Entry& e = r.entry;
-      bool old_tombstone = e.tombstone && e.written_at_ms + options_.tombstone_ttl_ms <= now;
-      bool expired = !e.tombstone && e.expires_at_ms != 0 && e.expires_at_ms <= now;
-      if (old_tombstone || expired) storage_->Erase(r.id, r.key, e.version);
+      if (Collectible(r.entry)) storage_->Erase(r.id, r.key, r.entry.version);
     }
     if (records.size() < options_.transfer_batch) break;
   }
@@ -697,7 +716,7 @@ void Dht::RegisterCommands() {
            }
          }
          for (const auto& r : records.value()) {
-           if (storage_->PutIfNewer(r.id, r.key, r.entry)) ++stored;
+           if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) ++stored;
          }
          received_.fetch_add(uint64_t(stored));
          return MakeStruct({{"stored", xmlrpc_c::value_int(stored)}});

@@ -121,6 +121,8 @@ class Dht : public OverlayObserver {
   void CollectGarbage();
   Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records);
   bool Live(const Entry& entry) const;
+  // An old tombstone or an expired entry: collected, never sent or accepted.
+  bool Collectible(const Entry& entry) const;
   int64_t NowMs() const;
   uint64_t NextVersion(uint64_t existing);
   void RegisterCommands();

@@ -4,6 +4,7 @@
 #define CHORD_TESTS_COMMON_SIM_RING_H_
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -21,7 +22,8 @@ struct SimNode {
   std::string address;
   CommandRegistry registry;
   std::unique_ptr<Local> local;
-  bool alive = true;  // false after a crash or a leave
+  std::unique_ptr<OverlayObserver> layer;  // an upper layer (e.g. the DHT); destroyed first
+  bool alive = true;                       // false after a crash or a leave
 };
 
 class SimRing {
@@ -31,11 +33,15 @@ class SimRing {
     for (auto& node : nodes_) network_.Detach(node->address);
   }
 
+  // Called for every new node before it is attached, e.g. to add an upper layer.
+  void set_on_add(std::function<void(SimNode*)> on_add) { on_add_ = std::move(on_add); }
+
   // Adds a node (not yet in a ring) and attaches it to the network.
   SimNode* AddNode() {
     auto node = std::make_unique<SimNode>();
     node->address = "node-" + std::to_string(next_name_++);
     node->local = std::make_unique<Local>(options_, node->address, &transport_, &node->registry);
+    if (on_add_) on_add_(node.get());
     network_.Attach(node->address, &node->registry);
     std::lock_guard<std::mutex> lock(mutex_);
     nodes_.push_back(std::move(node));
@@ -146,6 +152,7 @@ class SimRing {
   std::mutex mutex_;
   std::vector<std::unique_ptr<SimNode>> nodes_;
   int next_name_ = 0;
+  std::function<void(SimNode*)> on_add_;
 };
 
 }  // namespace testing

@@ -1,0 +1,163 @@
+// DhtClient: the client side of the DHT, for programs that talk to a ring over a Transport
+// (the `chord` client and shell, tests, users' own programs).
+//
+// A client knows a list of member addresses. Each call goes to a random member (or to the node
+// named in the call); a member that does not answer is put aside and the call goes to another
+// one, at most max_attempts members per call, so a dead member costs a retry, never a failure,
+// while any member answers. The answer says which member answered, which node owns the key and
+// how many lookup hops it took.
+//
+// Files: PutFile splits a stream into chunks of at most chunk_bytes, stored as binary values at
+// "NAME#chunk-0", "NAME#chunk-1", ..., then writes a manifest at NAME (a text value: size,
+// chunk count, chunk size, SHA-1). The manifest is written last, so a reader never finds a
+// manifest whose chunks are not all stored yet; GetFile checks the size and SHA-1 of what it
+// reassembles. Overwriting a file removes the old chunks the new one does not reuse.
+//
+// Thread-safety: not thread-safe (the member list and the random generator are unguarded); use
+// one DhtClient per thread. The Transport may be shared: it is safe from many threads.
+// Errors: every method returns a Status: BadArgument for a malformed request (refused locally or
+// by the node), NotFound where stated, Unavailable when no member answers (the message names
+// the members tried), or the node's own error.
+#ifndef CHORD_DHT_DHT_CLIENT_H_
+#define CHORD_DHT_DHT_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <ostream>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "commands/transport.h"
+#include "dht/dht.h"
+
+namespace chord {
+
+struct DhtClientOptions {
+  int max_attempts = 3;              // members tried per call before giving up
+  size_t chunk_bytes = 256 * 1024;   // file chunk size; must not exceed the nodes' value limit
+  uint32_t seed = 0;                 // member choice; 0: seeded from std::random_device
+};
+
+// A node as the wire names it; ids stay hex because the client does not need the ring's size.
+struct DhtNode {
+  std::string id;  // hex
+  std::string address;
+};
+
+// Answer of Set/Add/Get/Remove.
+struct DhtReply {
+  std::string answered_by;  // the member the call was sent to
+  DhtNode owner;            // the key's owner, which ran the operation
+  int hops = 0;             // lookup hops from answered_by to the owner
+  bool ok = false;          // set/add: stored; get: found; remove: removed (it was present)
+  bool exists = false;      // add: the key was already there, nothing stored
+  DhtValue value;           // get: the value when found, with its type
+};
+
+struct DhtLocation {
+  std::string answered_by;
+  std::string key_id;              // hex id of the key
+  DhtNode owner;
+  int hops = 0;
+  std::vector<DhtNode> replicas;   // the owner's successors holding copies
+};
+
+// Answer of chord.find_successor.
+struct DhtLookup {
+  std::string answered_by;
+  DhtNode successor;
+  int hops = 0;
+};
+
+struct DhtNodeStats {
+  std::string address;  // the node that answered
+  DhtStats stats;
+};
+
+struct DhtKeyList {
+  std::string address;  // the node that answered
+  struct Key {
+    std::string key;
+    bool owned = false;  // false: a replica held for another owner
+  };
+  std::vector<Key> keys;  // in id order
+  bool truncated = false;
+};
+
+// What PutFile stored or GetFile read.
+struct DhtFileInfo {
+  uint64_t size = 0;
+  uint64_t chunks = 0;
+  uint64_t chunk_bytes = 0;
+  std::string sha1;  // hex
+};
+
+// Called after each chunk with (bytes done, total bytes; total 0 if not known yet).
+using DhtProgress = std::function<void(uint64_t done, uint64_t total)>;
+
+class DhtClient {
+ public:
+  // `transport` is not owned and must outlive the client. `members` are "HOST:PORT" addresses.
+  DhtClient(Transport* transport, std::vector<std::string> members,
+            DhtClientOptions options = {});
+
+  // In every call, `via` names the member to ask; empty: a random live member, with fail-over.
+  Result<DhtReply> Set(const std::string& key, const DhtValue& value, int ttl_s = 0,
+                       const std::string& via = "");
+  Result<DhtReply> Add(const std::string& key, const DhtValue& value, int ttl_s = 0,
+                       const std::string& via = "");
+  Result<DhtReply> Get(const std::string& key, const std::string& via = "");
+  Result<DhtReply> Remove(const std::string& key, const std::string& via = "");
+  Result<DhtLocation> Locate(const std::string& key, const std::string& via = "");
+  // Successor of a hex id. Errors: BadArgument for a malformed id.
+  Result<DhtLookup> Lookup(const std::string& id_hex, const std::string& via = "");
+  // Entries held by one node (`via`, or a random member).
+  Result<DhtNodeStats> Stats(const std::string& via = "");
+  // Keys held by one node (`via`, or a random member), at most `limit`.
+  Result<DhtKeyList> Keys(const std::string& via = "", int limit = 1000);
+
+  // Stores everything `in` yields under `name`. Errors: BadArgument for an empty name or a
+  // read error on `in`; any error of Set (the file is then not visible: the manifest comes last).
+  Result<DhtFileInfo> PutFile(const std::string& name, std::istream& in,
+                              const DhtProgress& progress = nullptr);
+  // Writes the file stored under `name` to `out`. On error part of it may have been written.
+  // Errors: NotFound if there is no such file or a chunk is missing; BadArgument if `name`
+  // holds a value that is not a file manifest; Unavailable if the size or SHA-1 does not match
+  // (the file was being overwritten: retrying may work).
+  Result<DhtFileInfo> GetFile(const std::string& name, std::ostream& out,
+                              const DhtProgress& progress = nullptr);
+
+  // Any command on a member: `via`, or a random live member with fail-over. Returns the answer
+  // and sets *answered_by (if not null) to the member that gave it.
+  Result<xmlrpc_c::value> Call(const std::string& method, const xmlrpc_c::paramList& params,
+                               const std::string& via = "", std::string* answered_by = nullptr);
+
+  const std::vector<std::string>& members() const { return members_; }
+  // Replaces the member list (e.g. after a ring walk); forgets which members failed.
+  void SetMembers(std::vector<std::string> members);
+  // The chunk key of chunk `index` of file `name`.
+  static std::string ChunkKey(const std::string& name, uint64_t index);
+
+ private:
+  Result<DhtReply> Write(const char* method, const std::string& key, const DhtValue& value,
+                         int ttl_s, const std::string& via);
+  // Chooses the next member to try, avoiding `tried`; prefers members that did not fail.
+  std::string Pick(const std::set<std::string>& tried);
+
+  Transport* transport_;
+  std::vector<std::string> members_;
+  std::set<std::string> failed_;  // members whose last call failed as unavailable
+  DhtClientOptions options_;
+  std::mt19937 random_;
+};
+
+// Manifest text of a file, and its parse. Errors: BadArgument if `text` is not a manifest.
+std::string FileManifest(const DhtFileInfo& info);
+Result<DhtFileInfo> ParseFileManifest(const std::string& text);
+
+}  // namespace chord
+
+#endif  // CHORD_DHT_DHT_CLIENT_H_

@@ -1,0 +1,377 @@
+// The DHT over the in-process transport: placement and replication, joins, graceful leaves,
+// crashes of replicas-1 adjacent nodes, tombstones, TTLs and limits. Every step of the protocol
+// (stabilize, repair) is driven by the test; nothing sleeps.
+#define BOOST_TEST_MODULE dht
+#define BOOST_TEST_DYN_LINK
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/trivial.hpp>
+#include <boost/test/unit_test.hpp>
+#include <iostream>
+#include <map>
+
+#include "commands/value_util.h"
+#include "dht/dht.h"
+#include "dht/memory_storage.h"
+#include "tests/common/sim_ring.h"
+
+using chord::Dht;
+using chord::DhtValue;
+using chord::Id;
+using chord::testing::SimNode;
+using chord::testing::SimRing;
+
+namespace {
+
+struct QuietLogs {
+  QuietLogs() {
+    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
+                                        boost::log::trivial::warning);
+  }
+};
+BOOST_GLOBAL_FIXTURE(QuietLogs);
+
+chord::OverlayOptions Overlay(int successors) {
+  chord::OverlayOptions options;
+  options.successors = successors;
+  return options;
+}
+
+class DhtRing {
+ public:
+  DhtRing(chord::OverlayOptions overlay, chord::DhtOptions dht) : ring_(overlay), options_(dht) {
+    ring_.set_on_add([this](SimNode* node) {
+      node->layer = std::make_unique<Dht>(node->local.get(), &node->registry, options_,
+                                          std::make_unique<chord::MemoryStorage>());
+    });
+  }
+
+  static Dht& Of(SimNode* node) { return *static_cast<Dht*>(node->layer.get()); }
+  SimRing& ring() { return ring_; }
+
+  SimNode* Build(int count, uint64_t seed) {
+    std::mt19937_64 random(seed);
+    SimNode* first = ring_.AddNode();
+    BOOST_REQUIRE(first->local->Create().ok());
+    for (int i = 1; i < count; ++i) Join(random);
+    BOOST_REQUIRE_MESSAGE(ring_.StabilizeUntilCorrect(3 * count) >= 0, ring_.CheckRing());
+    ring_.FixAllFingers();
+    return first;
+  }
+
+  SimNode* Join(std::mt19937_64& random) {
+    auto live = ring_.Live();
+    SimNode* node = ring_.AddNode();
+    BOOST_REQUIRE(node->local->Join(live[random() % live.size()]->address).ok());
+    return node;
+  }
+
+  SimNode* Random(std::mt19937_64& random) {
+    auto live = ring_.Live();
+    return live[random() % live.size()];
+  }
+
+  void RepairRound() {
+    for (auto* node : ring_.Live()) Of(node).RepairStep();
+  }
+
+  // Holders of `key` that should have it: the owner and the next replicas-1 live nodes.
+  std::vector<SimNode*> ExpectedHolders(const std::string& key) {
+    auto sorted = ring_.Sorted();
+    Id id = Id::Hash(key, 160);
+    size_t owner = 0;
+    while (owner < sorted.size() && sorted[owner]->local->self().id < id) ++owner;
+    owner %= sorted.size();
+    std::vector<SimNode*> holders;
+    for (size_t k = 0; k < std::min<size_t>(options_.replicas, sorted.size()); ++k) {
+      holders.push_back(sorted[(owner + k) % sorted.size()]);
+    }
+    return holders;
+  }
+
+  // Keys (of `expected`) missing a live, up-to-date copy on one of their expected holders, and
+  // copies held by nodes that should not hold them. Removed keys (value "") must be live nowhere.
+  std::pair<size_t, size_t> Placement(const std::map<std::string, std::string>& expected) {
+    size_t misplaced = 0;
+    size_t extra = 0;
+    auto live = ring_.Live();
+    for (const auto& [key, value] : expected) {
+      Id id = Id::Hash(key, 160);
+      auto holders = ExpectedHolders(key);
+      for (auto* node : live) {
+        auto entry = Of(node).storage().Get(id, key);
+        bool should = std::find(holders.begin(), holders.end(), node) != holders.end();
+        bool live_copy = entry && !entry->tombstone;
+        if (value.empty()) {
+          if (live_copy) ++misplaced;  // a removed key came back
+          continue;
+        }
+        if (should && (!live_copy || entry->value != value)) ++misplaced;
+        if (!should && entry) ++extra;
+      }
+    }
+    return {misplaced, extra};
+  }
+
+  // Repair rounds until every key is where it belongs; returns the rounds used or -1.
+  int RepairUntilPlaced(const std::map<std::string, std::string>& expected, int max_rounds) {
+    for (int round = 0; round <= max_rounds; ++round) {
+      auto [misplaced, extra] = Placement(expected);
+      BOOST_TEST_MESSAGE("round " << round << ": " << misplaced << " misplaced, " << extra
+                                  << " extra copies");
+      if (misplaced == 0 && extra == 0) return round;
+      RepairRound();
+    }
+    return -1;
+  }
+
+  // Reads every key through random nodes; returns the number of wrong answers.
+  size_t CheckReads(const std::map<std::string, std::string>& expected, std::mt19937_64& random,
+                    size_t limit = SIZE_MAX) {
+    size_t wrong = 0;
+    size_t done = 0;
+    for (const auto& [key, value] : expected) {
+      if (done++ >= limit) break;
+      auto answer = Of(Random(random)).Get(key);
+      if (!answer.ok()) {
+        ++wrong;
+        BOOST_TEST_MESSAGE("get " << key << ": " << answer.status().ToString());
+        continue;
+      }
+      bool found = answer->ok;
+      if (value.empty() ? found : (!found || answer->value.bytes != value)) ++wrong;
+    }
+    return wrong;
+  }
+
+ private:
+  SimRing ring_;
+  chord::DhtOptions options_;
+};
+
+chord::DhtOptions Options(int replicas) {
+  chord::DhtOptions options;
+  options.replicas = replicas;
+  options.transfer_batch = 64;
+  return options;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(thirty_two_nodes_ten_thousand_keys_through_joins_leaves_and_crashes) {
+  DhtRing dht(Overlay(6), Options(3));
+  std::mt19937_64 random(2026);
+  dht.Build(32, 1);
+
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 10000; ++i) {
+    std::string key = "key-" + std::to_string(i);
+    std::string value = "value-" + std::to_string(i);
+    auto answer = DhtRing::Of(dht.Random(random)).Set(key, {value, false});
+    BOOST_REQUIRE_MESSAGE(answer.ok() && answer->ok, key << ": " << answer.status().ToString());
+    expected[key] = value;
+  }
+  // Acknowledged means stored on the owner and its replicas-1 successors already.
+  auto [misplaced, extra] = dht.Placement(expected);
+  BOOST_TEST(misplaced == 0u);
+  BOOST_TEST(extra == 0u);
+
+  // Removed keys must stay removed through everything that follows.
+  for (int i = 0; i < 10000; i += 50) {
+    std::string key = "key-" + std::to_string(i);
+    auto answer = DhtRing::Of(dht.Random(random)).Remove(key);
+    BOOST_REQUIRE(answer.ok() && answer->ok);
+    expected[key] = "";
+  }
+
+  // Eight joins.
+  std::vector<double> moved_per_join;
+  for (int j = 0; j < 8; ++j) {
+    SimNode* newcomer = dht.Join(random);
+    BOOST_REQUIRE_MESSAGE(dht.ring().StabilizeUntilCorrect(20) >= 0, dht.ring().CheckRing());
+    // Before any key has moved: reads and writes of the newcomer's keys still succeed.
+    size_t in_range = 0;
+    for (auto& [key, value] : expected) {
+      if (!newcomer->local->Owns(Id::Hash(key, 160))) continue;
+      ++in_range;
+      auto read = DhtRing::Of(dht.Random(random)).Get(key);
+      BOOST_REQUIRE_MESSAGE(read.ok(), read.status().ToString());
+      BOOST_TEST(read->ok == !value.empty());
+      if (read->ok) BOOST_TEST(read->value.bytes == value);
+      if (in_range % 7 == 0 && !value.empty()) {
+        value = "updated-during-move-" + key;
+        auto write = DhtRing::Of(dht.Random(random)).Set(key, {value, false});
+        BOOST_REQUIRE(write.ok() && write->ok);
+        BOOST_TEST(write->node == newcomer->local->self());
+      }
+    }
+    int rounds = dht.RepairUntilPlaced(expected, 8);
+    BOOST_REQUIRE_MESSAGE(rounds >= 0, "keys not placed after join " << j);
+    // The newcomer received exactly what it must now hold (its range and the two ranges it
+    // replicates), nothing more: the keys that move per join are those of about 1/N of the ring.
+    size_t must_hold = 0;
+    for (const auto& entry : expected) {
+      auto holders = dht.ExpectedHolders(entry.first);
+      must_hold += std::count(holders.begin(), holders.end(), newcomer);
+    }
+    auto stats = DhtRing::Of(newcomer).Stats();
+    BOOST_TEST(stats.received <= must_hold);
+    BOOST_TEST(stats.owned + stats.tombstones >= in_range - in_range / 20);  // tombstones collected
+    moved_per_join.push_back(double(in_range));
+    std::cout << "join " << j << ": newcomer owns " << in_range << " keys, received "
+              << stats.received << " records (own range + 2 replicated ranges = " << must_hold
+              << ")" << std::endl;
+    dht.ring().FixAllFingers();
+  }
+  double mean = 0;
+  for (double m : moved_per_join) mean += m / moved_per_join.size();
+  std::cout << "8 joins into 32..40 nodes: keys moved into the newcomer's range per join: mean "
+            << mean << " (K/N = " << 10000.0 / 36 << " at the mean size of 36 nodes)" << std::endl;
+  BOOST_TEST(dht.CheckReads(expected, random) == 0u);
+
+  // Eight graceful leaves: each hands its keys over; the ring closes at once.
+  for (int l = 0; l < 8; ++l) {
+    SimNode* leaving = dht.Random(random);
+    BOOST_REQUIRE(leaving->local->Leave().ok());
+    leaving->alive = false;
+    dht.ring().network().SetDown(leaving->address, true);
+    BOOST_TEST(dht.CheckReads(expected, random, 500) == 0u);  // right away, before repair
+    BOOST_REQUIRE(dht.ring().StabilizeUntilCorrect(10) >= 0);
+  }
+  BOOST_REQUIRE(dht.RepairUntilPlaced(expected, 8) >= 0);
+  BOOST_TEST(dht.CheckReads(expected, random) == 0u);
+  dht.ring().FixAllFingers();
+
+  // Crash of replicas-1 = 2 adjacent nodes, with no notice.
+  auto sorted = dht.ring().Sorted();
+  size_t at = random() % sorted.size();
+  dht.ring().Crash(sorted[at]);
+  dht.ring().Crash(sorted[(at + 1) % sorted.size()]);
+  BOOST_TEST(dht.CheckReads(expected, random) == 0u);  // served from replicas at once
+  int rounds = dht.ring().StabilizeUntilCorrect(10);
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, dht.ring().CheckRing());
+  rounds = dht.RepairUntilPlaced(expected, 8);
+  std::cout << "crash of 2 adjacent nodes: 3 copies of every key again after " << rounds
+            << " repair rounds" << std::endl;
+  BOOST_REQUIRE(rounds >= 0);
+  BOOST_TEST(dht.CheckReads(expected, random) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_removed_key_stays_removed_when_a_stale_replica_returns) {
+  DhtRing dht(Overlay(4), Options(3));
+  std::mt19937_64 random(7);
+  dht.Build(8, 2);
+  std::map<std::string, std::string> expected{{"doomed", "v"}, {"kept", "w"}};
+  for (const auto& [k, v] : expected) {
+    BOOST_REQUIRE(DhtRing::Of(dht.Random(random)).Set(k, {v, false}).ok());
+  }
+  auto holders = dht.ExpectedHolders("doomed");
+  SimNode* stale = holders[2];
+  dht.ring().network().SetDown(stale->address, true);  // misses the remove
+  auto removed = DhtRing::Of(holders[0]).Remove("doomed");
+  BOOST_REQUIRE(removed.ok());
+  BOOST_TEST(removed->ok);
+  dht.ring().network().SetDown(stale->address, false);
+  auto entry = DhtRing::Of(stale).storage().Get(Id::Hash("doomed", 160), "doomed");
+  BOOST_REQUIRE(entry.has_value());
+  BOOST_TEST(!entry->tombstone);  // the stale copy is there...
+  expected["doomed"] = "";
+  BOOST_REQUIRE(dht.RepairUntilPlaced(expected, 4) >= 0);  // ...and repair overwrites it
+  for (auto* node : dht.ring().Live()) {
+    auto answer = DhtRing::Of(node).Get("doomed");
+    BOOST_REQUIRE(answer.ok());
+    BOOST_TEST(!answer->ok);
+  }
+  // Even the owner crashing does not bring it back.
+  dht.ring().Crash(holders[0]);
+  BOOST_REQUIRE(dht.ring().StabilizeUntilCorrect(10) >= 0);
+  BOOST_REQUIRE(dht.RepairUntilPlaced(expected, 6) >= 0);
+  BOOST_TEST(dht.CheckReads(expected, random) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(add_binary_values_ttl_and_tombstone_collection) {
+  int64_t now = 1'000'000'000'000;
+  chord::DhtOptions options = Options(2);
+  options.now_ms = [&now] { return now; };
+  options.tombstone_ttl_ms = 60'000;
+  DhtRing dht(Overlay(4), options);
+  std::mt19937_64 random(3);
+  dht.Build(4, 3);
+  Dht& client = DhtRing::Of(dht.Random(random));
+
+  auto first = client.Add("once", {"a", false});
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(first->ok);
+  auto second = client.Add("once", {"b", false});
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(!second->ok);
+  BOOST_TEST(second->exists);
+  BOOST_TEST(client.Get("once")->value.bytes == "a");
+
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(char(i));
+  BOOST_REQUIRE(client.Set("bin", {bytes, true}).ok());
+  auto got = DhtRing::Of(dht.Random(random)).Get("bin");
+  BOOST_REQUIRE(got.ok() && got->ok);
+  BOOST_TEST(got->value.binary);
+  BOOST_TEST(got->value.bytes == bytes);
+  BOOST_TEST(!client.Get("once")->value.binary);
+
+  BOOST_REQUIRE(client.Set("short-lived", {"x", false}, 10).ok());
+  BOOST_TEST(client.Get("short-lived")->ok);
+  now += 11'000;
+  BOOST_TEST(!client.Get("short-lived")->ok);  // expired: never served
+  BOOST_REQUIRE(client.Remove("once").ok());
+  now += 61'000;
+  dht.RepairRound();  // collects the expired entry and the old tombstone
+  for (auto* node : dht.ring().Live()) {
+    auto& storage = DhtRing::Of(node).storage();
+    BOOST_TEST(!storage.Get(Id::Hash("short-lived", 160), "short-lived").has_value());
+    BOOST_TEST(!storage.Get(Id::Hash("once", 160), "once").has_value());
+  }
+  // Expired keys can be added again.
+  BOOST_TEST(client.Add("short-lived", {"y", false})->ok);
+}
+
+BOOST_AUTO_TEST_CASE(every_limit_is_enforced_and_nothing_is_stored) {
+  DhtRing dht(Overlay(4), Options(2));
+  std::mt19937_64 random(4);
+  SimNode* node = dht.Build(3, 4);
+  Dht& client = DhtRing::Of(node);
+  auto code = [](const chord::Result<chord::DhtAnswer>& r) { return r.status().code(); };
+  using chord::ErrorCode;
+  BOOST_TEST(code(client.Set(std::string(1025, 'k'), {"v", false})) == ErrorCode::kBadArgument);
+  BOOST_TEST(client.Set(std::string(1024, 'k'), {"v", false}).ok());
+  BOOST_TEST(code(client.Set("big", {std::string((1 << 20) + 1, 'v'), false})) ==
+             ErrorCode::kBadArgument);
+  BOOST_TEST(client.Set("max", {std::string(1 << 20, 'v'), true}).ok());
+  BOOST_TEST(code(client.Set("", {"v", false})) == ErrorCode::kBadArgument);
+  BOOST_TEST(code(client.Set("k", {"v", false}, -1)) == ErrorCode::kBadArgument);
+  BOOST_TEST(code(client.Get(std::string(2000, 'k'))) == ErrorCode::kBadArgument);
+  BOOST_TEST(!client.Get("big")->ok);
+
+  // Malformed calls over the wire get faults and store nothing.
+  chord::Transport* wire = dht.ring().transport();
+  auto call = [&](const std::string& method, std::vector<xmlrpc_c::value> args) {
+    xmlrpc_c::paramList params;
+    for (auto& a : args) params.add(a);
+    return wire->Call(node->address, method, params).status().code();
+  };
+  BOOST_TEST(call("dht.set", {xmlrpc_c::value_string("k"), xmlrpc_c::value_int(5)}) ==
+             ErrorCode::kBadArgument);
+  BOOST_TEST(call("dht.set", {xmlrpc_c::value_string("k")}) == ErrorCode::kBadArgument);
+  BOOST_TEST(call("dht.get", {}) == ErrorCode::kBadArgument);
+  BOOST_TEST(call("dht.set", {xmlrpc_c::value_string("k"), xmlrpc_c::value_string("v"),
+                              xmlrpc_c::value_string("ttl")}) == ErrorCode::kBadArgument);
+  BOOST_TEST(call("dht.nope", {}) == ErrorCode::kUnknownCommand);
+  BOOST_TEST(call("dht.put_many",
+                  {xmlrpc_c::value_array(std::vector<xmlrpc_c::value>{xmlrpc_c::value_int(1)})}) ==
+             ErrorCode::kBadArgument);
+  BOOST_TEST(call("dht.owner_op", {chord::MakeStruct({{"op", xmlrpc_c::value_string("zap")},
+                                                      {"key", xmlrpc_c::value_string("k")}})}) ==
+             ErrorCode::kBadArgument);
+  BOOST_TEST(!client.Get("k")->ok);
+  // The node keeps serving.
+  BOOST_TEST(client.Set("after", {"ok", false}).ok());
+  BOOST_TEST(client.Get("after")->value.bytes == "ok");
+}

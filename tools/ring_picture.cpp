@@ -1,0 +1,232 @@
+#include "tools/ring_picture.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "commands/value_util.h"
+
+namespace chord {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+std::string XmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string DotEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string Number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.1f", value);
+  return buffer;
+}
+
+std::string ShortId(const std::string& id) { return id.size() <= 10 ? id : id.substr(0, 8); }
+
+std::string Port(const std::string& address) {
+  auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(colon);
+}
+
+// The fingers of one node, grouped by the node they point to: "0-151" -> address.
+struct FingerGroup {
+  std::string address;
+  std::string indexes;  // "0-151" or "152"
+};
+
+std::vector<FingerGroup> Fingers(const RingMember& member) {
+  std::vector<FingerGroup> groups;
+  auto fingers = StructArray(member.info, "fingers");
+  if (!fingers.ok()) return groups;
+  int first = -1, last = -1;
+  std::string current;
+  auto flush = [&] {
+    if (first < 0 || current == member.address) return;
+    std::string range = std::to_string(first);
+    if (last != first) range += "-" + std::to_string(last);
+    groups.push_back({current, range});
+  };
+  for (const auto& f : fingers.value()) {
+    auto address = StructString(f, "address");
+    auto index = StructInt(f, "index");
+    if (!address.ok() || !index.ok()) continue;
+    if (address.value() == current && index.value() == last + 1) {
+      last = index.value();
+      continue;
+    }
+    flush();
+    current = address.value();
+    first = last = index.value();
+  }
+  flush();
+  return groups;
+}
+
+const RingMember* FindMember(const RingWalk& walk, const std::string& address) {
+  for (const auto& m : walk.members) {
+    if (m.address == address) return &m;
+  }
+  return nullptr;
+}
+
+std::string KeyLabel(const RingPictureOptions& options, const std::string& address) {
+  auto it = options.keys.find(address);
+  if (it == options.keys.end()) return "";
+  return std::to_string(it->second.owned) + " keys (+" + std::to_string(it->second.replicas) +
+         ")";
+}
+
+}  // namespace
+
+double IdFraction(const std::string& id_hex, int bits) {
+  long double value = 0;
+  for (char c : id_hex) {
+    int digit = 0;
+    if (c >= '0' && c <= '9') digit = c - '0';
+    if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+    value = value * 16 + digit;
+  }
+  double fraction = double(std::ldexp(value, -bits));
+  return fraction >= 1 || fraction < 0 ? 0 : fraction;
+}
+
+std::string RingSvg(const RingWalk& walk, const RingPictureOptions& options) {
+  const double size = options.size;
+  const double cx = size / 2, cy = size / 2 + 20, radius = size * 0.36, node_radius = 7;
+  auto point = [&](const std::string& id, double r) {
+    double angle = IdFraction(id, options.bits) * 2 * kPi - kPi / 2;
+    return std::make_pair(cx + r * std::cos(angle), cy + r * std::sin(angle));
+  };
+  const RingMember* chosen = FindMember(walk, options.fingers_of);
+  std::vector<FingerGroup> fingers;
+  if (chosen) fingers = Fingers(*chosen);
+  const double height = size + 40 + 16.0 * (fingers.size() + 1);
+
+  std::ostringstream svg;
+  svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << Number(size) << "\" height=\""
+      << Number(height) << "\" viewBox=\"0 0 " << Number(size) << " " << Number(height)
+      << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
+      << "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+         "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M 0 0 L 10 5 L 0 10 "
+         "z\" fill=\"#1f6fd1\"/></marker></defs>\n"
+      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      << "<text x=\"16\" y=\"24\" font-size=\"16\">Chord ring: " << walk.members.size()
+      << " nodes, ids 0 .. 2^" << options.bits << "-1"
+      << (chosen ? ", fingers of " + XmlEscape(chosen->address) : std::string()) << "</text>\n"
+      << "<circle cx=\"" << Number(cx) << "\" cy=\"" << Number(cy) << "\" r=\"" << Number(radius)
+      << "\" fill=\"none\" stroke=\"#bbbbbb\" stroke-width=\"2\"/>\n"
+      << "<text x=\"" << Number(cx) << "\" y=\"" << Number(cy - radius - 30)
+      << "\" text-anchor=\"middle\" fill=\"#888888\">id 0</text>\n";
+
+  // Fingers first, so that the nodes are drawn over them.
+  if (chosen) {
+    auto [x1, y1] = point(chosen->id, radius);
+    for (const auto& f : fingers) {
+      const RingMember* target = FindMember(walk, f.address);
+      if (!target) continue;
+      auto [x2, y2] = point(target->id, radius);
+      double length = std::hypot(x2 - x1, y2 - y1);
+      if (length < 2 * node_radius) continue;
+      // Stop at the target's rim so that the arrowhead stays visible.
+      double t = (length - node_radius) / length;
+      svg << "<line class=\"finger\" x1=\"" << Number(x1) << "\" y1=\"" << Number(y1)
+          << "\" x2=\"" << Number(x1 + (x2 - x1) * t) << "\" y2=\"" << Number(y1 + (y2 - y1) * t)
+          << "\" stroke=\"#1f6fd1\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>"
+          << "fingers " << f.indexes << " -&gt; " << XmlEscape(f.address) << "</title></line>\n";
+    }
+  }
+
+  for (const auto& m : walk.members) {
+    auto [x, y] = point(m.id, radius);
+    auto [lx, ly] = point(m.id, radius + 16);
+    double dx = lx - x;
+    const char* anchor = dx > 4 ? "start" : dx < -4 ? "end" : "middle";
+    bool is_chosen = chosen && chosen->address == m.address;
+    std::string keys = KeyLabel(options, m.address);
+    svg << "<g class=\"node\" data-address=\"" << XmlEscape(m.address) << "\">"
+        << "<title>" << XmlEscape(m.address) << " id " << XmlEscape(m.id) << "</title>"
+        << "<circle cx=\"" << Number(x) << "\" cy=\"" << Number(y) << "\" r=\""
+        << Number(node_radius) << "\" fill=\"" << (is_chosen ? "#f08c00" : "#2f9e44")
+        << "\" stroke=\"#333333\"/>"
+        << "<text x=\"" << Number(lx) << "\" y=\"" << Number(ly) << "\" text-anchor=\"" << anchor
+        << "\"><tspan font-weight=\"bold\">" << XmlEscape(Port(m.address)) << "</tspan>"
+        << "<tspan x=\"" << Number(lx) << "\" dy=\"12\">" << XmlEscape(ShortId(m.id))
+        << "</tspan>";
+    if (!keys.empty()) {
+      svg << "<tspan x=\"" << Number(lx) << "\" dy=\"12\">" << XmlEscape(keys) << "</tspan>";
+    }
+    svg << "</text></g>\n";
+  }
+
+  double y = size + 40;
+  if (chosen) {
+    svg << "<text x=\"16\" y=\"" << Number(y) << "\" font-weight=\"bold\">fingers of "
+        << XmlEscape(chosen->address) << " (id " << XmlEscape(chosen->id) << ")</text>\n";
+    for (const auto& f : fingers) {
+      y += 16;
+      svg << "<text x=\"28\" y=\"" << Number(y) << "\">" << f.indexes << " -&gt; "
+          << XmlEscape(f.address) << "</text>\n";
+    }
+  }
+  if (!walk.problem.empty()) {
+    svg << "<text x=\"16\" y=\"44\" fill=\"#c92a2a\">" << XmlEscape(walk.problem) << "</text>\n";
+  }
+  svg << "</svg>\n";
+  return svg.str();
+}
+
+std::string RingDot(const RingWalk& walk, const RingPictureOptions& options) {
+  const double radius = 4;  // inches
+  std::ostringstream dot;
+  dot << "// Chord ring of " << walk.members.size() << " nodes; render with: neato -Tpng\n"
+      << "digraph chord {\n"
+      << "  layout=neato;\n  node [shape=circle, fontsize=10, style=filled, "
+         "fillcolor=\"#b2f2bb\"];\n";
+  for (const auto& m : walk.members) {
+    double angle = IdFraction(m.id, options.bits) * 2 * kPi - kPi / 2;
+    std::string label = Port(m.address) + "\\n" + ShortId(m.id);
+    std::string keys = KeyLabel(options, m.address);
+    if (!keys.empty()) label += "\\n" + keys;
+    dot << "  \"" << DotEscape(m.address) << "\" [label=\"" << DotEscape(label) << "\", pos=\""
+        << Number(radius * std::cos(angle)) << "," << Number(-radius * std::sin(angle)) << "!\""
+        << (m.address == options.fingers_of ? ", fillcolor=\"#ffd8a8\"" : "") << "];\n";
+  }
+  for (const auto& m : walk.members) {
+    if (m.successors.empty()) continue;
+    dot << "  \"" << DotEscape(m.address) << "\" -> \"" << DotEscape(m.successors.front())
+        << "\" [color=gray50];\n";
+  }
+  if (const RingMember* chosen = FindMember(walk, options.fingers_of)) {
+    for (const auto& f : Fingers(*chosen)) {
+      dot << "  \"" << DotEscape(chosen->address) << "\" -> \"" << DotEscape(f.address)
+          << "\" [color=\"#1f6fd1\", style=dashed, label=\"" << f.indexes << "\", fontsize=8];\n";
+    }
+  }
+  dot << "}\n";
+  return dot.str();
+}
+
+}  // namespace chord
