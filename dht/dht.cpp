@@ -486,29 +486,37 @@ void Dht::CollectGarbage() {
 }
 
 Status Dht::HandOff() {
-  NodeRef successor = local_->successor();
   const NodeRef self = local_->self();
-  if (successor.address == self.address) return Status::Ok();
   auto predecessor = local_->predecessor();
   // Without a known predecessor, hand over everything held: the successor keeps what it needs.
-  Id from = predecessor ? predecessor->id : self.id;
-  std::optional<RecordPosition> after;
-  size_t moved = 0;
-  for (size_t batch = 0;; ++batch) {
-    auto records = storage_->Range(from, self.id, after, options_.transfer_batch);
-    if (records.empty()) break;
-    after = RecordPosition{records.back().id, records.back().key};
-    auto sent = SendRecords(successor.address, records);
-    if (!sent.ok()) {
-      return Status(sent.status().code(), "hand-off to " + successor.address + " failed after " +
-                                              std::to_string(moved) + " entries: " +
-                                              sent.status().message());
+  const Id from = predecessor ? predecessor->id : self.id;
+  Status last = Status::Ok();
+  // The first successor that takes everything gets it; a dead one passes the turn to the next.
+  for (const NodeRef& successor : local_->successors()) {
+    std::optional<RecordPosition> after;
+    size_t moved = 0;
+    last = Status::Ok();
+    while (true) {
+      auto records = storage_->Range(from, self.id, after, options_.transfer_batch);
+      if (records.empty()) break;
+      after = RecordPosition{records.back().id, records.back().key};
+      auto sent = SendRecords(successor.address, records);
+      if (!sent.ok()) {
+        last = Status(sent.status().code(), "hand-off to " + successor.address +
+                                                " failed after " + std::to_string(moved) +
+                                                " entries: " + sent.status().message());
+        break;
+      }
+      moved += records.size();
+      if (records.size() < options_.transfer_batch) break;
     }
-    moved += records.size();
-    if (records.size() < options_.transfer_batch) break;
+    if (last.ok()) {
+      BOOST_LOG_TRIVIAL(info) << "handed " << moved << " entries to " << successor.address;
+      return last;
+    }
+    BOOST_LOG_TRIVIAL(warning) << last.ToString();
   }
-  BOOST_LOG_TRIVIAL(info) << "handed " << moved << " entries to " << successor.address;
-  return Status::Ok();
+  return last;
 }
 
 void Dht::OnLeaving() {
