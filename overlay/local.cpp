@@ -464,7 +464,10 @@ Status Local::Stabilize() {
     successor = successors_.First();
     own_predecessor = predecessor_;
     for (int i = 0; i < fingers_.size(); ++i) {
-      if (fingers_.Get(i)) backups.push_back(*fingers_.Get(i));
+      const auto& finger = fingers_.Get(i);
+      if (finger && std::find(backups.begin(), backups.end(), *finger) == backups.end()) {
+        backups.push_back(*finger);
+      }
     }
   }
   if (successor.address == self_.address) {
