@@ -52,29 +52,7 @@ std::string TakeError(const char* error) {
 // Runs one call: parses it, dispatches it into the registry and encodes the answer. A non-ok
 // Status becomes a fault whose code is the ErrorCode; a request that is not a well-formed
 // XML-RPC call becomes a bad-argument fault.
-std::string Answer(const CommandRegistry* registry, const std::string& call_xml) {
-  xmlrpc_c::rpcOutcome outcome;
-  std::string name;
-  xmlrpc_c::paramList params;
-  bool parsed = false;
-  try {
-    xmlrpc_c::xml::parseCall(call_xml, &name, &params);
-    parsed = true;
-  } catch (const std::exception& e) {
-    outcome = xmlrpc_c::rpcOutcome(xmlrpc_c::fault(
-        std::string("malformed XML-RPC call: ") + e.what(),
-        static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kBadArgument)));
-  }
-  if (parsed) {
-    Result<xmlrpc_c::value> result = registry->Dispatch(name, params);
-    if (result.ok()) {
-      outcome = xmlrpc_c::rpcOutcome(result.value());
-    } else {
-      outcome = xmlrpc_c::rpcOutcome(
-          xmlrpc_c::fault(result.status().message(),
-                          static_cast<xmlrpc_c::fault::code_t>(result.status().code())));
-    }
-  }
+std::string Encode(const xmlrpc_c::rpcOutcome& outcome) {
   std::string response;
   try {
     xmlrpc_c::xml::generateResponse(outcome, &response);
@@ -88,6 +66,27 @@ std::string Answer(const CommandRegistry* registry, const std::string& call_xml)
   return response;
 }
 
+xmlrpc_c::rpcOutcome Fault(ErrorCode code, const std::string& message) {
+  return xmlrpc_c::rpcOutcome(
+      xmlrpc_c::fault(message, static_cast<xmlrpc_c::fault::code_t>(code)));
+}
+
+// Runs one call: parses it, dispatches it into the registry and encodes the answer. A non-ok
+// Status becomes a fault whose code is the ErrorCode; a request that is not a well-formed
+// XML-RPC call becomes a bad-argument fault. (Outcomes are never copied: a successful
+// rpcOutcome holds an uninitialised fault code in xmlrpc-c 1.33.)
+std::string Answer(const CommandRegistry* registry, const std::string& call_xml) {
+  std::string name;
+  xmlrpc_c::paramList params;
+  try {
+    xmlrpc_c::xml::parseCall(call_xml, &name, &params);
+  } catch (const std::exception& e) {
+    return Encode(Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
+  }
+  Result<xmlrpc_c::value> result = registry->Dispatch(name, params);
+  if (!result.ok()) return Encode(Fault(result.status().code(), result.status().message()));
+  return Encode(xmlrpc_c::rpcOutcome(result.value()));
+}
 
 void ProcessCall(xmlrpc_env* env, void* arg, const char* xml, size_t length, TSession*,
                  xmlrpc_mem_block** response_block) {
