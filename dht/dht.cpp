@@ -9,8 +9,6 @@
 namespace chord {
 namespace {
 
-constexpr int kMaxRedirects = 8;
-constexpr int kMaxAttempts = 4;
 constexpr size_t kMaxWireBatch = 4096;
 
 xmlrpc_c::paramList Params(std::initializer_list<xmlrpc_c::value> values) {
@@ -53,7 +51,7 @@ DhtOptions DhtOptionsFrom(const Settings& settings) {
 
 Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
          std::unique_ptr<Storage> storage)
-    : local_(local), registry_(registry), options_(std::move(options)),
+    : local_(local), registry_(registry), router_(local, registry), options_(std::move(options)),
       storage_(std::move(storage)) {
   if (options_.replicas < 1) options_.replicas = 1;
   if (options_.transfer_batch < 1) options_.transfer_batch = 1;
@@ -127,13 +125,6 @@ Result<LookupResult> Dht::Locate(const std::string& key) {
   return local_->FindSuccessor(Id::Hash(key, local_->bits()));
 }
 
-// The owner answers an operation either with its result or by redirecting to a node closer to
-// the key (its predecessor) when the caller's lookup was stale.
-struct OwnerReply {
-  DhtAnswer answer;
-  std::optional<NodeRef> redirect;
-};
-
 Result<DhtAnswer> Dht::Route(Op op, const std::string& key, const DhtValue& value, int ttl_s) {
   Status check = CheckKey(key);
   if (!check.ok()) return check;
@@ -142,95 +133,27 @@ Result<DhtAnswer> Dht::Route(Op op, const std::string& key, const DhtValue& valu
     if (!check.ok()) return check;
   }
   if (ttl_s < 0) return Status::BadArgument("ttl must be >= 0 seconds");
-  if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
-  const Id id = Id::Hash(key, local_->bits());
-  const int bits = local_->bits();
-  Status last = Status::Unavailable("no owner found for key");
-
-  auto call_owner = [&](const NodeRef& node, bool as_replica) -> Result<OwnerReply> {
-    if (node.address == local_->self().address) {
-      auto local_answer = ExecuteAsOwner(op, key, value, ttl_s, as_replica);
-      if (!local_answer.ok()) {
-        if (local_answer.status().code() == ErrorCode::kRefused) {
-          auto pred = local_->predecessor();
-          if (pred && !as_replica) return OwnerReply{{}, pred};
-        }
-        return local_answer.status();
-      }
-      return OwnerReply{local_answer.value(), std::nullopt};
-    }
-    StructMembers request{{"op", xmlrpc_c::value_string(OpName(int(op)))},
-                          {"key", xmlrpc_c::value_string(key)},
-                          {"ttl", xmlrpc_c::value_int(ttl_s)},
-                          {"as_replica", xmlrpc_c::value_boolean(as_replica)}};
-    if (op == Op::kSet || op == Op::kAdd) request["value"] = ValueToXml(value.bytes, value.binary);
-    auto reply = local_->transport()->Call(node.address, "dht.owner_op",
-                                           Params({MakeStruct(request)}));
-    if (!reply.ok()) return reply.status();
-    OwnerReply out;
-    if (StructHas(reply.value(), "redirect")) {
-      auto target = NodeFromValue(StructMember(reply.value(), "redirect").value(), bits);
-      if (!target.ok()) return target.status();
-      out.redirect = target.value();
-      return out;
-    }
-    auto ok = StructBool(reply.value(), "ok");
-    if (!ok.ok()) return ok.status();
-    out.answer.ok = ok.value();
-    out.answer.exists = StructHas(reply.value(), "exists") &&
-                        StructBool(reply.value(), "exists").value();
-    if (StructHas(reply.value(), "value")) {
-      auto v = ValueArgument(StructMember(reply.value(), "value").value());
-      if (!v.ok()) return v.status();
-      out.answer.value = v.value();
-    }
-    return out;
-  };
-
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    auto lookup = local_->FindSuccessor(id);
-    if (!lookup.ok()) {
-      last = lookup.status();
-      continue;
-    }
-    int hops = lookup->hops;
-    const auto& chain = lookup->successors;
-    // Writes go to the owner only; a read falls back on the replica holders if it is down.
-    size_t tries = op == Op::kGet ? std::min(chain.size(), size_t(options_.replicas)) : 1;
-    for (size_t i = 0; i < tries; ++i) {
-      NodeRef target = chain[i];
-      bool as_replica = i > 0;
-      for (int redirects = 0; redirects <= kMaxRedirects; ++redirects) {
-        auto reply = call_owner(target, as_replica);
-        if (!reply.ok()) {
-          last = reply.status();
-          break;
-        }
-        if (reply->redirect) {
-          target = *reply->redirect;
-          ++hops;
-          last = Status::Unavailable("too many redirects for key " + key);
-          continue;
-        }
-        DhtAnswer answer = reply->answer;
-        answer.node = target;
-        answer.hops = hops;
-        return answer;
-      }
-      if (last.code() != ErrorCode::kUnavailable) break;
-    }
-    if (last.code() != ErrorCode::kUnavailable && last.code() != ErrorCode::kRefused) {
-      return last;  // a real answer, e.g. bad argument
-    }
+  StructMembers request{{"op", xmlrpc_c::value_string(OpName(int(op)))},
+                        {"key", xmlrpc_c::value_string(key)},
+                        {"ttl", xmlrpc_c::value_int(ttl_s)}};
+  if (op == Op::kSet || op == Op::kAdd) request["value"] = ValueToXml(value.bytes, value.binary);
+  // The router finds the owner, and if it is down, its successor, which holds the range as a
+  // replica and takes it over; a stale lookup is corrected by following predecessors.
+  auto reply = router_.CallOnOwnerOfKey(key, "dht.owner_op", Params({MakeStruct(request)}));
+  if (!reply.ok()) return reply.status();
+  DhtAnswer answer;
+  answer.node = reply->owner;
+  answer.hops = reply->hops;
+  auto ok = StructBool(reply->value, "ok");
+  if (!ok.ok()) return ok.status();
+  answer.ok = ok.value();
+  answer.exists = StructHas(reply->value, "exists") && StructBool(reply->value, "exists").value();
+  if (StructHas(reply->value, "value")) {
+    auto v = ValueArgument(StructMember(reply->value, "value").value());
+    if (!v.ok()) return v.status();
+    answer.value = v.value();
   }
-  return last;
-}
-
-bool Dht::OwnsChecked(const Id& id) {
-  if (local_->Owns(id)) return true;
-  // The predecessor may have died: confirm it before turning the caller away.
-  local_->CheckPredecessor();
-  return local_->Owns(id);
+  return answer;
 }
 
 std::optional<Entry> Dht::FetchFromSuccessor(const Id& id, const std::string& key) {
@@ -251,11 +174,10 @@ std::optional<Entry> Dht::FetchFromSuccessor(const Id& id, const std::string& ke
 }
 
 Result<DhtAnswer> Dht::ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value,
-                                      int ttl_s, bool as_replica) {
+                                      int ttl_s) {
   const Id id = Id::Hash(key, local_->bits());
-  if (!as_replica && !OwnsChecked(id)) {
-    return Status::Refused(local_->self().address + " does not own key " + key);
-  }
+  Status owner = router_.CheckOwner(id);
+  if (!owner.ok()) return owner;
   DhtAnswer answer;
   answer.node = local_->self();
   // A key moving into this node's range may still be on the successor only: look there once.
@@ -296,14 +218,14 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(Op op, const std::string& key, const DhtVa
 }
 
 void Dht::Replicate(const Record& record) {
-  auto successors = local_->successors();
-  size_t holders = std::min(successors.size(), size_t(options_.replicas - 1));
-  for (size_t i = 0; i < holders; ++i) {
-    auto sent = SendRecords(successors[i].address, {record});
-    if (!sent.ok()) {
-      // Not live: the write is acknowledged by the live holders; repair restores the copy.
-      BOOST_LOG_TRIVIAL(debug) << "replica " << successors[i].address << " missed " << record.key
-                               << ": " << sent.status().ToString();
+  // A holder that does not answer is not live: the write is acknowledged by the live ones (the
+  // router passes its turn to the next successor) and repair restores the copy later.
+  auto replies = router_.CallOnSuccessors(size_t(options_.replicas - 1), "dht.put_many",
+                                          Params({RecordsToXml({record})}));
+  for (const auto& reply : replies) {
+    if (!reply.reply.ok()) {
+      BOOST_LOG_TRIVIAL(debug) << "replica " << reply.node.address << " missed " << record.key
+                               << ": " << reply.reply.status().ToString();
     }
   }
 }
@@ -661,9 +583,9 @@ void Dht::RegisterCommands() {
 
   // --- internal: between nodes ---
   add({"dht.owner_op", "S:S",
-       "Internal: run {op, key, value, ttl, as_replica} on this node as the key's owner. Answer "
-       "{ok, exists, value} or {redirect: node} if the key belongs to a node before this one.",
-       [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
+       "Internal: run {op, key, value, ttl} on this node as the key's owner. Answer {ok, exists, "
+       "value}; a refused 'not the owner' fault if the key belongs to a node before this one.",
+       [this](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          auto op_name = StructString(p[0], "op");
          auto key = StructString(p[0], "key");
          if (!op_name.ok()) return op_name.status();
@@ -693,16 +615,8 @@ void Dht::RegisterCommands() {
            if (!check.ok()) return check;
          }
          int ttl = StructHas(p[0], "ttl") ? StructInt(p[0], "ttl").value() : 0;
-         bool as_replica =
-             StructHas(p[0], "as_replica") && StructBool(p[0], "as_replica").value();
-         auto answer = ExecuteAsOwner(op, key.value(), value, ttl, as_replica);
-         if (!answer.ok()) {
-           if (answer.status().code() == ErrorCode::kRefused) {
-             auto pred = local_->predecessor();
-             if (pred) return MakeStruct({{"redirect", NodeToValue(*pred, bits)}});
-           }
-           return answer.status();
-         }
+         auto answer = ExecuteAsOwner(op, key.value(), value, ttl);
+         if (!answer.ok()) return answer.status();
          StructMembers m{{"ok", xmlrpc_c::value_boolean(answer->ok)},
                          {"exists", xmlrpc_c::value_boolean(answer->exists)}};
          if (op == Op::kGet && answer->ok) {

@@ -6,6 +6,11 @@
 // it. Every stored entry carries a version (newest wins whenever copies meet); a remove leaves a
 // tombstone, collected after tombstone_ttl, so repair never brings a removed key back.
 //
+// Routing: operations reach the owner through the overlay's public Router (the same API a
+// user's layer gets): dht.owner_op runs on the owner, which turns the call away with NotOwner
+// when the caller's lookup was stale; writes are copied to the successors with
+// Router::CallOnSuccessors.
+//
 // Movement: a periodic, bounded RepairStep() makes each node (1) as owner, pull newer or missing
 // entries of its range from its successor (this is how a newcomer receives its keys, in
 // batches) and push what its replica holders lack; (2) as holder, hand entries it should no
@@ -33,6 +38,7 @@
 #include "commands/command_registry.h"
 #include "dht/storage.h"
 #include "overlay/local.h"
+#include "overlay/router.h"
 #include "settings/settings.h"
 
 namespace chord {
@@ -107,12 +113,11 @@ class Dht : public OverlayObserver {
  private:
   enum class Op { kSet, kAdd, kGet, kRemove };
   Result<DhtAnswer> Route(Op op, const std::string& key, const DhtValue& value, int ttl_s);
-  // Runs `op` on this node as the owner (or, for reads with as_replica, as a replica holder).
+  // Runs `op` on this node as the key's owner. Errors: Router::NotOwner if it is not.
   Result<DhtAnswer> ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value,
-                                   int ttl_s, bool as_replica);
+                                   int ttl_s);
   Status CheckKey(const std::string& key) const;
   Status CheckValue(const DhtValue& value) const;
-  bool OwnsChecked(const Id& id);
   std::optional<Entry> FetchFromSuccessor(const Id& id, const std::string& key);
   void Replicate(const Record& record);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
@@ -129,6 +134,7 @@ class Dht : public OverlayObserver {
 
   Local* local_;
   CommandRegistry* registry_;
+  Router router_;
   DhtOptions options_;
   std::unique_ptr<Storage> storage_;
   std::vector<std::string> command_names_;
