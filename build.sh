@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (run as root, or with sudo available):
 #   ./build.sh ring [N]   install what is missing, build, start a local ring of N nodes (default 5)
-#   ./build.sh test       install what is missing, build, run the whole test suite
+#   ./build.sh test       install what is missing, build, run the whole test suite, then install
+#                         into a temporary prefix and build and test examples/counter against it
 #   ./build.sh build      install what is missing and build only
 # Build directory: $BUILD_DIR (default ./build). Jobs: $JOBS (default: number of cores).
 set -euo pipefail
@@ -32,6 +33,18 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
+# The installed package as a user gets it: install into a temporary prefix, build the example
+# project against it alone (CMAKE_PREFIX_PATH) and run its tests.
+test_example() {
+  EXAMPLE_TMP=$(mktemp -d)
+  trap 'rm -rf "$EXAMPLE_TMP"' EXIT
+  cmake --install "$BUILD_DIR" --prefix "$EXAMPLE_TMP/prefix" >/dev/null
+  cmake -S examples/counter -B "$EXAMPLE_TMP/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_PREFIX_PATH="$EXAMPLE_TMP/prefix" >/dev/null
+  cmake --build "$EXAMPLE_TMP/build" -j "$JOBS"
+  (cd "$EXAMPLE_TMP/build" && ctest --output-on-failure -j "$JOBS")
+}
+
 ring() {
   local n=${1:-5}
   "$BUILD_DIR/tools/create_chord" "$n"
@@ -39,7 +52,12 @@ ring() {
 
 case "${1:-}" in
   build) install_missing; build ;;
-  test) install_missing; build; cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" ;;
+  test)
+    install_missing
+    build
+    (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
+    test_example
+    ;;
   ring) install_missing; build; shift; ring "$@" ;;
   *) echo "usage: $0 ring [N] | test | build" >&2; exit 2 ;;
 esac

@@ -161,8 +161,8 @@ struct HasFields<T, std::void_t<decltype(std::declval<T&>().Fields(std::declval<
 
 // A character string passed to MakeParams travels as a std::string.
 template <typename T>
-using WireType = std::conditional_t<std::is_convertible_v<const T&, const char*>, std::string,
-                                    std::decay_t<T>>;
+using WireType =
+    std::conditional_t<std::is_convertible_v<const T&, const char*>, std::string, std::decay_t<T>>;
 
 }  // namespace typed_internal
 
@@ -241,9 +241,7 @@ template <>
 struct ValueTraits<std::string> {
   static constexpr char kLetter = 's';
   static std::string Describe() { return "string"; }
-  static xmlrpc_c::value ToValue(const std::string& value) {
-    return xmlrpc_c::value_string(value);
-  }
+  static xmlrpc_c::value ToValue(const std::string& value) { return xmlrpc_c::value_string(value); }
   static Result<std::string> FromValue(const xmlrpc_c::value& value, const ValuePath& path) {
     if (value.type() != xmlrpc_c::value::TYPE_STRING) {
       return typed_internal::Mismatch(path, "string", value);
@@ -495,8 +493,8 @@ struct CommandMaker<R(Args...)> {
     auto names = std::make_shared<const std::vector<std::string>>(std::move(arg_names));
     Command command;
     command.name = std::move(name);
-    command.signature = std::string{ValueTraits<R>::kLetter, ':',
-                                    ValueTraits<std::decay_t<Args>>::kLetter...};
+    command.signature =
+        std::string{ValueTraits<R>::kLetter, ':', ValueTraits<std::decay_t<Args>>::kLetter...};
     command.help = Usage(command.name, *names) + "\n" + help;
     command.handler = [shared, names](const xmlrpc_c::paramList& params) {
       return Invoke(*shared, *names, params, std::index_sequence_for<Args...>());
@@ -523,9 +521,8 @@ struct CommandMaker<R(Args...)> {
       return Status::BadArgument("expected " + std::to_string(kArity) + " argument(s), got " +
                                  std::to_string(params.size()));
     }
-    std::tuple<Result<std::decay_t<Args>>...> converted{
-        ValueTraits<std::decay_t<Args>>::FromValue(params[I], ValuePath::Argument(I + 1,
-                                                                                  names[I]))...};
+    std::tuple<Result<std::decay_t<Args>>...> converted{ValueTraits<std::decay_t<Args>>::FromValue(
+        params[I], ValuePath::Argument(I + 1, names[I]))...};
     (void)converted;  // unused when the command takes no argument
     (void)names;
     Status first;

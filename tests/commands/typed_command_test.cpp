@@ -80,12 +80,12 @@ BOOST_AUTO_TEST_CASE(signature_is_derived_from_the_types) {
       "t.all", "help", {"s", "i", "b", "d", "bytes", "big"},
       [](std::string, int, bool, double, Bytes, int64_t) { return 1; });
   BOOST_CHECK_EQUAL(command.signature, "i:sibd68");
-  auto nested = MakeCommand<Shape(std::vector<int>, std::map<std::string, std::string>,
-                                  xmlrpc_c::value)>(
-      "t.nested", "help", {"a", "m", "any"},
-      [](std::vector<int>, std::map<std::string, std::string>, xmlrpc_c::value) {
-        return Shape{};
-      });
+  auto nested =
+      MakeCommand<Shape(std::vector<int>, std::map<std::string, std::string>, xmlrpc_c::value)>(
+          "t.nested", "help", {"a", "m", "any"},
+          [](std::vector<int>, std::map<std::string, std::string>, xmlrpc_c::value) {
+            return Shape{};
+          });
   BOOST_CHECK_EQUAL(nested.signature, "S:AS*");
   auto none = MakeCommand<bool()>("t.none", "help", [] { return true; });
   BOOST_CHECK_EQUAL(none.signature, "b:");
@@ -180,10 +180,11 @@ BOOST_AUTO_TEST_CASE(faults_name_the_wrong_argument) {
   auto no_name = Struct({{"points", Array({})}, {"weights", Struct({})}});
   CheckBadArgument(registry.Dispatch("t.sum", MakeParams("n", ints, no_name)).status(),
                    "argument 3 (shape.name) is missing");
-  auto bad_point = Struct({{"name", xmlrpc_c::value_string("s")},
-                           {"points", Array({Struct({{"x", xmlrpc_c::value_int(1)},
-                                                     {"y", xmlrpc_c::value_boolean(true)}})})},
-                           {"weights", Struct({})}});
+  auto bad_point = Struct(
+      {{"name", xmlrpc_c::value_string("s")},
+       {"points",
+        Array({Struct({{"x", xmlrpc_c::value_int(1)}, {"y", xmlrpc_c::value_boolean(true)}})})},
+       {"weights", Struct({})}});
   CheckBadArgument(registry.Dispatch("t.sum", MakeParams("n", ints, bad_point)).status(),
                    "argument 3 (shape.points[0].y) must be int, got boolean");
   auto bad_color = Struct({{"name", xmlrpc_c::value_string("s")},
@@ -216,50 +217,48 @@ BOOST_AUTO_TEST_CASE(from_value_names_what_it_reads) {
 BOOST_AUTO_TEST_CASE(handler_statuses_become_faults) {
   CommandRegistry registry;
   BOOST_REQUIRE(registry
-                    .Register(MakeCommand<int(int)>(
-                        "t.half", "help", {"n"},
-                        [](int n) -> Result<int> {
-                          if (n % 2) return Status::BadArgument("n must be even");
-                          return n / 2;
-                        }))
+                    .Register(MakeCommand<int(int)>("t.half", "help", {"n"},
+                                                    [](int n) -> Result<int> {
+                                                      if (n % 2)
+                                                        return Status::BadArgument(
+                                                            "n must be even");
+                                                      return n / 2;
+                                                    }))
                     .ok());
   BOOST_CHECK_EQUAL(xmlrpc_c::value_int(registry.Dispatch("t.half", MakeParams(8)).value()), 4);
   CheckBadArgument(registry.Dispatch("t.half", MakeParams(7)).status(), "n must be even");
   // A name that is taken is refused by the registry, as for any command.
-  auto again = registry.Register(MakeCommand<int(int)>("t.half", "help", {"n"}, [](int n) {
-    return n;
-  }));
+  auto again =
+      registry.Register(MakeCommand<int(int)>("t.half", "help", {"n"}, [](int n) { return n; }));
   BOOST_CHECK_EQUAL(again.code(), ErrorCode::kRefused);
 }
 
 BOOST_AUTO_TEST_CASE(handlers_may_keep_state_and_be_move_only) {
   CommandRegistry registry;
   auto counter = std::make_unique<int>(0);
-  BOOST_REQUIRE(registry
-                    .Register(MakeCommand<int()>("t.next", "help",
-                                                 [counter = std::move(counter)]() mutable {
-                                                   return ++*counter;
-                                                 }))
-                    .ok());
+  BOOST_REQUIRE(
+      registry
+          .Register(MakeCommand<int()>(
+              "t.next", "help", [counter = std::move(counter)]() mutable { return ++*counter; }))
+          .ok());
   BOOST_CHECK_EQUAL(xmlrpc_c::value_int(registry.Dispatch("t.next", MakeParams()).value()), 1);
   BOOST_CHECK_EQUAL(xmlrpc_c::value_int(registry.Dispatch("t.next", MakeParams()).value()), 2);
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_over_xmlrpc) {
   CommandRegistry registry;
-  BOOST_REQUIRE(registry
-                    .Register(MakeCommand<std::map<std::string, Bytes>(std::vector<Bytes>,
-                                                                       int64_t)>(
-                        "t.tag", "Tags each blob with its index plus offset.",
-                        {"blobs", "offset"},
-                        [](const std::vector<Bytes>& blobs, int64_t offset) {
-                          std::map<std::string, Bytes> out;
-                          for (size_t i = 0; i < blobs.size(); ++i) {
-                            out[std::to_string(offset + int64_t(i))] = blobs[i];
-                          }
-                          return out;
-                        }))
-                    .ok());
+  BOOST_REQUIRE(
+      registry
+          .Register(MakeCommand<std::map<std::string, Bytes>(std::vector<Bytes>, int64_t)>(
+              "t.tag", "Tags each blob with its index plus offset.", {"blobs", "offset"},
+              [](const std::vector<Bytes>& blobs, int64_t offset) {
+                std::map<std::string, Bytes> out;
+                for (size_t i = 0; i < blobs.size(); ++i) {
+                  out[std::to_string(offset + int64_t(i))] = blobs[i];
+                }
+                return out;
+              }))
+          .ok());
   chord::XmlRpcServer server(&registry, {});
   BOOST_REQUIRE(server.Start().ok());
   chord::XmlRpcTransport transport({});

@@ -1,0 +1,133 @@
+#include "overlay/router.h"
+
+#include <boost/log/trivial.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "commands/value_util.h"
+
+namespace chord {
+namespace {
+
+// The recognizable part of a NotOwner status. It travels inside a fault's message, the only
+// free-form part of a fault, so the router can tell it from other refusals.
+constexpr char kNotOwnerText[] = "not the owner of ";
+
+}  // namespace
+
+Router::Router(Local* local, const CommandRegistry* registry, RouterOptions options)
+    : local_(local), registry_(registry), options_(options) {}
+
+Status Router::NotOwner(const Id& id, int bits) {
+  return Status::Refused(kNotOwnerText + id.ToHex(bits));
+}
+
+bool Router::IsNotOwner(const Status& status) {
+  return status.code() == ErrorCode::kRefused &&
+         status.message().find(kNotOwnerText) != std::string::npos;
+}
+
+Status Router::CheckOwner(const Id& id) const {
+  if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
+  if (local_->Owns(id)) return Status::Ok();
+  // A dead predecessor would leave its range to this node: make sure before turning away.
+  local_->CheckPredecessor();
+  if (local_->Owns(id)) return Status::Ok();
+  return NotOwner(id, local_->bits());
+}
+
+Result<xmlrpc_c::value> Router::Call(const NodeRef& node, const std::string& method,
+                                     const xmlrpc_c::paramList& params) const {
+  if (node.address == local_->self().address) return registry_->Dispatch(method, params);
+  return local_->transport()->Call(node.address, method, params);
+}
+
+Result<NodeRef> Router::PredecessorOf(const NodeRef& node) const {
+  if (node.address == local_->self().address) {
+    auto predecessor = local_->predecessor();
+    if (!predecessor) return Status::NotFound(node.address + " has no predecessor");
+    return *predecessor;
+  }
+  auto reply = local_->transport()->Call(node.address, "chord.neighbors", xmlrpc_c::paramList());
+  if (!reply.ok()) return reply.status();
+  if (!StructHas(reply.value(), "predecessor")) {
+    return Status::NotFound(node.address + " has no predecessor");
+  }
+  return NodeFromValue(StructMember(reply.value(), "predecessor").value(), local_->bits());
+}
+
+Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
+                                        const xmlrpc_c::paramList& params) const {
+  if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
+  const int bits = local_->bits();
+  Status last = Status::Unavailable("no lookup succeeded");
+  for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
+    if (attempt > 0) {
+      BOOST_LOG_TRIVIAL(debug) << method << " for " << id.ToHex(bits) << ": attempt " << attempt + 1
+                               << " after " << last.ToString();
+    }
+    auto lookup = local_->FindSuccessor(id);
+    if (!lookup.ok()) {
+      if (lookup.status().code() == ErrorCode::kRefused) return lookup.status();
+      last = lookup.status();
+      continue;
+    }
+    // The owner, then the nodes that take its range over if it is down.
+    std::vector<NodeRef> chain = lookup->successors;
+    if (chain.empty() || chain.front() != lookup->owner) {
+      chain.insert(chain.begin(), lookup->owner);
+    }
+    int hops = lookup->hops;
+    size_t in_chain = 0;  // chain[in_chain] is the target while no redirect was taken
+    bool redirected = false;
+    int redirects = 0;
+    NodeRef target = chain.front();
+    // Each pass either moves along the chain or follows a redirect, so this ends within
+    // chain.size() + max_redirects passes.
+    while (true) {
+      auto reply = Call(target, method, params);
+      if (reply.ok()) return RoutedReply{reply.value(), target, hops};
+      last = reply.status();
+      if (IsNotOwner(last)) {
+        // The lookup was stale: the target's predecessor (or one before it) owns the id now.
+        if (redirects++ >= options_.max_redirects) break;
+        auto predecessor = PredecessorOf(target);
+        if (!predecessor.ok() || predecessor->address == target.address) break;
+        target = predecessor.value();
+        redirected = true;
+        ++hops;
+        continue;
+      }
+      if (last.code() != ErrorCode::kUnavailable) return last;  // the command's own answer
+      if (redirected || ++in_chain >= chain.size()) break;
+      target = chain[in_chain];
+      ++hops;
+    }
+  }
+  return Status::Unavailable("no owner of " + id.ToHex(bits) + " answered " + method +
+                             " (last: " + last.ToString() + ")");
+}
+
+Result<RoutedReply> Router::CallOnOwnerOfKey(const std::string& key, const std::string& method,
+                                             const xmlrpc_c::paramList& params) const {
+  return CallOnOwner(KeyId(key), method, params);
+}
+
+std::vector<SuccessorReply> Router::CallOnSuccessors(size_t count, const std::string& method,
+                                                     const xmlrpc_c::paramList& params) const {
+  std::vector<SuccessorReply> replies;
+  // In a small ring the successor list wraps around to this node and repeats nodes.
+  std::set<std::string> seen{local_->self().address};
+  size_t reached = 0;
+  for (const NodeRef& node : local_->successors()) {
+    if (reached >= count) break;
+    if (!seen.insert(node.address).second) continue;
+    auto reply = local_->transport()->Call(node.address, method, params);
+    if (reply.ok() || reply.status().code() != ErrorCode::kUnavailable) ++reached;
+    replies.push_back(SuccessorReply{node, std::move(reply)});
+  }
+  return replies;
+}
+
+}  // namespace chord
