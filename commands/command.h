@@ -20,6 +20,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "commands/status.h"
 
@@ -28,10 +30,22 @@ namespace chord {
 using Handler = std::function<Result<xmlrpc_c::value>(const xmlrpc_c::paramList& params)>;
 
 struct Command {
+  Command() = default;
+  Command(std::string name, std::string signature, std::string help, Handler handler,
+          std::vector<std::string> arg_names = {})
+      : name(std::move(name)),
+        signature(std::move(signature)),
+        help(std::move(help)),
+        handler(std::move(handler)),
+        arg_names(std::move(arg_names)) {}
+
   std::string name;       // e.g. "dht.get"; letters, digits, '_', '-', '.'
   std::string signature;  // e.g. "S:s"; see above
   std::string help;       // one paragraph for system.methodHelp
   Handler handler;
+  // Optional names of the arguments, so that a wrong call's fault names the argument
+  // ("argument 2 (delta) must be int, got string"). MakeCommand fills them in.
+  std::vector<std::string> arg_names;
 };
 
 }  // namespace chord

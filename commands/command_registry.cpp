@@ -152,7 +152,8 @@ std::string DescribeArity(const std::vector<std::string>& alternatives) {
 
 }  // namespace
 
-Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& params) {
+Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& params,
+                      const std::vector<std::string>& arg_names) {
   auto alternatives = SplitAlternatives(signature);
   Status first_mismatch;
   bool arity_matched = false;
@@ -166,9 +167,11 @@ Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& p
       auto type = params[i].type();
       if (!Matches(args[i], type)) {
         if (first_mismatch.ok()) {
-          first_mismatch = Status::BadArgument(
-              "argument " + std::to_string(i + 1) + " must be " + TypeName(args[i]) + ", got " +
-              ValueTypeName(type));
+          std::string which = std::to_string(i + 1);
+          if (i < arg_names.size() && !arg_names[i].empty()) which += " (" + arg_names[i] + ")";
+          first_mismatch = Status::BadArgument("argument " + which + " must be " +
+                                               TypeName(args[i]) + ", got " +
+                                               ValueTypeName(type));
         }
         all = false;
         break;
@@ -265,7 +268,7 @@ Result<xmlrpc_c::value> CommandRegistry::Dispatch(const std::string& name,
                                                   const xmlrpc_c::paramList& params) const {
   auto command = Find(name);
   if (!command) return Status::UnknownCommand("no command named '" + name + "'");
-  Status check = CheckSignature(command->signature, params);
+  Status check = CheckSignature(command->signature, params, command->arg_names);
   if (!check.ok()) return Status(check.code(), name + ": " + check.message());
   try {
     return command->handler(params);

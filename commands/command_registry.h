@@ -51,8 +51,10 @@ class CommandRegistry {
 };
 
 // Checks `params` against a signature string such as "S:si,S:s". Returns ok or a BadArgument
-// status that names the first argument that does not fit.
-Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& params);
+// status that names the first argument that does not fit (by position, and by name when
+// `arg_names` has one for it).
+Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& params,
+                      const std::vector<std::string>& arg_names = {});
 
 }  // namespace chord
 

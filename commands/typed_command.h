@@ -496,6 +496,7 @@ struct CommandMaker<R(Args...)> {
     command.signature =
         std::string{ValueTraits<R>::kLetter, ':', ValueTraits<std::decay_t<Args>>::kLetter...};
     command.help = Usage(command.name, *names) + "\n" + help;
+    command.arg_names = *names;
     command.handler = [shared, names](const xmlrpc_c::paramList& params) {
       return Invoke(*shared, *names, params, std::index_sequence_for<Args...>());
     };

@@ -240,7 +240,7 @@ BOOST_AUTO_TEST_CASE(wrong_calls_get_faults_that_name_the_argument) {
   auto wrong_type = Client().Call(address, "counter.incr", chord::MakeParams("x", "one"));
   BOOST_CHECK_EQUAL(wrong_type.status().code(), chord::ErrorCode::kBadArgument);
   BOOST_CHECK_MESSAGE(
-      wrong_type.status().message().find("argument 2 must be int, got string") != std::string::npos,
+      wrong_type.status().message().find("argument 2 (delta) must be int, got string") != std::string::npos,
       wrong_type.status().message());
   auto missing = Client().Call(address, "counter.incr", chord::MakeParams("x"));
   BOOST_CHECK_EQUAL(missing.status().code(), chord::ErrorCode::kBadArgument);

@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(faults_name_the_wrong_argument) {
 
   // Top level: the registry's own check against the derived signature.
   CheckBadArgument(registry.Dispatch("t.sum", MakeParams("n", 5, shape)).status(),
-                   "argument 2 must be array, got int");
+                   "argument 2 (deltas) must be array, got int");
   CheckBadArgument(registry.Dispatch("t.sum", MakeParams("n", ints)).status(), "got 2 argument");
   // Nested: the conversion names the element or member.
   auto mixed = Array({xmlrpc_c::value_int(1), xmlrpc_c::value_int(2), xmlrpc_c::value_string("x")});
