@@ -59,6 +59,7 @@
 
 #include "commands/command.h"
 #include "commands/status.h"
+#include "commands/value_util.h"
 
 namespace chord {
 
@@ -113,33 +114,6 @@ namespace typed_internal {
 
 template <typename T>
 struct AlwaysFalse : std::false_type {};
-
-inline const char* ValueTypeName(xmlrpc_c::value::type_t type) {
-  switch (type) {
-    case xmlrpc_c::value::TYPE_INT:
-      return "int";
-    case xmlrpc_c::value::TYPE_BOOLEAN:
-      return "boolean";
-    case xmlrpc_c::value::TYPE_DOUBLE:
-      return "double";
-    case xmlrpc_c::value::TYPE_DATETIME:
-      return "dateTime.iso8601";
-    case xmlrpc_c::value::TYPE_STRING:
-      return "string";
-    case xmlrpc_c::value::TYPE_BYTESTRING:
-      return "base64";
-    case xmlrpc_c::value::TYPE_ARRAY:
-      return "array";
-    case xmlrpc_c::value::TYPE_STRUCT:
-      return "struct";
-    case xmlrpc_c::value::TYPE_NIL:
-      return "nil";
-    case xmlrpc_c::value::TYPE_I8:
-      return "i8";
-    default:
-      return "unknown";
-  }
-}
 
 inline Status Mismatch(const ValuePath& path, const std::string& expected,
                        const xmlrpc_c::value& value) {

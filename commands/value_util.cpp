@@ -19,6 +19,34 @@ Result<xmlrpc_c::value> Member(const xmlrpc_c::value& value, const std::string& 
 
 }  // namespace
 
+const char* ValueTypeName(xmlrpc_c::value::type_t type) {
+  switch (type) {
+    case xmlrpc_c::value::TYPE_INT:
+      return "int";
+    case xmlrpc_c::value::TYPE_BOOLEAN:
+      return "boolean";
+    case xmlrpc_c::value::TYPE_DOUBLE:
+      return "double";
+    case xmlrpc_c::value::TYPE_DATETIME:
+      return "dateTime.iso8601";
+    case xmlrpc_c::value::TYPE_STRING:
+      return "string";
+    case xmlrpc_c::value::TYPE_BYTESTRING:
+      return "base64";
+    case xmlrpc_c::value::TYPE_ARRAY:
+      return "array";
+    case xmlrpc_c::value::TYPE_STRUCT:
+      return "struct";
+    case xmlrpc_c::value::TYPE_NIL:
+      return "nil";
+    case xmlrpc_c::value::TYPE_I8:
+      return "i8";
+    default:
+      return "unknown";
+  }
+}
+
+
 Result<xmlrpc_c::value> StructMember(const xmlrpc_c::value& value, const std::string& name) {
   return Member(value, name, xmlrpc_c::value::TYPE_DEAD, "any");
 }

@@ -17,6 +17,16 @@ namespace chord {
 
 using StructMembers = std::map<std::string, xmlrpc_c::value>;
 
+// The XML-RPC name of a value type ("int", "string", "base64", ...), for fault messages.
+const char* ValueTypeName(xmlrpc_c::value::type_t type);
+
+// A parameter list from values: Params({xmlrpc_c::value_string("k"), ...}).
+inline xmlrpc_c::paramList Params(std::initializer_list<xmlrpc_c::value> values) {
+  xmlrpc_c::paramList params;
+  for (const auto& value : values) params.add(value);
+  return params;
+}
+
 inline xmlrpc_c::value MakeStruct(const StructMembers& members) {
   return xmlrpc_c::value_struct(members);
 }

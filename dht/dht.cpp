@@ -11,12 +11,6 @@ namespace {
 
 constexpr size_t kMaxWireBatch = 4096;
 
-xmlrpc_c::paramList Params(std::initializer_list<xmlrpc_c::value> values) {
-  xmlrpc_c::paramList params;
-  for (const auto& v : values) params.add(v);
-  return params;
-}
-
 const char* OpName(int op) {
   static const char* kNames[] = {"set", "add", "get", "remove"};
   return kNames[op];
@@ -51,8 +45,12 @@ DhtOptions DhtOptionsFrom(const Settings& settings) {
 
 Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
          std::unique_ptr<Storage> storage)
-    : local_(local), registry_(registry), router_(local, registry), options_(std::move(options)),
-      storage_(std::move(storage)) {
+    : local_(local),
+      registry_(registry),
+      router_(local, registry),
+      options_(std::move(options)),
+      storage_(std::move(storage)),
+      commands_(registry) {
   if (options_.replicas < 1) options_.replicas = 1;
   if (options_.transfer_batch < 1) options_.transfer_batch = 1;
   RegisterCommands();
@@ -61,7 +59,6 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
 
 Dht::~Dht() {
   local_->RemoveObserver(this);
-  for (const auto& name : command_names_) registry_->Unregister(name);
 }
 
 int64_t Dht::NowMs() const {
@@ -476,15 +473,7 @@ DhtStats Dht::Stats() const {
 // Commands
 
 void Dht::RegisterCommands() {
-  auto add = [this](Command command) {
-    std::string name = command.name;
-    Status status = registry_->Register(std::move(command));
-    if (status.ok()) {
-      command_names_.push_back(name);
-    } else {
-      BOOST_LOG_TRIVIAL(error) << "cannot register " << name << ": " << status.ToString();
-    }
-  };
+  auto add = [this](Command command) { commands_.Add(std::move(command)); };
   const int bits = local_->bits();
   auto node_members = [bits](const DhtAnswer& a) {
     return StructMembers{{"node", NodeToValue(a.node, bits)}, {"hops", xmlrpc_c::value_int(a.hops)}};

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "commands/command_registry.h"
+#include "commands/registered_commands.h"
 #include "dht/storage.h"
 #include "overlay/local.h"
 #include "overlay/router.h"
@@ -137,11 +138,12 @@ class Dht : public OverlayObserver {
   Router router_;
   DhtOptions options_;
   std::unique_ptr<Storage> storage_;
-  std::vector<std::string> command_names_;
   std::mutex write_mutex_;  // serializes version assignment and the local write of a key
   uint64_t last_version_ = 0;  // guarded by write_mutex_
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> received_as_owner_{0};
+  // Declared last so that it is destroyed first: no call reaches a half-destroyed object.
+  RegisteredCommands commands_;
 };
 
 }  // namespace chord

@@ -8,12 +8,6 @@
 namespace chord {
 namespace {
 
-xmlrpc_c::paramList Params(std::initializer_list<xmlrpc_c::value> values) {
-  xmlrpc_c::paramList params;
-  for (const auto& v : values) params.add(v);
-  return params;
-}
-
 std::string Short(const NodeRef& node, int bits) {
   return node.id.ToHex(bits).substr(0, 8) + "@" + node.address;
 }
@@ -31,13 +25,12 @@ Local::Local(OverlayOptions options, std::string address, Id id, Transport* tran
       transport_(transport),
       registry_(registry),
       successors_(self_, static_cast<size_t>(std::max(1, options.successors))),
-      fingers_(id, options.id_bits) {
+      fingers_(id, options.id_bits),
+      commands_(registry) {
   RegisterCommands();
 }
 
-Local::~Local() {
-  for (const auto& name : command_names_) registry_->Unregister(name);
-}
+Local::~Local() = default;
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -580,15 +573,7 @@ Status Local::CheckPredecessor() {
 // RPCs
 
 void Local::RegisterCommands() {
-  auto add = [this](Command command) {
-    std::string name = command.name;
-    Status status = registry_->Register(std::move(command));
-    if (status.ok()) {
-      command_names_.push_back(name);
-    } else {
-      BOOST_LOG_TRIVIAL(error) << "cannot register " << name << ": " << status.ToString();
-    }
-  };
+  auto add = [this](Command command) { commands_.Add(std::move(command)); };
   const int bits = options_.id_bits;
 
   add({"chord.ping", "S:", "Answers with this node's id and address: a liveness check.",

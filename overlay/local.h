@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "commands/command_registry.h"
+#include "commands/registered_commands.h"
 #include "commands/transport.h"
 #include "overlay/finger_table.h"
 #include "overlay/overlay_observer.h"
@@ -138,7 +139,6 @@ class Local {
   NodeRef self_;
   Transport* transport_;
   CommandRegistry* registry_;
-  std::vector<std::string> command_names_;
 
   mutable std::mutex mutex_;  // guards everything below
   bool joined_ = false;
@@ -149,6 +149,8 @@ class Local {
 
   std::mutex observers_mutex_;
   std::vector<OverlayObserver*> observers_;
+  // Declared last so that it is destroyed first: no call reaches a half-destroyed object.
+  RegisteredCommands commands_;
 };
 
 }  // namespace chord
