@@ -49,12 +49,6 @@ Result<DhtValue> ValueFromXml(const xmlrpc_c::value& value) {
   return out;
 }
 
-xmlrpc_c::paramList Params(std::initializer_list<xmlrpc_c::value> values) {
-  xmlrpc_c::paramList params;
-  for (const auto& v : values) params.add(v);
-  return params;
-}
-
 // Incremental SHA-1 over the EVP interface (the SHA1_* functions are deprecated in OpenSSL 3).
 class Sha1 {
  public:
@@ -146,8 +140,8 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
   return Status::Unavailable("no member answered (tried " + names + "): " + last.message());
 }
 
-Result<DhtReply> DhtClient::Write(const char* method, const std::string& key,
-                                  const DhtValue& value, int ttl_s, const std::string& via) {
+Result<DhtReply> DhtClient::Write(const char* method, const std::string& key, const DhtValue& value,
+                                  int ttl_s, const std::string& via) {
   xmlrpc_c::paramList params =
       Params({xmlrpc_c::value_string(key), ValueToXml(value.bytes, value.binary)});
   if (ttl_s != 0) params.add(xmlrpc_c::value_int(ttl_s));
@@ -198,8 +192,7 @@ Result<DhtReply> DhtClient::Get(const std::string& key, const std::string& via) 
 
 Result<DhtReply> DhtClient::Remove(const std::string& key, const std::string& via) {
   DhtReply reply;
-  auto answer =
-      Call("dht.remove", Params({xmlrpc_c::value_string(key)}), via, &reply.answered_by);
+  auto answer = Call("dht.remove", Params({xmlrpc_c::value_string(key)}), via, &reply.answered_by);
   if (!answer.ok()) return answer.status();
   Status status = ReadRouting(answer.value(), &reply.owner, &reply.hops);
   if (!status.ok()) return status;
@@ -287,8 +280,8 @@ Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
 
 std::string FileManifest(const DhtFileInfo& info) {
   std::ostringstream text;
-  text << kManifestMagic << "\nsize " << info.size << "\nchunks " << info.chunks
-       << "\nchunk-bytes " << info.chunk_bytes << "\nsha1 " << info.sha1 << "\n";
+  text << kManifestMagic << "\nsize " << info.size << "\nchunks " << info.chunks << "\nchunk-bytes "
+       << info.chunk_bytes << "\nsha1 " << info.sha1 << "\n";
   return text.str();
 }
 
@@ -346,15 +339,15 @@ Result<DhtFileInfo> DhtClient::PutFile(const std::string& name, std::istream& in
   while (true) {
     in.read(&buffer[0], std::streamsize(buffer.size()));
     size_t got = size_t(in.gcount());
-    if (in.bad()) return Status::BadArgument("read error after " + std::to_string(info.size) +
-                                             " bytes");
+    if (in.bad())
+      return Status::BadArgument("read error after " + std::to_string(info.size) + " bytes");
     if (got == 0) break;
     DhtValue chunk{buffer.substr(0, got), true};
     sha1.Update(chunk.bytes);
     auto stored = Set(ChunkKey(name, info.chunks), chunk);
     if (!stored.ok()) {
-      return Status(stored.status().code(), "chunk " + std::to_string(info.chunks) + ": " +
-                                                stored.status().message());
+      return Status(stored.status().code(),
+                    "chunk " + std::to_string(info.chunks) + ": " + stored.status().message());
     }
     info.size += got;
     ++info.chunks;

@@ -36,9 +36,9 @@
 namespace chord {
 
 struct DhtClientOptions {
-  int max_attempts = 3;              // members tried per call before giving up
-  size_t chunk_bytes = 256 * 1024;   // file chunk size; must not exceed the nodes' value limit
-  uint32_t seed = 0;                 // member choice; 0: seeded from std::random_device
+  int max_attempts = 4;             // members tried per call before giving up
+  size_t chunk_bytes = 256 * 1024;  // file chunk size; must not exceed the nodes' value limit
+  uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
 };
 
 // A node as the wire names it; ids stay hex because the client does not need the ring's size.
@@ -59,10 +59,10 @@ struct DhtReply {
 
 struct DhtLocation {
   std::string answered_by;
-  std::string key_id;              // hex id of the key
+  std::string key_id;  // hex id of the key
   DhtNode owner;
   int hops = 0;
-  std::vector<DhtNode> replicas;   // the owner's successors holding copies
+  std::vector<DhtNode> replicas;  // the owner's successors holding copies
 };
 
 // Answer of chord.find_successor.
@@ -101,8 +101,7 @@ using DhtProgress = std::function<void(uint64_t done, uint64_t total)>;
 class DhtClient {
  public:
   // `transport` is not owned and must outlive the client. `members` are "HOST:PORT" addresses.
-  DhtClient(Transport* transport, std::vector<std::string> members,
-            DhtClientOptions options = {});
+  DhtClient(Transport* transport, std::vector<std::string> members, DhtClientOptions options = {});
 
   // In every call, `via` names the member to ask; empty: a random live member, with fail-over.
   Result<DhtReply> Set(const std::string& key, const DhtValue& value, int ttl_s = 0,

@@ -4,16 +4,17 @@
 //
 // Every node setting (config file, --replicas, --id-bits, periods, ...) is passed on to each
 // node. The launcher waits until the ring is verified correct (a walk of successors visits every
-// node in id order), prints a table of the ring, writes the node addresses to the ring file, and
-// waits for SIGINT/SIGTERM. On exit every node leaves gracefully; nodes also get SIGTERM if the
-// launcher itself dies, so none outlives it.
-#include <limits.h>
+// node in id order), prints a table of the ring, writes the node addresses to the ring file, then
+// opens the random-query shell (tools/shell.h) when stdin is a terminal, or waits for
+// SIGINT/SIGTERM otherwise (--no-shell forces this). On exit every node leaves gracefully; nodes
+// also get SIGTERM if the launcher itself dies, so none outlives it.
 #include <signal.h>
 #include <unistd.h>
 
 #include <boost/any.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -21,22 +22,15 @@
 #include <random>
 
 #include "commands/value_util.h"
+#include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "settings/settings_parser.h"
-#include "tools/node_process.h"
 #include "tools/ring_walk.h"
+#include "tools/shell.h"
 
 namespace po = boost::program_options;
 
 namespace {
-
-std::string SiblingBinary(const std::string& name) {
-  char path[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return name;
-  std::string self(path, size_t(n));
-  return self.substr(0, self.rfind('/') + 1) + name;
-}
 
 // Node settings given on the command line or in the config file, as chord-node arguments.
 std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
@@ -75,7 +69,13 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // the terminal went away: stop as on Ctrl-C
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The shell takes SIGWINCH through a signalfd too; block it before any thread exists.
+  sigset_t resize;
+  sigemptyset(&resize);
+  sigaddset(&resize, SIGWINCH);
+  pthread_sigmask(SIG_BLOCK, &resize, nullptr);
 
   chord::SettingsParser parser("create_chord N");
   parser.tool_options().add_options()
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
       ("ring-file", po::value<std::string>()->default_value("ring.txt")->value_name("FILE"),
        "write the node addresses here, one HOST:PORT a line")
       ("no-shell", "do not open the shell; wait for SIGINT/SIGTERM")
-      ("node-binary", po::value<std::string>()->default_value(SiblingBinary("chord-node")),
+      ("node-binary", po::value<std::string>()->default_value(chord::ProgramSibling("chord-node")),
        "the chord-node program to start")
       ("startup-timeout-s", po::value<int>()->default_value(60),
        "give up if the ring is not correct after this many seconds");
@@ -108,30 +108,27 @@ int main(int argc, char** argv) {
   const int count = vm["nodes"].as<int>();
   const int base_port = vm["base-port"].as<int>();
   const std::string binary = vm["node-binary"].as<std::string>();
-  const std::vector<std::string> forwarded = ForwardedSettings(vm);
+  const bool open_shell = !vm.count("no-shell") && isatty(STDIN_FILENO);
+  std::vector<std::string> forwarded = ForwardedSettings(vm);
+  // Node log lines would scramble the shell's screen: only warnings, unless asked otherwise.
+  if (open_shell && vm["log-level"].defaulted()) {
+    forwarded.insert(forwarded.end(), {"--log-level", "warning"});
+  }
+  // Room for the largest value a node may return (as base64) plus the envelope.
+  chord::SetXmlSizeLimit(size_t(chord::kMaxValueBytesLimit) * 2 + (1u << 20));
 
-  std::vector<std::unique_ptr<chord::NodeProcess>> nodes;
+  chord::ProcessLauncher launcher(binary, forwarded, base_port);
   std::mt19937 random(std::random_device{}());
-  auto stop_all = [&nodes] {
-    for (auto& node : nodes) kill(node->pid(), SIGTERM);  // all leave in parallel
-    for (auto& node : nodes) node->Stop(std::chrono::seconds(15));
-  };
+  auto stop_all = [&launcher] { launcher.StopAll(std::chrono::seconds(15)); };
   for (int i = 0; i < count; ++i) {
-    std::vector<std::string> args = forwarded;
-    args.insert(args.end(), {"--port", std::to_string(base_port ? base_port + i : 0)});
-    if (i == 0) {
-      args.push_back("--create");
-    } else {
-      args.insert(args.end(), {"--join", nodes[random() % nodes.size()]->address()});
-    }
-    auto node = std::make_unique<chord::NodeProcess>(binary, args);
-    if (!node->ok()) {
-      std::cerr << "\ncreate_chord: node " << i << " did not start: " << node->error() << "\n";
+    auto addresses = launcher.addresses();
+    auto node = i == 0 ? launcher.Create() : launcher.Join(addresses[random() % addresses.size()]);
+    if (!node.ok()) {
+      std::cerr << "\ncreate_chord: node " << i << ": " << node.status().message() << "\n";
       stop_all();
       return 1;
     }
-    nodes.push_back(std::move(node));
-    std::cerr << "\rstarting nodes: " << nodes.size() << "/" << count << std::flush;
+    std::cerr << "\rstarting nodes: " << launcher.size() << "/" << count << std::flush;
   }
   std::cerr << "\n";
 
@@ -141,7 +138,7 @@ int main(int argc, char** argv) {
   chord::RingWalk walk;
   std::string problem = "not checked";
   for (int tick = 0; std::chrono::steady_clock::now() < deadline; ++tick) {
-    walk = chord::WalkRing(&transport, nodes[0]->address(), size_t(count) + 1);
+    walk = chord::WalkRing(&transport, launcher.addresses().front(), size_t(count) + 1);
     problem = chord::CheckRing(walk, size_t(count));
     if (problem.empty()) break;
     std::cerr << "\rwaiting for the ring to settle" << std::string(tick % 4, '.') << "    "
@@ -179,11 +176,26 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << "ring file: " << ring_file << "\n";
-  std::cout << "press Ctrl-C to stop the ring" << std::endl;
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  std::cerr << "stopping " << nodes.size() << " nodes...\n";
-  stop_all();
-  std::cerr << "all nodes left\n";
+  if (open_shell) {
+    std::vector<std::string> members;
+    for (const auto& m : walk.members) members.push_back(m.address);
+    chord::ShellOptions options;
+    if (const char* home = std::getenv("HOME"); home && *home) {
+      options.history_file = std::string(home) + "/.chord_history";
+    }
+    chord::Shell shell(&transport, members, &launcher, options);
+    shell.RunTerminal(std::cout);
+  } else {
+    std::cout << "press Ctrl-C to stop the ring" << std::endl;
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+  }
+  std::cerr << "stopping " << launcher.size() << " nodes...\n";
+  int unclean = launcher.StopAll(std::chrono::seconds(15));
+  if (unclean) {
+    std::cerr << unclean << " nodes did not exit cleanly\n";
+  } else {
+    std::cerr << "all nodes left\n";
+  }
   return 0;
 }

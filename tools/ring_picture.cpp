@@ -16,12 +16,23 @@ std::string XmlEscape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -93,8 +104,7 @@ const RingMember* FindMember(const RingWalk& walk, const std::string& address) {
 std::string KeyLabel(const RingPictureOptions& options, const std::string& address) {
   auto it = options.keys.find(address);
   if (it == options.keys.end()) return "";
-  return std::to_string(it->second.owned) + " keys (+" + std::to_string(it->second.replicas) +
-         ")";
+  return std::to_string(it->second.owned) + " keys (+" + std::to_string(it->second.replicas) + ")";
 }
 
 }  // namespace
@@ -152,8 +162,8 @@ std::string RingSvg(const RingWalk& walk, const RingPictureOptions& options) {
       if (length < 2 * node_radius) continue;
       // Stop at the target's rim so that the arrowhead stays visible.
       double t = (length - node_radius) / length;
-      svg << "<line class=\"finger\" x1=\"" << Number(x1) << "\" y1=\"" << Number(y1)
-          << "\" x2=\"" << Number(x1 + (x2 - x1) * t) << "\" y2=\"" << Number(y1 + (y2 - y1) * t)
+      svg << "<line class=\"finger\" x1=\"" << Number(x1) << "\" y1=\"" << Number(y1) << "\" x2=\""
+          << Number(x1 + (x2 - x1) * t) << "\" y2=\"" << Number(y1 + (y2 - y1) * t)
           << "\" stroke=\"#1f6fd1\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"><title>"
           << "fingers " << f.indexes << " -&gt; " << XmlEscape(f.address) << "</title></line>\n";
     }
@@ -173,8 +183,7 @@ std::string RingSvg(const RingWalk& walk, const RingPictureOptions& options) {
         << "\" stroke=\"#333333\"/>"
         << "<text x=\"" << Number(lx) << "\" y=\"" << Number(ly) << "\" text-anchor=\"" << anchor
         << "\"><tspan font-weight=\"bold\">" << XmlEscape(Port(m.address)) << "</tspan>"
-        << "<tspan x=\"" << Number(lx) << "\" dy=\"12\">" << XmlEscape(ShortId(m.id))
-        << "</tspan>";
+        << "<tspan x=\"" << Number(lx) << "\" dy=\"12\">" << XmlEscape(ShortId(m.id)) << "</tspan>";
     if (!keys.empty()) {
       svg << "<tspan x=\"" << Number(lx) << "\" dy=\"12\">" << XmlEscape(keys) << "</tspan>";
     }
@@ -207,10 +216,11 @@ std::string RingDot(const RingWalk& walk, const RingPictureOptions& options) {
          "fillcolor=\"#b2f2bb\"];\n";
   for (const auto& m : walk.members) {
     double angle = IdFraction(m.id, options.bits) * 2 * kPi - kPi / 2;
-    std::string label = Port(m.address) + "\\n" + ShortId(m.id);
+    // "\\n" is DOT's line break inside a label: escape the parts, not the breaks.
+    std::string label = DotEscape(Port(m.address)) + "\\n" + DotEscape(ShortId(m.id));
     std::string keys = KeyLabel(options, m.address);
-    if (!keys.empty()) label += "\\n" + keys;
-    dot << "  \"" << DotEscape(m.address) << "\" [label=\"" << DotEscape(label) << "\", pos=\""
+    if (!keys.empty()) label += "\\n" + DotEscape(keys);
+    dot << "  \"" << DotEscape(m.address) << "\" [label=\"" << label << "\", pos=\""
         << Number(radius * std::cos(angle)) << "," << Number(-radius * std::sin(angle)) << "!\""
         << (m.address == options.fingers_of ? ", fillcolor=\"#ffd8a8\"" : "") << "];\n";
   }

@@ -21,10 +21,10 @@ struct KeyCounts {
 };
 
 struct RingPictureOptions {
-  int bits = 160;                           // m: ids are on a circle of 2^m points
-  std::string fingers_of;                   // address of the node whose fingers are drawn
-  std::map<std::string, KeyCounts> keys;    // by address; a node absent here shows no count
-  int size = 800;                           // SVG width and height of the drawing, pixels
+  int bits = 160;                         // m: ids are on a circle of 2^m points
+  std::string fingers_of;                 // address of the node whose fingers are drawn
+  std::map<std::string, KeyCounts> keys;  // by address; a node absent here shows no count
+  int size = 800;                         // SVG width and height of the drawing, pixels
 };
 
 // Position of a hex id on the circle, in [0, 1). Malformed digits count as 0.

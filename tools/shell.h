@@ -46,6 +46,9 @@ class Launcher {
   virtual Status Kill(const std::string& address) = 0;
 };
 
+// `name` in the directory of the running program (e.g. chord-node next to chord).
+std::string ProgramSibling(const std::string& name);
+
 // A Launcher of chord-node child processes (NodeProcess): they never outlive this process.
 class ProcessLauncher : public Launcher {
  public:
@@ -85,7 +88,7 @@ struct ShellOptions {
   size_t max_display_bytes = 4096;  // longer values are shown cut (0: never cut); JSON never
   std::string history_file;         // RunTerminal: readline history kept here ("" = none)
   std::string prompt = "chord> ";
-  DhtClientOptions client;          // member fail-over, file chunk size
+  DhtClientOptions client;  // member fail-over, file chunk size
 };
 
 // The outcome of one command.
@@ -116,13 +119,18 @@ class Shell {
   int RunScript(std::istream& in, std::ostream& out);
   // Interactive loop on the terminal with readline (line editing, history in
   // options.history_file, completion of command names and node addresses). Ctrl-C clears the
-  // line; quit, Ctrl-D, SIGTERM or SIGHUP end it. SIGINT, SIGTERM, SIGHUP and SIGWINCH are
-  // blocked in the calling thread while it runs (received through a signalfd); other threads
-  // must block them too (create_chord and chord block them first thing in main).
+  // line; quit, Ctrl-D, SIGTERM or SIGHUP end it. The terminal's signal keys are turned off
+  // meanwhile (Ctrl-C is read as a key): the nodes started from here share the terminal's process
+  // group and must not all get SIGINT when the user only means to drop a line. SIGINT, SIGTERM,
+  // SIGHUP and SIGWINCH are blocked in the calling thread while it runs (received through a
+  // signalfd); other threads must block them too (create_chord and chord block them first thing in
+  // main).
   void RunTerminal(std::ostream& out);
 
-  // Known ring members, in ring order after `ring`.
+  // Live ring members as far as the shell knows (commands go to a random one of them).
   const std::vector<std::string>& members() const { return client_.members(); }
+  // The nodes as last listed by `ring` (at first: the members given): NODE "#i" is listed()[i].
+  const std::vector<std::string>& listed() const { return listed_; }
   DhtClient& client() { return client_; }
   static const std::vector<std::string>& CommandNames();
 
@@ -131,8 +139,9 @@ class Shell {
 
  private:
   struct Command;
+  static const std::vector<Command>& Table();
   ShellAnswer Dispatch(const std::vector<std::string>& words, const std::string& via);
-  // HOST:PORT, or an index into members(). Errors: BadArgument.
+  // HOST:PORT, :PORT, or an index into listed(). Errors: BadArgument.
   Result<std::string> ResolveNode(const std::string& word) const;
   ShellAnswer Error(const Status& status) const;
   std::string ShowValue(const DhtValue& value) const;
@@ -159,6 +168,7 @@ class Shell {
   Launcher* launcher_;
   ShellOptions options_;
   DhtClient client_;
+  std::vector<std::string> listed_;
 };
 
 }  // namespace chord

@@ -1,0 +1,356 @@
+// The one-shot `chord` client as a script uses it, against a real ring of chord-node processes:
+// exit codes 0/1/2, --json that parses, put-file/get-file of a multi-megabyte random file back
+// byte-identical, `ring --svg/--dot` pictures that are well-formed and show every node, and a
+// script piped into `chord shell`.
+#define BOOST_TEST_MODULE client
+#define BOOST_TEST_DYN_LINK
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/trivial.hpp>
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands/xmlrpc_server.h"
+#include "commands/xmlrpc_transport.h"
+#include "tools/ring_walk.h"
+#include "tools/shell.h"
+
+using Clock = std::chrono::steady_clock;
+namespace pt = boost::property_tree;
+
+namespace {
+
+struct Setup {
+  Setup() {
+    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
+                                        boost::log::trivial::warning);
+    chord::SetXmlSizeLimit(8u << 20);
+  }
+};
+BOOST_GLOBAL_FIXTURE(Setup);
+
+const std::vector<std::string> kFast = {
+    "--stabilize-ms",         "100", "--fix-fingers-ms", "50",
+    "--check-predecessor-ms", "200", "--log-level",      "error"};
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the chord client with `args` and `input` on stdin; kills it after a deadline.
+Run RunChord(const std::vector<std::string>& args, const std::string& input = "") {
+  int in[2], out[2], err[2];
+  BOOST_REQUIRE(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 &&
+                pipe2(err, O_CLOEXEC) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], STDIN_FILENO);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(err[1], STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(CHORD_CLIENT_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(CHORD_CLIENT_BINARY, argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  // Small inputs fit in the pipe buffer; close so the client sees the end of the script.
+  BOOST_REQUIRE(write(in[1], input.data(), input.size()) == ssize_t(input.size()));
+  close(in[1]);
+  Run run;
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0 && Clock::now() < deadline) {
+    if (poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buffer[4096];
+      ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? run.out : run.err).append(buffer, size_t(n));
+      }
+    }
+  }
+  if (open_fds > 0) kill(pid, SIGKILL);
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+pt::ptree ParseJson(const std::string& text) {
+  std::istringstream in(text);
+  pt::ptree tree;
+  pt::read_json(in, tree);  // throws on malformed JSON, failing the test
+  return tree;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Every <g class="node"> of an SVG tree, by its data-address.
+void CollectNodes(const pt::ptree& tree, std::set<std::string>* addresses) {
+  for (const auto& [name, child] : tree) {
+    if (name == "g" && child.get("<xmlattr>.class", "") == "node") {
+      addresses->insert(child.get("<xmlattr>.data-address", ""));
+    }
+    CollectNodes(child, addresses);
+  }
+}
+
+struct Ring {
+  Ring() : launcher(CHORD_NODE_BINARY, kFast) {
+    char pattern[] = "/tmp/chord_client_test.XXXXXX";
+    BOOST_REQUIRE(mkdtemp(pattern));
+    dir = pattern;
+    auto first = launcher.Create();
+    BOOST_REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+    for (int i = 1; i < 5; ++i) {
+      auto node = launcher.Join(launcher.addresses().front());
+      BOOST_REQUIRE_MESSAGE(node.ok(), node.status().ToString());
+    }
+    chord::XmlRpcTransport transport({});
+    std::string problem;
+    for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
+      problem = chord::CheckRing(chord::WalkRing(&transport, launcher.addresses()[0], 7), 5);
+      if (problem.empty()) break;
+      poll(nullptr, 0, 50);  // bounded wait for stabilization
+    }
+    BOOST_REQUIRE_MESSAGE(problem.empty(), problem);
+    ring_file = dir + "/ring.txt";
+    std::ofstream out(ring_file);
+    out << "# written by the test\n";
+    for (const auto& a : launcher.addresses()) out << a << "\n";
+  }
+  ~Ring() {
+    launcher.StopAll(std::chrono::seconds(10));
+    std::string command = "rm -rf '" + dir + "'";
+    if (std::system(command.c_str()) != 0) BOOST_TEST_MESSAGE("could not remove " << dir);
+  }
+  chord::ProcessLauncher launcher;
+  std::string dir;
+  std::string ring_file;
+};
+
+Ring& TheRing() {
+  static Ring ring;
+  return ring;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(exit_codes_are_0_found_1_not_found_2_errors) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  Run set = RunChord({"--ring", r, "set", "color", "blue"});
+  BOOST_TEST(set.exit_code == 0, set.err);
+  BOOST_TEST(set.out.find("stored \"color\"") != std::string::npos, set.out);
+  Run get = RunChord({"--ring", r, "get", "color"});
+  BOOST_TEST(get.exit_code == 0);
+  BOOST_TEST(get.out.find("\"color\" = \"blue\"") != std::string::npos, get.out);
+  Run via_node = RunChord({"--node", ring.launcher.addresses()[3], "get", "color"});
+  BOOST_TEST(via_node.exit_code == 0);
+  BOOST_TEST(via_node.out.find("answered by " + ring.launcher.addresses()[3]) != std::string::npos,
+             via_node.out);
+  BOOST_TEST(RunChord({"--ring", r, "get", "no-such-key"}).exit_code == 1);
+  BOOST_TEST(RunChord({"--ring", r, "remove", "no-such-key"}).exit_code == 1);
+  BOOST_TEST(RunChord({"--ring", r, "add", "color", "red"}).exit_code == 1);
+  BOOST_TEST(RunChord({"--ring", r, "locate", "color"}).exit_code == 0);
+  BOOST_TEST(RunChord({"--ring", r, "lookup", "abc"}).exit_code == 0);
+  BOOST_TEST(RunChord({"--ring", r, "info"}).exit_code == 0);
+  BOOST_TEST(RunChord({"--ring", r, "keys"}).exit_code == 0);
+  BOOST_TEST(RunChord({"--ring", r, "stats"}).exit_code == 0);
+  BOOST_TEST(RunChord({"--ring", r, "remove", "color"}).exit_code == 0);
+
+  Run unknown = RunChord({"--ring", r, "frobnicate"});
+  BOOST_TEST(unknown.exit_code == 2);
+  BOOST_TEST(unknown.err.find("unknown command 'frobnicate'") != std::string::npos, unknown.err);
+  BOOST_TEST(RunChord({"--ring", r, "get"}).exit_code == 2);
+  BOOST_TEST(RunChord({"--ring", r, "join"}).exit_code == 2);
+  BOOST_TEST(RunChord({"--ring", ring.dir + "/missing.txt", "get", "k"}).exit_code == 2);
+  BOOST_TEST(RunChord({"--bogus-option", "get", "k"}).exit_code == 2);
+  BOOST_TEST(RunChord({"--ring", r}).exit_code == 2);
+  Run dead = RunChord({"--node", "127.0.0.1:1", "get", "k"});
+  BOOST_TEST(dead.exit_code == 2);
+  BOOST_TEST(dead.err.find("unavailable") != std::string::npos, dead.err);
+  Run help = RunChord({"--help"});
+  BOOST_TEST(help.exit_code == 0);
+  BOOST_TEST(help.out.find("put-file PATH NAME") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(json_output_parses) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  BOOST_REQUIRE(RunChord({"--ring", r, "set", "quote", "say \"hi\"\tand\\go"}).exit_code == 0);
+  Run get = RunChord({"--ring", r, "--json", "get", "quote"});
+  BOOST_REQUIRE(get.exit_code == 0);
+  pt::ptree tree = ParseJson(get.out);
+  BOOST_TEST(tree.get<std::string>("value") == "say \"hi\"\tand\\go");
+  BOOST_TEST(tree.get<bool>("found"));
+  BOOST_TEST(!tree.get<std::string>("owner.address").empty());
+  BOOST_TEST(!tree.get<std::string>("answered_by").empty());
+  BOOST_TEST(tree.get<int>("hops") >= 0);
+
+  Run missing = RunChord({"--ring", r, "--json", "get", "no-such-key"});
+  BOOST_TEST(missing.exit_code == 1);
+  BOOST_TEST(!ParseJson(missing.out).get<bool>("found"));
+  Run error = RunChord({"--json", "--node", "127.0.0.1:1", "get", "k"});
+  BOOST_TEST(error.exit_code == 2);
+  BOOST_TEST(ParseJson(error.out).get<std::string>("error") == "unavailable");
+  for (std::vector<std::string> command : {std::vector<std::string>{"set", "j", "1"},
+                                           {"add", "j", "2"},
+                                           {"locate", "j"},
+                                           {"lookup", "00"},
+                                           {"info"},
+                                           {"keys"},
+                                           {"stats"},
+                                           {"ring"},
+                                           {"remove", "j"}}) {
+    std::vector<std::string> args = {"--ring", r, "--json"};
+    args.insert(args.end(), command.begin(), command.end());
+    Run run = RunChord(args);
+    BOOST_TEST(run.exit_code <= 1, command[0] << ": " << run.err);
+    BOOST_CHECK_NO_THROW(ParseJson(run.out));
+  }
+  pt::ptree ring_tree = ParseJson(RunChord({"--ring", r, "--json", "ring"}).out);
+  BOOST_TEST(ring_tree.get_child("nodes").size() == 5u);
+  BOOST_TEST(ring_tree.get<bool>("correct"));
+}
+
+BOOST_AUTO_TEST_CASE(put_file_and_get_file_round_trip_a_large_file) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  std::string content(5 * 1024 * 1024 + 12345, '\0');
+  std::mt19937 random(7);
+  for (auto& c : content) c = char(random());
+  const std::string source = ring.dir + "/source.bin", copy = ring.dir + "/copy.bin";
+  std::ofstream(source, std::ios::binary) << content;
+
+  auto started = Clock::now();
+  Run put = RunChord({"--ring", r, "put-file", source, "big.bin"});
+  BOOST_REQUIRE_MESSAGE(put.exit_code == 0, put.err);
+  BOOST_TEST(
+      put.out.find(std::to_string(content.size()) + " bytes in 21 chunks") != std::string::npos,
+      put.out);
+  Run get = RunChord({"--ring", r, "get-file", "big.bin", copy});
+  BOOST_REQUIRE_MESSAGE(get.exit_code == 0, get.err);
+  BOOST_TEST(get.out.find("verified") != std::string::npos, get.out);
+  BOOST_TEST_MESSAGE(
+      "5 MB put + get: "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()
+      << " ms");
+  BOOST_TEST((ReadAll(copy) == content));
+
+  // Overwritten by a smaller file: the fetch gives the new one, the old chunks are gone.
+  std::string small = "a small file\n";
+  std::ofstream(source, std::ios::binary | std::ios::trunc) << small;
+  BOOST_REQUIRE(RunChord({"--ring", r, "put-file", source, "big.bin"}).exit_code == 0);
+  BOOST_REQUIRE(RunChord({"--ring", r, "get-file", "big.bin", copy}).exit_code == 0);
+  BOOST_TEST(ReadAll(copy) == small);
+  BOOST_TEST(RunChord({"--ring", r, "get", "big.bin#chunk-1"}).exit_code == 1);
+
+  // An empty file, a missing file and a key that is not a file.
+  std::ofstream(source, std::ios::binary | std::ios::trunc).flush();
+  BOOST_REQUIRE(RunChord({"--ring", r, "put-file", source, "empty"}).exit_code == 0);
+  BOOST_REQUIRE(RunChord({"--ring", r, "get-file", "empty", copy}).exit_code == 0);
+  BOOST_TEST(ReadAll(copy).empty());
+  BOOST_TEST(RunChord({"--ring", r, "get-file", "no-such-file", copy}).exit_code == 1);
+  BOOST_REQUIRE(RunChord({"--ring", r, "set", "plain", "value"}).exit_code == 0);
+  Run not_a_file = RunChord({"--ring", r, "get-file", "plain", copy});
+  BOOST_TEST(not_a_file.exit_code == 2);
+  BOOST_TEST(not_a_file.err.find("is not a file") != std::string::npos, not_a_file.err);
+  BOOST_TEST(RunChord({"--ring", r, "put-file", ring.dir + "/nope", "x"}).exit_code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(ring_svg_is_well_formed_and_shows_every_node) {
+  Ring& ring = TheRing();
+  const std::string svg = ring.dir + "/ring.svg", dot = ring.dir + "/ring.dot";
+  const auto addresses = ring.launcher.addresses();
+  Run run = RunChord(
+      {"--ring", ring.ring_file, "ring", "--svg", svg, "--dot", dot, "--fingers", addresses[1]});
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  BOOST_TEST(run.out.find("ring of 5 nodes, correct") != std::string::npos, run.out);
+
+  pt::ptree tree;
+  BOOST_REQUIRE_NO_THROW(pt::read_xml(svg, tree));
+  BOOST_TEST(tree.count("svg") == 1u);
+  std::set<std::string> shown;
+  CollectNodes(tree, &shown);
+  BOOST_TEST(shown == std::set<std::string>(addresses.begin(), addresses.end()),
+             boost::test_tools::per_element());
+  // The chosen node's fingers are drawn, and named in the legend.
+  std::string text = ReadAll(svg);
+  BOOST_TEST(text.find("class=\"finger\"") != std::string::npos);
+  BOOST_TEST(text.find("fingers of " + addresses[1]) != std::string::npos);
+
+  std::string graph = ReadAll(dot);
+  BOOST_TEST(graph.rfind("// Chord ring", 0) == 0u);
+  for (const auto& a : addresses) {
+    BOOST_TEST(graph.find("\"" + a + "\" [label=") != std::string::npos, a);
+  }
+  BOOST_TEST(graph.find("style=dashed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_script_piped_into_chord_shell) {
+  Ring& ring = TheRing();
+  Run run = RunChord({"--ring", ring.ring_file, "shell"},
+                     "set piped yes\n"
+                     "get piped\n"
+                     "bogus\n"
+                     "@" +
+                         ring.launcher.addresses()[0] +
+                         " get piped\n"
+                         "quit\n"
+                         "get piped\n");
+  BOOST_TEST(run.exit_code == 0);
+  BOOST_TEST(run.out.find("stored \"piped\"") != std::string::npos, run.out);
+  BOOST_TEST(run.out.find("unknown command 'bogus'") != std::string::npos, run.out);
+  // Two gets before quit, none after it.
+  size_t gets = 0;
+  for (size_t at = run.out.find("\"piped\" = \"yes\""); at != std::string::npos;
+       at = run.out.find("\"piped\" = \"yes\"", at + 1)) {
+    ++gets;
+  }
+  BOOST_TEST(gets == 2u);
+  BOOST_TEST(run.out.find("answered by " + ring.launcher.addresses()[0] + "]") !=
+             std::string::npos);
+
+  // join from a standalone shell starts a chord-node (next to chord) that the shell stops again.
+  Run joined = RunChord({"--ring", ring.ring_file, "--node-binary", CHORD_NODE_BINARY, "shell"},
+                        "join\nstats\n");
+  BOOST_TEST(joined.exit_code == 0);
+  BOOST_TEST(joined.out.find("started #5 127.0.0.1:") != std::string::npos, joined.out);
+  BOOST_TEST(joined.err.find("stopping the 1 node(s) this shell started") != std::string::npos,
+             joined.err);
+}

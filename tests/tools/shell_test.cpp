@@ -1,0 +1,351 @@
+// The random-query shell, driven by scripts (as piped input would) against a real ring of
+// chord-node processes started through ProcessLauncher: every command, the @HOST:PORT prefix,
+// bad input of every kind, a killed node, join and leave; the shell never gives up.
+#define BOOST_TEST_MODULE shell
+#define BOOST_TEST_DYN_LINK
+#include "tools/shell.h"
+
+#include <poll.h>
+
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/trivial.hpp>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands/xmlrpc_server.h"
+#include "commands/xmlrpc_transport.h"
+#include "tools/ring_walk.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Setup {
+  Setup() {
+    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
+                                        boost::log::trivial::warning);
+    chord::SetXmlSizeLimit(8u << 20);
+  }
+};
+BOOST_GLOBAL_FIXTURE(Setup);
+
+const std::vector<std::string> kFast = {
+    "--stabilize-ms", "100", "--fix-fingers-ms", "50",   "--check-predecessor-ms", "200",
+    "--repair-ms",    "300", "--log-level",      "error"};
+
+// Empty when a walk from any live member finds a correct ring of `expected` nodes within the
+// deadline; otherwise the last problem seen.
+std::string WaitForRing(chord::Transport* transport, const std::vector<std::string>& members,
+                        size_t expected) {
+  std::string problem = "no member";
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    for (const auto& start : members) {
+      problem = chord::CheckRing(chord::WalkRing(transport, start, expected + 2), expected);
+      if (problem.empty()) return "";
+      if (problem.find("does not answer") == std::string::npos) break;
+    }
+    poll(nullptr, 0, 50);  // bounded wait for stabilization, not a test sleep
+  }
+  return problem;
+}
+
+// One ring for the whole suite: starting it is the slow part.
+struct Ring {
+  Ring() : launcher(CHORD_NODE_BINARY, kFast), transport({}) {
+    auto first = launcher.Create();
+    BOOST_REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+    for (int i = 1; i < 5; ++i) {
+      auto addresses = launcher.addresses();
+      auto node = launcher.Join(addresses[size_t(i - 1)]);
+      BOOST_REQUIRE_MESSAGE(node.ok(), node.status().ToString());
+    }
+    std::string problem = WaitForRing(&transport, launcher.addresses(), 5);
+    BOOST_REQUIRE_MESSAGE(problem.empty(), problem);
+  }
+  chord::ProcessLauncher launcher;
+  chord::XmlRpcTransport transport;
+};
+
+Ring& TheRing() {
+  static Ring ring;
+  return ring;
+}
+
+// Runs `script` through a fresh shell; returns its output and sets *failed to the number of
+// commands that failed.
+std::string RunScript(chord::Shell& shell, const std::string& script, int* failed = nullptr) {
+  std::istringstream in(script);
+  std::ostringstream out;
+  int f = shell.RunScript(in, out);
+  if (failed) *failed = f;
+  return out.str();
+}
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Lines of `text` that contain `part`.
+size_t CountLines(const std::string& text, const std::string& part) {
+  std::istringstream in(text);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += Has(line, part);
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tokenizer_handles_quotes_escapes_and_comments) {
+  using chord::Shell;
+  auto words = Shell::Tokenize(R"(set "two words" 'single "quoted"' a\b "x\"y\\z\n\x41" # note)");
+  BOOST_REQUIRE(words.ok());
+  std::vector<std::string> want = {"set", "two words", "single \"quoted\"", "a\\b", "x\"y\\z\nA"};
+  BOOST_TEST(words.value() == want, boost::test_tools::per_element());
+  BOOST_TEST(Shell::Tokenize("   ").value().empty());
+  BOOST_TEST(Shell::Tokenize("# only a comment").value().empty());
+  BOOST_TEST(Shell::Tokenize("ab\"c d\"e").value() == std::vector<std::string>{"abc de"},
+             boost::test_tools::per_element());
+  BOOST_TEST(!Shell::Tokenize("get \"open").ok());
+  BOOST_TEST(!Shell::Tokenize("get 'open").ok());
+  BOOST_TEST(!Shell::Tokenize("get \"bad \\x4\"").ok());
+}
+
+BOOST_AUTO_TEST_CASE(data_commands_say_who_answered_who_owns_and_hops) {
+  Ring& ring = TheRing();
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  int failed = -1;
+  std::string out = RunScript(shell,
+                              "set apple red\n"
+                              "set \"two words\" \"hello world\" 60\n"
+                              "add apple green\n"
+                              "add pear green\n"
+                              "get apple\n"
+                              "get \"two words\"\n"
+                              "get nothing-here\n"
+                              "locate apple\n"
+                              "remove pear\n"
+                              "remove pear\n"
+                              "get pear\n",
+                              &failed);
+  BOOST_TEST_MESSAGE(out);
+  BOOST_TEST(failed == 0);
+  BOOST_TEST(Has(out, "stored \"apple\""));
+  BOOST_TEST(Has(out, "\"apple\" exists already: not stored"));
+  BOOST_TEST(Has(out, "added \"pear\""));
+  BOOST_TEST(Has(out, "\"apple\" = \"red\""));
+  BOOST_TEST(Has(out, "\"two words\" = \"hello world\""));
+  BOOST_TEST(Has(out, "\"nothing-here\" not found"));
+  BOOST_TEST(Has(out, "\"apple\" has id "));
+  BOOST_TEST(Has(out, "copies on "));
+  BOOST_TEST(Has(out, "removed \"pear\""));
+  BOOST_TEST(Has(out, "\"pear\" was not there"));
+  BOOST_TEST(Has(out, "\"pear\" not found"));
+  // Eleven commands, each naming the owner, the hops and the member that answered.
+  BOOST_TEST(CountLines(out, "[owner 127.0.0.1:") == 11u);
+  BOOST_TEST(CountLines(out, ", answered by 127.0.0.1:") == 11u);
+
+  // Exit codes and JSON of single commands (what the one-shot client prints).
+  BOOST_TEST(shell.ExecuteLine("get apple").exit_code == 0);
+  BOOST_TEST(shell.ExecuteLine("get nothing-here").exit_code == 1);
+  BOOST_TEST(shell.ExecuteLine("add apple x").exit_code == 1);
+  BOOST_TEST(shell.ExecuteLine("remove nothing-here").exit_code == 1);
+  BOOST_TEST(shell.ExecuteLine("get").exit_code == 2);
+  auto json = shell.ExecuteLine("get apple").json;
+  BOOST_TEST(Has(json, "\"found\":true"));
+  BOOST_TEST(Has(json, "\"value\":\"red\""));
+  BOOST_TEST(Has(json, "\"answered_by\":\"127.0.0.1:"));
+}
+
+BOOST_AUTO_TEST_CASE(at_prefix_sends_to_the_named_node) {
+  Ring& ring = TheRing();
+  auto addresses = ring.launcher.addresses();
+  chord::Shell shell(&ring.transport, addresses, &ring.launcher);
+  BOOST_REQUIRE(shell.ExecuteLine("set fruit kiwi").exit_code == 0);
+  for (const auto& address : addresses) {
+    auto answer = shell.ExecuteLine("@" + address + " get fruit");
+    BOOST_TEST(answer.exit_code == 0);
+    BOOST_TEST(Has(answer.text, "answered by " + address + "]"), answer.text);
+  }
+  // "#1" of the listing and ":PORT" name nodes too.
+  auto by_index = shell.ExecuteLine("@1 get fruit");
+  BOOST_TEST(Has(by_index.text, "answered by " + shell.listed()[1] + "]"), by_index.text);
+  auto port = addresses[2].substr(addresses[2].rfind(':'));
+  auto by_port = shell.ExecuteLine("@" + port + " locate fruit");
+  BOOST_TEST(Has(by_port.text, "answered by " + addresses[2] + "]"), by_port.text);
+  // A dead address is a clear error, not a fail-over to another node.
+  auto dead = shell.ExecuteLine("@127.0.0.1:1 get fruit");
+  BOOST_TEST(dead.exit_code == 2);
+  BOOST_TEST(Has(dead.text, "error: unavailable"), dead.text);
+  BOOST_TEST(Has(dead.json, "\"error\":\"unavailable\""), dead.json);
+}
+
+BOOST_AUTO_TEST_CASE(ring_info_lookup_keys_stats_and_help) {
+  Ring& ring = TheRing();
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  int failed = -1;
+  std::string out = RunScript(shell,
+                              "set k1 v1\n"
+                              "ring\n"
+                              "info\n"
+                              "info 0\n"
+                              "lookup 00ff\n"
+                              "keys 0\n"
+                              "stats\n"
+                              "stats 1\n"
+                              "help\n"
+                              "help get\n",
+                              &failed);
+  BOOST_TEST_MESSAGE(out);
+  BOOST_TEST(failed == 0);
+  BOOST_TEST(Has(out, "ring of 5 nodes, correct"));
+  BOOST_TEST(CountLines(out, "predecessor  127.0.0.1:") == 2u);
+  BOOST_TEST(CountLines(out, "successors    1. 127.0.0.1:") == 2u);
+  BOOST_TEST(Has(out, "fingers      index"));
+  BOOST_TEST(Has(out, "successor of 00ff is 127.0.0.1:"));
+  BOOST_TEST(Has(out, " holds "));
+  BOOST_TEST(Has(out, "total (5 nodes)"));
+  BOOST_TEST(Has(out, "put-file PATH NAME"));
+  BOOST_TEST(Has(out, "  get KEY"));
+  // After `ring`, "#i" is the i-th node of the listing, in ring order.
+  BOOST_REQUIRE(shell.listed().size() == 5u);
+  auto info = shell.ExecuteLine("info 3");
+  BOOST_TEST(Has(info.text, "node         " + shell.listed()[3]), info.text);
+  BOOST_TEST(Has(info.json, "\"fingers\":["), info.json);
+  // The key shows on the nodes holding it: owner plus two replicas.
+  size_t holders = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    holders += Has(shell.ExecuteLine("keys " + std::to_string(i)).text, "\"k1\"");
+  }
+  BOOST_TEST(holders == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_message_and_the_shell_goes_on) {
+  Ring& ring = TheRing();
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  int failed = -1;
+  std::string out = RunScript(shell,
+                              "frobnicate\n"
+                              "get\n"
+                              "set onlykey\n"
+                              "set k hello world\n"
+                              "get \"unterminated\n"
+                              "lookup not-hex\n"
+                              "info 99\n"
+                              "info nonsense\n"
+                              "keys 127.0.0.1:1\n"
+                              "ring --svg\n"
+                              "@nowhere get k\n"
+                              "@127.0.0.1:2\n"
+                              "help nosuchcommand\n"
+                              "\n"
+                              "   # a comment\n"
+                              "set still alive\n"
+                              "get still\n",
+                              &failed);
+  BOOST_TEST_MESSAGE(out);
+  BOOST_TEST(failed == 13);
+  BOOST_TEST(CountLines(out, "error: ") == 13u);
+  BOOST_TEST(Has(out, "unknown command 'frobnicate'; type help"));
+  BOOST_TEST(Has(out, "usage: get KEY"));
+  BOOST_TEST(Has(out, "usage: set KEY VALUE [TTL] (quote a value"));
+  BOOST_TEST(Has(out, "TTL must be a whole number of seconds, not 'world'"));
+  BOOST_TEST(Has(out, "unterminated \" quote"));
+  BOOST_TEST(Has(out, "'not-hex' is not an id"));
+  BOOST_TEST(Has(out, "there is no node #99"));
+  BOOST_TEST(Has(out, "'nonsense' is not a node"));
+  BOOST_TEST(Has(out, "error: unavailable: dht.keys on 127.0.0.1:1"));
+  BOOST_TEST(Has(out, "usage: ring [--svg FILE]"));
+  BOOST_TEST(Has(out, "'nowhere' is not a node"));
+  BOOST_TEST(Has(out, "no command after @127.0.0.1:2"));
+  BOOST_TEST(Has(out, "no command 'nosuchcommand'"));
+  BOOST_TEST(Has(out, "\"still\" = \"alive\""));
+
+  // quit ends the script; nothing after it runs.
+  out = RunScript(shell, "set q 1\nquit\nset q 2\n", &failed);
+  BOOST_TEST(CountLines(out, "stored") == 1u);
+  BOOST_TEST(shell.ExecuteLine("exit").quit);
+}
+
+BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
+  Ring& ring = TheRing();
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  BOOST_REQUIRE(shell.ExecuteLine("set survivor here").exit_code == 0);
+
+  // join: a sixth node, in the ring once its neighbours point to it.
+  auto joined = shell.ExecuteLine("join");
+  BOOST_REQUIRE_MESSAGE(joined.exit_code == 0, joined.text);
+  BOOST_TEST(Has(joined.text, "started #5 127.0.0.1:"), joined.text);
+  BOOST_REQUIRE(ring.launcher.size() == 6u);
+  BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 6).empty());
+  auto listing = shell.ExecuteLine("ring");
+  BOOST_TEST(Has(listing.text, "ring of 6 nodes, correct"), listing.text);
+
+  // kill: the node dies without notice; asking it is a clear error, the rest carries on.
+  const std::string victim = shell.listed()[2];
+  auto killed = shell.ExecuteLine("kill 2");
+  BOOST_TEST(killed.exit_code == 0);
+  BOOST_TEST(Has(killed.text, "killed " + victim + " without notice"), killed.text);
+  BOOST_TEST(ring.launcher.size() == 5u);
+  auto dead = shell.ExecuteLine("info " + victim);
+  BOOST_TEST(dead.exit_code == 2);
+  BOOST_TEST(Has(dead.text, "error: unavailable: chord.info on " + victim), dead.text);
+  auto dead_via = shell.ExecuteLine("@" + victim + " get survivor");
+  BOOST_TEST(Has(dead_via.text, "error: unavailable"), dead_via.text);
+  // The killed node is out of the member list: random queries never pick it.
+  for (int i = 0; i < 10; ++i) {
+    auto stats = shell.ExecuteLine("stats");
+    BOOST_TEST(!Has(stats.text, victim), stats.text);
+  }
+  // The key survives on its replicas once the ring has closed around the hole.
+  BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 5).empty());
+  chord::ShellAnswer got;
+  for (auto deadline = Clock::now() + std::chrono::seconds(15); Clock::now() < deadline;) {
+    got = shell.ExecuteLine("get survivor");
+    if (got.exit_code == 0) break;
+    poll(nullptr, 0, 50);
+  }
+  BOOST_TEST(Has(got.text, "\"survivor\" = \"here\""), got.text);
+
+  // leave: graceful, the ring closes at once.
+  auto listing2 = shell.ExecuteLine("ring");
+  BOOST_REQUIRE_MESSAGE(listing2.exit_code == 0, listing2.text);
+  const std::string leaver = shell.listed()[0];
+  auto left = shell.ExecuteLine("leave 0");
+  BOOST_TEST(left.exit_code == 0);
+  BOOST_TEST(Has(left.text, leaver + " left the ring gracefully"), left.text);
+  BOOST_TEST(ring.launcher.size() == 4u);
+  BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 4).empty());
+  BOOST_TEST(shell.ExecuteLine("get survivor").exit_code == 0);
+
+  // Nodes this launcher did not start cannot be stopped from here.
+  auto foreign = shell.ExecuteLine("kill 127.0.0.1:1");
+  BOOST_TEST(foreign.exit_code == 2);
+  BOOST_TEST(Has(foreign.text, "only nodes started by this shell or by create_chord"),
+             foreign.text);
+  BOOST_TEST(shell.ExecuteLine("leave " + victim).exit_code == 2);
+
+  // Without a launcher, join/leave/kill say why they cannot work.
+  chord::Shell plain(&ring.transport, ring.launcher.addresses(), nullptr);
+  for (const char* line : {"join", "leave 0", "kill 0"}) {
+    auto answer = plain.ExecuteLine(line);
+    BOOST_TEST(answer.exit_code == 2);
+    BOOST_TEST(Has(answer.text, "error: refused"), answer.text);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(no_member_answers_is_a_clear_message) {
+  chord::XmlRpcTransport transport({});
+  chord::Shell shell(&transport, {"127.0.0.1:1", "127.0.0.1:2"}, nullptr);
+  auto answer = shell.ExecuteLine("get k");
+  BOOST_TEST(answer.exit_code == 2);
+  BOOST_TEST(Has(answer.text, "no member answered (tried 127.0.0.1:1, 127.0.0.1:2)"), answer.text);
+  chord::Shell empty(&transport, {}, nullptr);
+  BOOST_TEST(Has(empty.ExecuteLine("ring").text, "no ring member is known"));
+  BOOST_TEST(Has(empty.ExecuteLine("stats").text, "no ring member is known"));
+}

@@ -1,0 +1,199 @@
+// chord: the command-line client of a Chord ring, one-shot or as a shell.
+//
+//   chord [--node HOST:PORT | --ring FILE] [--json] get KEY        one command, for scripts
+//   chord shell                                                    the random-query shell
+//   chord put-file PATH NAME / chord get-file NAME PATH            files of any size
+//   chord ring --svg ring.svg [--dot ring.dot] [--fingers NODE]    a picture of the ring
+//
+// Without --node or --ring the members come from ring.txt (what create_chord writes).
+// Exit codes: 0 success; 1 not found or nothing done (get of an absent key, remove of an
+// absent key, add of an existing key, get-file of an absent file); 2 any error.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands/value_util.h"
+#include "commands/xmlrpc_server.h"
+#include "commands/xmlrpc_transport.h"
+#include "settings/settings.h"
+#include "tools/shell.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: chord [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "options (before the command):\n"
+    "  --node HOST:PORT        talk to this node only\n"
+    "  --ring FILE             talk to random members listed in FILE (default ring.txt)\n"
+    "  --json                  answer with one JSON object per command\n"
+    "  --call-timeout-ms N     give up on a node after N ms (default 5000)\n"
+    "  --connect-timeout-ms N  connection time-out (default 1000)\n"
+    "  --chunk-bytes N         put-file chunk size (default 262144; at most the nodes'\n"
+    "                          --max-value-bytes)\n"
+    "  --node-binary PATH      chord-node started by the shell's join (default: next to chord)\n"
+    "  --help                  this text\n"
+    "\n"
+    "commands:\n"
+    "  shell                   the random-query shell (readline on a terminal; reads a script\n"
+    "                          from stdin otherwise)\n";
+
+int Usage(const std::string& problem) {
+  std::cerr << "chord: " << problem << "\n" << kUsage;
+  return 2;
+}
+
+// Ring file: one HOST:PORT a line; blank lines and '#' comments are skipped.
+chord::Result<std::vector<std::string>> ReadRingFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return chord::Status::BadArgument("cannot read ring file " + path +
+                                      " (start a ring with create_chord, or give --node)");
+  }
+  std::vector<std::string> members;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line[start] == '#') continue;
+    auto end = line.find_last_not_of(" \t\r");
+    std::string address = line.substr(start, end - start + 1);
+    if (!chord::ParseHostPort(address, nullptr, nullptr)) {
+      return chord::Status::BadArgument(path + ": '" + address + "' is not HOST:PORT");
+    }
+    members.push_back(address);
+  }
+  if (members.empty()) return chord::Status::BadArgument("ring file " + path + " is empty");
+  return members;
+}
+
+bool ParsePositive(const std::string& text, int* value) {
+  if (text.empty() || text.size() > 9 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  *value = std::stoi(text);
+  return *value > 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string node, ring_file, node_binary = chord::ProgramSibling("chord-node");
+  bool json = false;
+  chord::XmlRpcTransport::Options transport_options;
+  chord::ShellOptions shell_options;
+  int i = 1;
+  for (; i < argc && std::string(argv[i]).rfind("-", 0) == 0; ++i) {
+    std::string option = argv[i], value;
+    if (auto eq = option.find('='); eq != std::string::npos) {
+      value = option.substr(eq + 1);
+      option = option.substr(0, eq);
+    }
+    if (option == "--help" || option == "-h") {
+      std::cout << kUsage;
+      std::cout << chord::Shell(nullptr, {}, nullptr).Execute({"help"}).text;
+      return 0;
+    }
+    if (option == "--json") {
+      json = true;
+      continue;
+    }
+    if (value.empty()) {
+      if (i + 1 >= argc) return Usage(option + " needs a value");
+      value = argv[++i];
+    }
+    int number = 0;
+    if (option == "--node") {
+      if (!chord::ParseHostPort(value, nullptr, nullptr)) {
+        return Usage("--node wants HOST:PORT, not '" + value + "'");
+      }
+      node = value;
+    } else if (option == "--ring") {
+      ring_file = value;
+    } else if (option == "--node-binary") {
+      node_binary = value;
+    } else if (option == "--call-timeout-ms" && ParsePositive(value, &number)) {
+      transport_options.call_timeout_ms = number;
+    } else if (option == "--connect-timeout-ms" && ParsePositive(value, &number)) {
+      transport_options.connect_timeout_ms = number;
+    } else if (option == "--chunk-bytes" && ParsePositive(value, &number)) {
+      shell_options.client.chunk_bytes = size_t(number);
+    } else {
+      return Usage("unknown option or bad value: " + option + " " + value);
+    }
+  }
+  if (i >= argc) return Usage("give a command");
+  if (!node.empty() && !ring_file.empty()) return Usage("give --node or --ring, not both");
+  std::vector<std::string> words(argv + i, argv + argc);
+  const bool shell = words[0] == "shell";
+  if (shell && words.size() > 1) return Usage("shell takes no arguments");
+  const bool terminal = shell && isatty(STDIN_FILENO);
+  if (terminal) {
+    // Before any thread starts: the shell receives these through a signalfd.
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&signals, s);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  // Room for the largest value a node may hold (as base64) plus the envelope.
+  chord::SetXmlSizeLimit(size_t(chord::kMaxValueBytesLimit) * 2 + (1u << 20));
+
+  std::vector<std::string> members;
+  if (!node.empty()) {
+    members = {node};
+  } else {
+    auto read = ReadRingFile(ring_file.empty() ? "ring.txt" : ring_file);
+    if (!read.ok()) {
+      std::cerr << "chord: " << read.status().message() << "\n";
+      return 2;
+    }
+    members = read.value();
+  }
+
+  chord::XmlRpcTransport transport(transport_options);
+  shell_options.json = json;
+  if (!shell) {
+    shell_options.max_display_bytes = 0;  // a script asked for the value: all of it
+    chord::Shell one_shot(&transport, members, nullptr, shell_options);
+    chord::ShellAnswer answer = one_shot.Execute(words);
+    if (json && !answer.json.empty()) {
+      std::cout << answer.json << "\n";
+    } else {
+      (answer.exit_code == 2 ? std::cerr : std::cout) << answer.text;
+    }
+    return answer.exit_code;
+  }
+
+  // Nodes started by `join` get the ring's id size, learned from any member.
+  std::vector<std::string> node_args = {"--log-level", "warning"};
+  {
+    chord::DhtClient probe(&transport, members);
+    auto info = probe.Call("chord.info", xmlrpc_c::paramList());
+    if (info.ok()) {
+      auto bits = chord::StructInt(info.value(), "bits");
+      if (bits.ok()) node_args.insert(node_args.end(), {"--id-bits", std::to_string(bits.value())});
+    }
+  }
+  chord::ProcessLauncher launcher(node_binary, node_args);
+  if (terminal) {
+    const char* home = std::getenv("HOME");
+    if (home && *home) shell_options.history_file = std::string(home) + "/.chord_history";
+  }
+  chord::Shell session(&transport, members, &launcher, shell_options);
+  if (terminal) {
+    session.RunTerminal(std::cout);
+  } else {
+    session.RunScript(std::cin, std::cout);
+  }
+  if (launcher.size() > 0) {
+    std::cerr << "stopping the " << launcher.size() << " node(s) this shell started\n";
+    launcher.StopAll(std::chrono::seconds(15));
+  }
+  return 0;
+}

@@ -1,0 +1,1254 @@
+#include "tools/shell.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <sstream>
+
+#include "commands/value_util.h"
+#include "settings/settings.h"
+#include "tools/node_process.h"
+#include "tools/ring_picture.h"
+#include "tools/ring_walk.h"
+
+namespace chord {
+
+// ---------------------------------------------------------------------------------------------
+// ProcessLauncher
+
+std::string ProgramSibling(const std::string& name) {
+  char path[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return name;
+  std::string self(path, size_t(n));
+  return self.substr(0, self.rfind('/') + 1) + name;
+}
+
+ProcessLauncher::ProcessLauncher(std::string binary, std::vector<std::string> args, int base_port)
+    : binary_(std::move(binary)), args_(std::move(args)), base_port_(base_port) {}
+
+ProcessLauncher::~ProcessLauncher() { StopAll(std::chrono::seconds(10)); }
+
+Result<DhtNode> ProcessLauncher::Start(std::vector<std::string> role_args) {
+  std::vector<std::string> args = args_;
+  args.insert(args.end(), {"--port", std::to_string(base_port_ ? base_port_ + started_ : 0)});
+  args.insert(args.end(), role_args.begin(), role_args.end());
+  ++started_;
+  auto node = std::make_unique<NodeProcess>(binary_, args);
+  if (!node->ok()) return Status::Unavailable("the node did not start: " + node->error());
+  DhtNode started{node->id(), node->address()};
+  nodes_.push_back(std::move(node));
+  return started;
+}
+
+Result<DhtNode> ProcessLauncher::Create() { return Start({"--create"}); }
+
+Result<DhtNode> ProcessLauncher::Join(const std::string& via) { return Start({"--join", via}); }
+
+std::vector<std::unique_ptr<NodeProcess>>::iterator ProcessLauncher::Find(
+    const std::string& address) {
+  return std::find_if(nodes_.begin(), nodes_.end(),
+                      [&](const auto& node) { return node->address() == address; });
+}
+
+Status ProcessLauncher::Leave(const std::string& address) {
+  auto it = Find(address);
+  if (it == nodes_.end()) return Status::NotFound(address + " was not started here");
+  int status = (*it)->Stop(std::chrono::seconds(15));
+  nodes_.erase(it);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::Internal(address + " did not exit cleanly (wait status " +
+                            std::to_string(status) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ProcessLauncher::Kill(const std::string& address) {
+  auto it = Find(address);
+  if (it == nodes_.end()) return Status::NotFound(address + " was not started here");
+  (*it)->Kill();
+  nodes_.erase(it);
+  return Status::Ok();
+}
+
+int ProcessLauncher::StopAll(std::chrono::milliseconds deadline) {
+  // Signal every node first so that they leave in parallel, then collect them.
+  for (auto& node : nodes_) kill(node->pid(), SIGTERM);
+  int unclean = 0;
+  for (auto& node : nodes_) {
+    int status = node->Stop(deadline);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++unclean;
+  }
+  nodes_.clear();
+  return unclean;
+}
+
+std::vector<std::string> ProcessLauncher::addresses() const {
+  std::vector<std::string> out;
+  for (const auto& node : nodes_) out.push_back(node->address());
+  return out;
+}
+
+std::vector<int> ProcessLauncher::pids() const {
+  std::vector<int> out;
+  for (const auto& node : nodes_) out.push_back(node->pid());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output helpers
+
+namespace {
+
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Builds one JSON object, member by member.
+class JsonObject {
+ public:
+  JsonObject& Raw(const std::string& name, const std::string& json) {
+    body_ += (body_.size() > 1 ? "," : "") + JsonString(name) + ":" + json;
+    return *this;
+  }
+  JsonObject& Str(const std::string& name, const std::string& value) {
+    return Raw(name, JsonString(value));
+  }
+  JsonObject& Int(const std::string& name, long long value) {
+    return Raw(name, std::to_string(value));
+  }
+  JsonObject& Bool(const std::string& name, bool value) {
+    return Raw(name, value ? "true" : "false");
+  }
+  std::string str() const { return body_ + "}"; }
+
+ private:
+  std::string body_ = "{";
+};
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+  return out + "]";
+}
+
+std::string Base64(const std::string& bytes) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = uint32_t(uint8_t(bytes[i])) << 16 | uint32_t(uint8_t(bytes[i + 1])) << 8 |
+                 uint8_t(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(n >> shift) & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t n = uint32_t(uint8_t(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) n |= uint32_t(uint8_t(bytes[i + 1])) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Any XML-RPC value as JSON (base64 becomes a base64 string).
+std::string ToJson(const xmlrpc_c::value& value) {
+  switch (value.type()) {
+    case xmlrpc_c::value::TYPE_INT:
+      return std::to_string(int(xmlrpc_c::value_int(value)));
+    case xmlrpc_c::value::TYPE_I8:
+      return std::to_string(static_cast<long long>(xmlrpc_c::value_i8(value)));
+    case xmlrpc_c::value::TYPE_BOOLEAN:
+      return bool(xmlrpc_c::value_boolean(value)) ? "true" : "false";
+    case xmlrpc_c::value::TYPE_DOUBLE: {
+      std::ostringstream out;
+      out << double(xmlrpc_c::value_double(value));
+      return out.str();
+    }
+    case xmlrpc_c::value::TYPE_STRING:
+      return JsonString(std::string(xmlrpc_c::value_string(value)));
+    case xmlrpc_c::value::TYPE_BYTESTRING: {
+      auto bytes = xmlrpc_c::value_bytestring(value).vectorUcharValue();
+      return JsonString(Base64(std::string(bytes.begin(), bytes.end())));
+    }
+    case xmlrpc_c::value::TYPE_DATETIME:
+      return JsonString(xmlrpc_c::value_datetime(value).iso8601Value());
+    case xmlrpc_c::value::TYPE_ARRAY: {
+      std::vector<std::string> items;
+      for (const auto& v : xmlrpc_c::value_array(value).vectorValueValue()) {
+        items.push_back(ToJson(v));
+      }
+      return JsonArray(items);
+    }
+    case xmlrpc_c::value::TYPE_STRUCT: {
+      JsonObject object;
+      std::map<std::string, xmlrpc_c::value> members = xmlrpc_c::value_struct(value);
+      for (const auto& [name, v] : members) object.Raw(name, ToJson(v));
+      return object.str();
+    }
+    default:
+      return "null";
+  }
+}
+
+std::string JsonNode(const DhtNode& node) {
+  return JsonObject().Str("id", node.id).Str("address", node.address).str();
+}
+
+// Text with quotes; control bytes escaped, cut after `limit` bytes (0: never).
+std::string Quote(const std::string& text, size_t limit = 0) {
+  std::string out = "\"";
+  size_t shown = limit && text.size() > limit ? limit : text.size();
+  for (size_t i = 0; i < shown; ++i) {
+    unsigned char c = text[i];
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof(buffer), "\\x%02x", c);
+      out += buffer;
+    } else {
+      out += char(c);
+    }
+  }
+  out += "\"";
+  if (shown < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+std::string ShortId(const std::string& id) { return id.size() <= 16 ? id : id.substr(0, 16); }
+
+std::string NodeText(const DhtNode& node) {
+  return node.address + " (id " + ShortId(node.id) + ")";
+}
+
+std::string Where(const DhtNode& owner, int hops, const std::string& answered_by) {
+  return "  [owner " + NodeText(owner) + ", " + std::to_string(hops) +
+         (hops == 1 ? " hop" : " hops") + ", answered by " + answered_by + "]\n";
+}
+
+ShellAnswer Answer(int exit_code, std::string text, std::string json) {
+  ShellAnswer answer;
+  answer.exit_code = exit_code;
+  answer.text = std::move(text);
+  answer.json = std::move(json);
+  return answer;
+}
+
+bool ParseInt(const std::string& text, int* value) {
+  if (text.empty() || text.size() > 9) return false;
+  size_t start = text[0] == '-' ? 1 : 0;
+  if (start == text.size()) return false;
+  for (size_t i = start; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  *value = std::stoi(text);
+  return true;
+}
+
+std::string Pad(const std::string& text, size_t width) {
+  return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
+}
+
+Status WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return Status::BadArgument("cannot write " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Shell: parsing and dispatch
+
+struct Shell::Command {
+  std::string name;
+  std::string usage;  // "set KEY VALUE [TTL]"
+  std::string help;
+  size_t min_args;
+  size_t max_args;
+  std::function<ShellAnswer(Shell*, const std::vector<std::string>&, const std::string&)> run;
+};
+
+Shell::Shell(Transport* transport, std::vector<std::string> members, Launcher* launcher,
+             ShellOptions options)
+    : transport_(transport),
+      launcher_(launcher),
+      options_(std::move(options)),
+      client_(transport, members, options_.client),
+      listed_(std::move(members)) {}
+
+Shell::~Shell() = default;
+
+const std::vector<Shell::Command>& Shell::Table() {
+  using Args = const std::vector<std::string>&;
+  using Via = const std::string&;
+  static const std::vector<Command> kTable = {
+      {"set", "set KEY VALUE [TTL]", "store VALUE under KEY (expiring after TTL seconds)", 2, 3,
+       [](Shell* s, Args a, Via v) { return s->DoWrite(a, v, false); }},
+      {"add", "add KEY VALUE [TTL]", "store VALUE only if KEY is absent", 2, 3,
+       [](Shell* s, Args a, Via v) { return s->DoWrite(a, v, true); }},
+      {"get", "get KEY", "the value of KEY", 1, 1,
+       [](Shell* s, Args a, Via v) { return s->DoGet(a, v); }},
+      {"remove", "remove KEY", "remove KEY", 1, 1,
+       [](Shell* s, Args a, Via v) { return s->DoRemove(a, v); }},
+      {"locate", "locate KEY", "the node owning KEY and the nodes holding its copies", 1, 1,
+       [](Shell* s, Args a, Via v) { return s->DoLocate(a, v); }},
+      {"lookup", "lookup ID", "the node succeeding a hex ID (chord.find_successor)", 1, 1,
+       [](Shell* s, Args a, Via v) { return s->DoLookup(a, v); }},
+      {"info", "info [NODE]", "a node's id, predecessor, successor list and finger table", 0, 1,
+       [](Shell* s, Args a, Via v) { return s->DoInfo(a, v); }},
+      {"ring", "ring [--svg FILE] [--dot FILE] [--fingers NODE]",
+       "every node in ring order with its key counts; optionally a picture", 0, 6,
+       [](Shell* s, Args a, Via v) { return s->DoRing(a, v); }},
+      {"keys", "keys [NODE]", "the keys a node holds (owned or as a replica)", 0, 1,
+       [](Shell* s, Args a, Via v) { return s->DoKeys(a, v); }},
+      {"stats", "stats [NODE]", "entry counts of every known node (or of one)", 0, 1,
+       [](Shell* s, Args a, Via v) { return s->DoStats(a, v); }},
+      {"join", "join", "start one more node, joining the ring", 0, 0,
+       [](Shell* s, Args a, Via v) { return s->DoJoin(a, v); }},
+      {"leave", "leave NODE", "make a node leave the ring gracefully", 1, 1,
+       [](Shell* s, Args a, Via) { return s->DoStop(a, false); }},
+      {"kill", "kill NODE", "crash a node without notice (for experiments)", 1, 1,
+       [](Shell* s, Args a, Via) { return s->DoStop(a, true); }},
+      {"put-file", "put-file PATH NAME", "store a local file of any size under NAME", 2, 2,
+       [](Shell* s, Args a, Via) { return s->DoPutFile(a); }},
+      {"get-file", "get-file NAME PATH", "fetch the file NAME into a local file", 2, 2,
+       [](Shell* s, Args a, Via) { return s->DoGetFile(a); }},
+      {"help", "help [COMMAND]", "this list, or one command", 0, 1,
+       [](Shell* s, Args a, Via) { return s->DoHelp(a); }},
+      {"quit", "quit", "leave the shell (also: exit, Ctrl-D)", 0, 0,
+       [](Shell*, Args, Via) {
+         ShellAnswer answer;
+         answer.quit = true;
+         return answer;
+       }},
+  };
+  return kTable;
+}
+
+const std::vector<std::string>& Shell::CommandNames() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& c : Table()) names.push_back(c.name);
+    names.push_back("exit");
+    return names;
+  }();
+  return kNames;
+}
+
+Result<std::vector<std::string>> Shell::Tokenize(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (in_word) words.push_back(word);
+      word.clear();
+      in_word = false;
+    } else if (c == '#' && !in_word) {
+      break;
+    } else if (c == '\'') {
+      size_t end = line.find('\'', i + 1);
+      if (end == std::string::npos) return Status::BadArgument("unterminated ' quote");
+      word += line.substr(i + 1, end - i - 1);
+      in_word = true;
+      i = end;
+    } else if (c == '"') {
+      in_word = true;
+      for (++i;; ++i) {
+        if (i >= line.size()) return Status::BadArgument("unterminated \" quote");
+        if (line[i] == '"') break;
+        if (line[i] != '\\') {
+          word += line[i];
+          continue;
+        }
+        if (++i >= line.size()) return Status::BadArgument("a line cannot end in \\");
+        switch (line[i]) {
+          case 'n':
+            word += '\n';
+            break;
+          case 't':
+            word += '\t';
+            break;
+          case 'x': {
+            auto hex = i + 2 < line.size() ? line.substr(i + 1, 2) : "";
+            if (hex.size() != 2 || !std::isxdigit(uint8_t(hex[0])) ||
+                !std::isxdigit(uint8_t(hex[1]))) {
+              return Status::BadArgument("\\x needs two hex digits");
+            }
+            word += char(std::stoi(hex, nullptr, 16));
+            i += 2;
+            break;
+          }
+          default:
+            word += line[i];  // \" \\ and any other character stand for themselves
+        }
+      }
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words.push_back(word);
+  return words;
+}
+
+Result<std::string> Shell::ResolveNode(const std::string& word) const {
+  if (ParseHostPort(word, nullptr, nullptr)) return word;
+  if (!word.empty() && word[0] == ':' && ParseHostPort("127.0.0.1" + word, nullptr, nullptr)) {
+    return "127.0.0.1" + word;
+  }
+  int index = 0;
+  if (ParseInt(word, &index) && index >= 0) {
+    if (size_t(index) < listed_.size()) return listed_[size_t(index)];
+    return Status::BadArgument("there is no node #" + word + " (" + std::to_string(listed_.size()) +
+                               " listed; see `ring`)");
+  }
+  return Status::BadArgument("'" + word +
+                             "' is not a node: give HOST:PORT, :PORT or the # "
+                             "of a node in `ring`");
+}
+
+ShellAnswer Shell::Error(const Status& status) const {
+  return Answer(2, "error: " + status.ToString() + "\n",
+                JsonObject()
+                    .Str("error", ErrorCodeName(status.code()))
+                    .Str("message", status.message())
+                    .str());
+}
+
+std::string Shell::ShowValue(const DhtValue& value) const {
+  if (!value.binary) return Quote(value.bytes, options_.max_display_bytes);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < value.bytes.size() && i < 32; ++i) {
+    hex += kHex[uint8_t(value.bytes[i]) >> 4];
+    hex += kHex[uint8_t(value.bytes[i]) & 15];
+  }
+  return "<binary, " + std::to_string(value.bytes.size()) + " bytes: " + hex +
+         (value.bytes.size() > 32 ? "...>" : ">");
+}
+
+ShellAnswer Shell::ExecuteLine(const std::string& line) {
+  auto words = Tokenize(line);
+  if (!words.ok()) return Error(words.status());
+  if (words->empty()) return ShellAnswer();
+  std::string via;
+  if (words->front()[0] == '@') {
+    auto node = ResolveNode(words->front().substr(1));
+    if (!node.ok()) return Error(node.status());
+    via = node.value();
+    words->erase(words->begin());
+    if (words->empty()) return Error(Status::BadArgument("no command after @" + via));
+  }
+  return Execute(words.value(), via);
+}
+
+ShellAnswer Shell::Execute(const std::vector<std::string>& words, const std::string& via) {
+  // The shell must survive anything a node or a typo can do; nothing below should throw, but an
+  // xmlrpc-c surprise becomes a message instead of the end of the session.
+  try {
+    return Dispatch(words, via);
+  } catch (const std::exception& e) {
+    return Error(Status::Internal(std::string("unexpected failure: ") + e.what()));
+  } catch (...) {
+    return Error(Status::Internal("unexpected failure"));
+  }
+}
+
+ShellAnswer Shell::Dispatch(const std::vector<std::string>& words, const std::string& via) {
+  if (words.empty()) return ShellAnswer();
+  std::string name = words[0] == "exit" ? "quit" : words[0];
+  for (const auto& command : Table()) {
+    if (command.name != name) continue;
+    std::vector<std::string> args(words.begin() + 1, words.end());
+    if (args.size() < command.min_args || args.size() > command.max_args) {
+      std::string hint = name == "set" || name == "add"
+                             ? " (quote a value that has spaces: set k \"two words\")"
+                             : "";
+      return Error(Status::BadArgument("usage: " + command.usage + hint));
+    }
+    return command.run(this, args, via);
+  }
+  return Error(Status::BadArgument("unknown command '" + words[0] + "'; type help"));
+}
+
+void Shell::AddMember(const std::string& address) {
+  std::vector<std::string> members = client_.members();
+  if (std::find(members.begin(), members.end(), address) == members.end()) {
+    members.push_back(address);
+  }
+  client_.SetMembers(members);
+}
+
+void Shell::DropMember(const std::string& address) {
+  std::vector<std::string> members = client_.members();
+  members.erase(std::remove(members.begin(), members.end(), address), members.end());
+  client_.SetMembers(members);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+ShellAnswer Shell::DoWrite(const std::vector<std::string>& args, const std::string& via, bool add) {
+  int ttl = 0;
+  if (args.size() > 2 && !ParseInt(args[2], &ttl)) {
+    return Error(Status::BadArgument("TTL must be a whole number of seconds, not '" + args[2] +
+                                     "' (quote a value that has spaces)"));
+  }
+  DhtValue value{args[1], false};
+  auto reply = add ? client_.Add(args[0], value, ttl, via) : client_.Set(args[0], value, ttl, via);
+  if (!reply.ok()) return Error(reply.status());
+  JsonObject json;
+  json.Str("command", add ? "add" : "set").Str("key", args[0]).Bool("stored", reply->ok);
+  if (add) json.Bool("exists", reply->exists);
+  json.Raw("owner", JsonNode(reply->owner))
+      .Int("hops", reply->hops)
+      .Str("answered_by", reply->answered_by);
+  std::string where = Where(reply->owner, reply->hops, reply->answered_by);
+  if (!reply->ok) {
+    return Answer(
+        1, Quote(args[0]) + (reply->exists ? " exists already: not stored" : " not stored") + where,
+        json.str());
+  }
+  return Answer(0, std::string(add ? "added " : "stored ") + Quote(args[0]) + where, json.str());
+}
+
+ShellAnswer Shell::DoGet(const std::vector<std::string>& args, const std::string& via) {
+  auto reply = client_.Get(args[0], via);
+  if (!reply.ok()) return Error(reply.status());
+  JsonObject json;
+  json.Str("command", "get").Str("key", args[0]).Bool("found", reply->ok);
+  if (reply->ok) {
+    json.Str("value", reply->value.binary ? Base64(reply->value.bytes) : reply->value.bytes)
+        .Bool("binary", reply->value.binary);
+  }
+  json.Raw("owner", JsonNode(reply->owner))
+      .Int("hops", reply->hops)
+      .Str("answered_by", reply->answered_by);
+  std::string where = Where(reply->owner, reply->hops, reply->answered_by);
+  if (!reply->ok) return Answer(1, Quote(args[0]) + " not found" + where, json.str());
+  return Answer(0, Quote(args[0]) + " = " + ShowValue(reply->value) + where, json.str());
+}
+
+ShellAnswer Shell::DoRemove(const std::vector<std::string>& args, const std::string& via) {
+  auto reply = client_.Remove(args[0], via);
+  if (!reply.ok()) return Error(reply.status());
+  std::string json = JsonObject()
+                         .Str("command", "remove")
+                         .Str("key", args[0])
+                         .Bool("removed", reply->ok)
+                         .Raw("owner", JsonNode(reply->owner))
+                         .Int("hops", reply->hops)
+                         .Str("answered_by", reply->answered_by)
+                         .str();
+  std::string where = Where(reply->owner, reply->hops, reply->answered_by);
+  if (!reply->ok) return Answer(1, Quote(args[0]) + " was not there" + where, json);
+  return Answer(0, "removed " + Quote(args[0]) + where, json);
+}
+
+ShellAnswer Shell::DoLocate(const std::vector<std::string>& args, const std::string& via) {
+  auto location = client_.Locate(args[0], via);
+  if (!location.ok()) return Error(location.status());
+  std::vector<std::string> replicas_json;
+  std::string replicas_text;
+  for (const auto& r : location->replicas) {
+    replicas_json.push_back(JsonNode(r));
+    replicas_text += (replicas_text.empty() ? "" : ", ") + NodeText(r);
+  }
+  std::string json = JsonObject()
+                         .Str("command", "locate")
+                         .Str("key", args[0])
+                         .Str("id", location->key_id)
+                         .Raw("owner", JsonNode(location->owner))
+                         .Raw("replicas", JsonArray(replicas_json))
+                         .Int("hops", location->hops)
+                         .Str("answered_by", location->answered_by)
+                         .str();
+  return Answer(0,
+                Quote(args[0]) + " has id " + location->key_id + "\n  copies on " +
+                    (replicas_text.empty() ? "no other node" : replicas_text) + "\n" +
+                    Where(location->owner, location->hops, location->answered_by),
+                json);
+}
+
+ShellAnswer Shell::DoLookup(const std::vector<std::string>& args, const std::string& via) {
+  const std::string& id = args[0];
+  bool hex = !id.empty() && id.size() <= 40 &&
+             std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(uint8_t(c)); });
+  if (!hex) {
+    return Error(Status::BadArgument("'" + id +
+                                     "' is not an id: give up to 40 hex digits "
+                                     "(for a key, use locate)"));
+  }
+  auto lookup = client_.Lookup(id, via);
+  if (!lookup.ok()) return Error(lookup.status());
+  std::string json = JsonObject()
+                         .Str("command", "lookup")
+                         .Str("id", id)
+                         .Raw("owner", JsonNode(lookup->successor))
+                         .Int("hops", lookup->hops)
+                         .Str("answered_by", lookup->answered_by)
+                         .str();
+  return Answer(0,
+                "successor of " + id + " is " + NodeText(lookup->successor) + "\n" +
+                    Where(lookup->successor, lookup->hops, lookup->answered_by),
+                json);
+}
+
+ShellAnswer Shell::DoInfo(const std::vector<std::string>& args, const std::string& via) {
+  std::string node = via;
+  if (!args.empty()) {
+    auto resolved = ResolveNode(args[0]);
+    if (!resolved.ok()) return Error(resolved.status());
+    node = resolved.value();
+  }
+  std::string answered_by;
+  auto info = client_.Call("chord.info", xmlrpc_c::paramList(), node, &answered_by);
+  if (!info.ok()) return Error(info.status());
+  const xmlrpc_c::value& v = info.value();
+  auto node_text = [](const xmlrpc_c::value& n) {
+    auto id = StructString(n, "id");
+    auto address = StructString(n, "address");
+    return (address.ok() ? address.value() : "?") + "  id " + (id.ok() ? id.value() : "?");
+  };
+  std::ostringstream text;
+  auto bits = StructInt(v, "bits");
+  auto joined = StructBool(v, "joined");
+  text << "node         " << node_text(v) << "  (" << (bits.ok() ? bits.value() : 0) << "-bit ids"
+       << (joined.ok() && !joined.value() ? ", not in a ring" : "") << ")\n";
+  text << "predecessor  "
+       << (StructHas(v, "predecessor") ? node_text(StructMember(v, "predecessor").value())
+                                       : std::string("none"))
+       << "\n";
+  auto successors = StructArray(v, "successors");
+  if (successors.ok()) {
+    for (size_t i = 0; i < successors->size(); ++i) {
+      text << (i == 0 ? "successors   " : "             ") << std::setw(2) << i + 1 << ". "
+           << node_text((*successors)[i]) << "\n";
+    }
+    if (successors->empty()) text << "successors   none\n";
+  }
+  auto fingers = StructArray(v, "fingers");
+  if (fingers.ok()) {
+    // Consecutive fingers usually point to the same node: one row per run.
+    text << "fingers      " << Pad("index", 10) << Pad("start", 18) << "node\n";
+    for (size_t i = 0; i < fingers->size();) {
+      const auto& first = (*fingers)[i];
+      auto address = StructString(first, "address");
+      size_t j = i + 1;
+      while (j < fingers->size() && address.ok() &&
+             StructString((*fingers)[j], "address").value() == address.value()) {
+        ++j;
+      }
+      auto first_index = StructInt(first, "index");
+      auto last_index = StructInt((*fingers)[j - 1], "index");
+      std::string range = std::to_string(first_index.ok() ? first_index.value() : int(i));
+      if (j - 1 > i) {
+        range += "-" + std::to_string(last_index.ok() ? last_index.value() : int(j - 1));
+      }
+      auto start = StructString(first, "start");
+      auto id = StructString(first, "id");
+      text << "             " << Pad(range, 10)
+           << Pad(ShortId(start.ok() ? start.value() : "?"), 18)
+           << (address.ok() ? address.value() : "?") << " (id "
+           << ShortId(id.ok() ? id.value() : "?") << ")\n";
+      i = j;
+    }
+  }
+  text << "  [answered by " << answered_by << "]\n";
+  std::string json = JsonObject()
+                         .Str("command", "info")
+                         .Raw("info", ToJson(v))
+                         .Str("answered_by", answered_by)
+                         .str();
+  return Answer(0, text.str(), json);
+}
+
+ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::string& via) {
+  std::string svg_file, dot_file, fingers_of;
+  for (size_t i = 0; i < args.size(); i += 2) {
+    if (i + 1 >= args.size() ||
+        (args[i] != "--svg" && args[i] != "--dot" && args[i] != "--fingers")) {
+      return Error(Status::BadArgument("usage: ring [--svg FILE] [--dot FILE] [--fingers NODE]"));
+    }
+    if (args[i] == "--svg") svg_file = args[i + 1];
+    if (args[i] == "--dot") dot_file = args[i + 1];
+    if (args[i] == "--fingers") {
+      auto node = ResolveNode(args[i + 1]);
+      if (!node.ok()) return Error(node.status());
+      fingers_of = node.value();
+    }
+  }
+  // Start the walk at a member that answers.
+  std::string start;
+  auto first = client_.Call("chord.info", xmlrpc_c::paramList(), via, &start);
+  if (!first.ok()) return Error(first.status());
+  auto bits = StructInt(first.value(), "bits");
+  RingWalk walk = WalkRing(transport_, start, 4096);
+  std::string problem = CheckRing(walk, 0);
+
+  std::map<std::string, KeyCounts> keys;
+  std::ostringstream text;
+  std::vector<std::string> nodes_json;
+  text << Pad("#", 4) << Pad("id", 18) << Pad("address", 22) << std::setw(7) << "owned"
+       << std::setw(10) << "replicas"
+       << "\n";
+  for (size_t i = 0; i < walk.members.size(); ++i) {
+    const RingMember& m = walk.members[i];
+    auto stats = client_.Stats(m.address);
+    text << Pad(std::to_string(i), 4) << Pad(ShortId(m.id), 18) << Pad(m.address, 22);
+    JsonObject node;
+    node.Str("id", m.id).Str("address", m.address);
+    if (stats.ok()) {
+      keys[m.address] = {stats->stats.owned, stats->stats.replicas};
+      text << std::setw(7) << stats->stats.owned << std::setw(10) << stats->stats.replicas;
+      node.Int("owned", long(stats->stats.owned)).Int("replicas", long(stats->stats.replicas));
+    } else {
+      text << "  (no stats: " << stats.status().message() << ")";
+    }
+    text << "\n";
+    nodes_json.push_back(node.str());
+  }
+  if (problem.empty()) {
+    text << "ring of " << walk.members.size() << " nodes, correct (walked from " << start << ")\n";
+  } else {
+    text << "ring not correct (yet?): " << problem << " (walked from " << start << ")\n";
+  }
+  // A walk of a correct ring is the best member list there is; while the ring is in flux, keep
+  // every node known so far (a newcomer may not show yet). "#i" refers to this listing.
+  if (!walk.members.empty()) {
+    listed_.clear();
+    for (const auto& m : walk.members) listed_.push_back(m.address);
+  }
+  if (problem.empty()) {
+    std::vector<std::string> members;
+    for (const auto& m : walk.members) members.push_back(m.address);
+    client_.SetMembers(members);
+  } else {
+    for (const auto& m : walk.members) AddMember(m.address);
+  }
+
+  RingPictureOptions picture;
+  picture.bits = bits.ok() ? bits.value() : 160;
+  picture.fingers_of = fingers_of.empty() ? start : fingers_of;
+  picture.keys = keys;
+  if (!svg_file.empty()) {
+    Status written = WriteFile(svg_file, RingSvg(walk, picture));
+    if (!written.ok()) return Error(written);
+    text << "wrote " << svg_file << " (fingers of " << picture.fingers_of << ")\n";
+  }
+  if (!dot_file.empty()) {
+    Status written = WriteFile(dot_file, RingDot(walk, picture));
+    if (!written.ok()) return Error(written);
+    text << "wrote " << dot_file << " (fingers of " << picture.fingers_of << ")\n";
+  }
+  std::string json = JsonObject()
+                         .Str("command", "ring")
+                         .Raw("nodes", JsonArray(nodes_json))
+                         .Bool("correct", problem.empty())
+                         .Str("problem", problem)
+                         .Str("answered_by", start)
+                         .str();
+  return Answer(problem.empty() ? 0 : 2, text.str(), json);
+}
+
+ShellAnswer Shell::DoKeys(const std::vector<std::string>& args, const std::string& via) {
+  std::string node = via;
+  if (!args.empty()) {
+    auto resolved = ResolveNode(args[0]);
+    if (!resolved.ok()) return Error(resolved.status());
+    node = resolved.value();
+  }
+  auto list = client_.Keys(node);
+  if (!list.ok()) return Error(list.status());
+  size_t owned = 0;
+  std::vector<std::string> keys_json;
+  std::string lines;
+  for (const auto& k : list->keys) {
+    owned += k.owned;
+    lines += std::string(k.owned ? "  owned    " : "  replica  ") + Quote(k.key, 200) + "\n";
+    keys_json.push_back(JsonObject().Str("key", k.key).Bool("owned", k.owned).str());
+  }
+  std::string text = list->address + " holds " + std::to_string(list->keys.size()) +
+                     (list->keys.size() == 1 ? " key (" : " keys (") + std::to_string(owned) +
+                     " owned, " + std::to_string(list->keys.size() - owned) + " replicas)" +
+                     (list->truncated ? ", list cut at 1000" : "") + "\n" + lines;
+  std::string json = JsonObject()
+                         .Str("command", "keys")
+                         .Str("node", list->address)
+                         .Raw("keys", JsonArray(keys_json))
+                         .Bool("truncated", list->truncated)
+                         .str();
+  return Answer(0, text, json);
+}
+
+ShellAnswer Shell::DoStats(const std::vector<std::string>& args, const std::string& via) {
+  std::vector<std::string> nodes = members();
+  bool one = !args.empty() || !via.empty();
+  if (!args.empty()) {
+    auto resolved = ResolveNode(args[0]);
+    if (!resolved.ok()) return Error(resolved.status());
+    nodes = {resolved.value()};
+  } else if (!via.empty()) {
+    nodes = {via};
+  }
+  if (nodes.empty()) return Error(Status::Unavailable("no ring member is known"));
+  std::ostringstream text;
+  text << Pad("address", 22) << std::setw(7) << "owned" << std::setw(10) << "replicas"
+       << std::setw(12) << "tombstones" << std::setw(10) << "received" << std::setw(10)
+       << "as-owner"
+       << "\n";
+  std::vector<std::string> nodes_json;
+  DhtStats total;
+  size_t answered = 0;
+  Status last;
+  for (const auto& node : nodes) {
+    auto stats = client_.Stats(node);
+    if (!stats.ok()) {
+      last = stats.status();
+      text << Pad(node, 22) << "  does not answer: " << stats.status().message() << "\n";
+      nodes_json.push_back(JsonObject()
+                               .Str("address", node)
+                               .Str("error", ErrorCodeName(stats.status().code()))
+                               .Str("message", stats.status().message())
+                               .str());
+      continue;
+    }
+    ++answered;
+    const DhtStats& s = stats->stats;
+    total.owned += s.owned;
+    total.replicas += s.replicas;
+    total.tombstones += s.tombstones;
+    total.received += s.received;
+    total.received_as_owner += s.received_as_owner;
+    text << Pad(node, 22) << std::setw(7) << s.owned << std::setw(10) << s.replicas << std::setw(12)
+         << s.tombstones << std::setw(10) << s.received << std::setw(10) << s.received_as_owner
+         << "\n";
+    nodes_json.push_back(JsonObject()
+                             .Str("address", node)
+                             .Int("owned", long(s.owned))
+                             .Int("replicas", long(s.replicas))
+                             .Int("tombstones", long(s.tombstones))
+                             .Int("received", long(s.received))
+                             .Int("received_as_owner", long(s.received_as_owner))
+                             .str());
+  }
+  if (one && answered == 0) return Error(last);
+  if (!one) {
+    text << Pad("total (" + std::to_string(answered) + " nodes)", 22) << std::setw(7) << total.owned
+         << std::setw(10) << total.replicas << std::setw(12) << total.tombstones << std::setw(10)
+         << total.received << std::setw(10) << total.received_as_owner << "\n";
+  }
+  std::string json = JsonObject()
+                         .Str("command", "stats")
+                         .Raw("nodes", JsonArray(nodes_json))
+                         .Int("owned", long(total.owned))
+                         .Int("replicas", long(total.replicas))
+                         .str();
+  return Answer(answered ? 0 : 2, text.str(), json);
+}
+
+ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& via) {
+  if (!launcher_) {
+    return Error(
+        Status::Refused("join starts a node that lives as long as the program that "
+                        "started it: use it in `chord shell` or create_chord"));
+  }
+  std::string through;
+  auto ping = client_.Call("chord.ping", xmlrpc_c::paramList(), via, &through);
+  if (!ping.ok()) return Error(ping.status());
+  auto node = launcher_->Join(through);
+  if (!node.ok()) return Error(node.status());
+  AddMember(node->address);
+  listed_.push_back(node->address);
+  // Wait (bounded) until both neighbours point at the newcomer, so that the next command sees
+  // the ring with it; stabilization does this within a few rounds.
+  const std::string& self = node->address;
+  auto first_successor = [](const xmlrpc_c::value& info) {
+    auto successors = StructArray(info, "successors");
+    if (!successors.ok() || successors->empty()) return std::string();
+    auto address = StructString(successors->front(), "address");
+    return address.ok() ? address.value() : std::string();
+  };
+  auto predecessor = [](const xmlrpc_c::value& info) {
+    if (!StructHas(info, "predecessor")) return std::string();
+    auto address = StructString(StructMember(info, "predecessor").value(), "address");
+    return address.ok() ? address.value() : std::string();
+  };
+  auto linked = [&] {
+    auto mine = transport_->Call(self, "chord.info", xmlrpc_c::paramList());
+    if (!mine.ok()) return false;
+    std::string before = predecessor(mine.value()), after = first_successor(mine.value());
+    if (before.empty() || after.empty()) return false;
+    auto p = transport_->Call(before, "chord.info", xmlrpc_c::paramList());
+    auto s = transport_->Call(after, "chord.info", xmlrpc_c::paramList());
+    return p.ok() && s.ok() && first_successor(p.value()) == self && predecessor(s.value()) == self;
+  };
+  auto start = std::chrono::steady_clock::now();
+  bool in_ring = linked();
+  while (!in_ring && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    poll(nullptr, 0, 50);
+    in_ring = linked();
+  }
+  return Answer(0,
+                "started #" + std::to_string(listed_.size() - 1) + " " + NodeText(node.value()) +
+                    ", joined through " + through +
+                    (in_ring ? "; its neighbours point to it now\n"
+                             : "; not linked in by both neighbours yet (see ring)\n"),
+                JsonObject()
+                    .Str("command", "join")
+                    .Raw("node", JsonNode(node.value()))
+                    .Str("via", through)
+                    .str());
+}
+
+ShellAnswer Shell::DoStop(const std::vector<std::string>& args, bool crash) {
+  auto node = ResolveNode(args[0]);
+  if (!node.ok()) return Error(node.status());
+  const char* verb = crash ? "kill" : "leave";
+  if (!launcher_) {
+    return Error(Status::Refused(std::string(verb) + " works only in the shell, on nodes it "
+                                                     "started (or create_chord started)"));
+  }
+  Status status = crash ? launcher_->Kill(node.value()) : launcher_->Leave(node.value());
+  if (status.code() == ErrorCode::kNotFound) {
+    return Error(Status::Refused("only nodes started by this shell or by create_chord can be " +
+                                 std::string(crash ? "killed" : "made to leave") + " here; " +
+                                 node.value() + " was not (stop it where it runs)"));
+  }
+  DropMember(node.value());
+  if (!status.ok()) return Error(status);
+  std::string json = JsonObject().Str("command", verb).Str("node", node.value()).str();
+  if (crash) {
+    return Answer(0,
+                  "killed " + node.value() +
+                      " without notice; its neighbours notice within a "
+                      "few stabilize periods and replicas take over its keys\n",
+                  json);
+  }
+  return Answer(0, node.value() + " left the ring gracefully (its keys went to its successor)\n",
+                json);
+}
+
+ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
+  std::ifstream in(args[0], std::ios::binary);
+  if (!in) {
+    return Error(Status::BadArgument("cannot read " + args[0] + ": " + std::strerror(errno)));
+  }
+  auto info = client_.PutFile(args[1], in);
+  if (!info.ok()) return Error(info.status());
+  return Answer(0,
+                "stored " + args[0] + " as " + Quote(args[1]) + ": " + std::to_string(info->size) +
+                    " bytes in " + std::to_string(info->chunks) + " chunks, sha1 " + info->sha1 +
+                    "\n",
+                JsonObject()
+                    .Str("command", "put-file")
+                    .Str("name", args[1])
+                    .Int("size", long(info->size))
+                    .Int("chunks", long(info->chunks))
+                    .Str("sha1", info->sha1)
+                    .str());
+}
+
+ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
+  // Write beside the target and rename at the end, so a failed fetch leaves no half file.
+  const std::string partial = args[1] + ".part";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    return Error(Status::BadArgument("cannot write " + partial + ": " + std::strerror(errno)));
+  }
+  auto info = client_.GetFile(args[0], out);
+  out.close();
+  if (info.ok() && !out) info = Status::BadArgument("cannot write " + partial);
+  if (!info.ok()) {
+    std::remove(partial.c_str());
+    ShellAnswer answer = Error(info.status());
+    if (info.status().code() == ErrorCode::kNotFound) answer.exit_code = 1;
+    return answer;
+  }
+  if (std::rename(partial.c_str(), args[1].c_str()) != 0) {
+    return Error(Status::BadArgument("cannot rename " + partial + " to " + args[1] + ": " +
+                                     std::strerror(errno)));
+  }
+  return Answer(0,
+                "fetched " + Quote(args[0]) + " into " + args[1] + ": " +
+                    std::to_string(info->size) + " bytes, sha1 " + info->sha1 + " verified\n",
+                JsonObject()
+                    .Str("command", "get-file")
+                    .Str("name", args[0])
+                    .Int("size", long(info->size))
+                    .Int("chunks", long(info->chunks))
+                    .Str("sha1", info->sha1)
+                    .str());
+}
+
+ShellAnswer Shell::DoHelp(const std::vector<std::string>& args) {
+  std::ostringstream text;
+  for (const auto& c : Table()) {
+    if (!args.empty() && args[0] != c.name) continue;
+    text << "  " << Pad(c.usage, 50) << c.help << "\n";
+  }
+  if (text.str().empty()) {
+    return Error(Status::BadArgument("no command '" + args[0] + "'; type help"));
+  }
+  if (args.empty()) {
+    text << "Prefix a command with @HOST:PORT to send it to that node instead of a random one.\n"
+            "NODE is HOST:PORT, :PORT (on 127.0.0.1) or the # of a node in the `ring` list.\n"
+            "Quote values with spaces: set greeting \"hello world\".\n";
+  }
+  return Answer(0, text.str(), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+int Shell::RunScript(std::istream& in, std::ostream& out) {
+  int failed = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    ShellAnswer answer = ExecuteLine(line);
+    if (answer.exit_code == 2) ++failed;
+    if (options_.json) {
+      if (!answer.json.empty()) out << answer.json << "\n";
+    } else {
+      out << answer.text;
+    }
+    out.flush();
+    if (answer.quit) break;
+  }
+  return failed;
+}
+
+namespace {
+
+// readline keeps global state and calls plain functions: the terminal shell lives here.
+struct Terminal {
+  Shell* shell = nullptr;
+  std::ostream* out = nullptr;
+  const ShellOptions* options = nullptr;
+  bool done = false;
+  std::vector<std::string> candidates;
+  size_t next_candidate = 0;
+};
+Terminal terminal;
+
+char* NextCandidate(const char* text, int state) {
+  if (state == 0) terminal.next_candidate = 0;
+  size_t length = std::strlen(text);
+  while (terminal.next_candidate < terminal.candidates.size()) {
+    const std::string& c = terminal.candidates[terminal.next_candidate++];
+    if (c.compare(0, length, text) == 0) return strdup(c.c_str());
+  }
+  return nullptr;
+}
+
+char** Complete(const char* text, int start, int) {
+  std::istringstream before(std::string(rl_line_buffer, size_t(start)));
+  std::vector<std::string> words;
+  for (std::string w; before >> w;) words.push_back(w);
+  if (!words.empty() && words[0][0] == '@') words.erase(words.begin());
+  terminal.candidates.clear();
+  if (words.empty()) {
+    terminal.candidates = Shell::CommandNames();
+    for (const auto& m : terminal.shell->members()) terminal.candidates.push_back("@" + m);
+  } else if (words[0] == "put-file" || words[0] == "get-file") {
+    return nullptr;  // readline completes file names
+  } else if (words[0] == "help") {
+    terminal.candidates = Shell::CommandNames();
+  } else {
+    terminal.candidates = terminal.shell->members();
+  }
+  rl_attempted_completion_over = 1;  // no file names for commands and nodes
+  return rl_completion_matches(text, NextCandidate);
+}
+
+// Ctrl-C arrives as a key (the terminal's ISIG is off): drop the line being typed.
+int OnInterruptKey(int, int) {
+  rl_point = rl_end;
+  rl_redisplay();
+  std::fputs("^C\n", rl_outstream);
+  rl_replace_line("", 1);
+  rl_on_new_line();
+  rl_redisplay();
+  return 0;
+}
+
+int Ding(int, int) { return rl_ding(); }
+
+// Terminal modes around readline's own. readline sets ISIG whenever it prepares the terminal
+// for a line, and restores the terminal's echo while a command runs; both are undone here: no
+// signal keys at any time, and keys typed during a command are not echoed in the middle of its
+// output (readline shows them once it reads them).
+void SetLocalModes(tcflag_t on, tcflag_t off) {
+  termios settings;
+  if (tcgetattr(STDIN_FILENO, &settings) != 0) return;
+  settings.c_lflag = (settings.c_lflag | on) & ~off;
+  tcsetattr(STDIN_FILENO, TCSANOW, &settings);
+}
+
+void PrepTerminal(int meta_flag) {
+  SetLocalModes(ECHO, 0);  // readline echoes keys itself only if the terminal would
+  rl_prep_terminal(meta_flag);
+  SetLocalModes(0, ISIG);
+}
+
+void DeprepTerminal() {
+  rl_deprep_terminal();
+  SetLocalModes(0, ISIG | ECHO);
+}
+
+void OnLine(char* line) {
+  if (!line) {  // Ctrl-D
+    *terminal.out << "\n";
+    terminal.done = true;
+    return;
+  }
+  std::string text(line);
+  std::free(line);
+  if (text.find_first_not_of(" \t") != std::string::npos) {
+    add_history(text.c_str());
+    const std::string& file = terminal.options->history_file;
+    if (!file.empty() && append_history(1, file.c_str()) != 0) write_history(file.c_str());
+  }
+  ShellAnswer answer = terminal.shell->ExecuteLine(text);
+  if (terminal.options->json) {
+    if (!answer.json.empty()) *terminal.out << answer.json << "\n";
+  } else {
+    *terminal.out << answer.text;
+  }
+  terminal.out->flush();
+  if (answer.quit) terminal.done = true;
+}
+
+}  // namespace
+
+void Shell::RunTerminal(std::ostream& out) {
+  sigset_t signals, old_mask;
+  sigemptyset(&signals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, &old_mask);
+  int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC);
+
+  terminal = Terminal();
+  terminal.shell = this;
+  terminal.out = &out;
+  terminal.options = &options_;
+  rl_readline_name = "chord";
+  rl_catch_signals = 0;  // signals come through the signalfd below
+  rl_catch_sigwinch = 0;
+  rl_attempted_completion_function = Complete;
+  // Without ISIG, Ctrl-C, Ctrl-\ and Ctrl-Z reach readline as keys instead of signalling the
+  // whole foreground process group, which includes every node started from here.
+  termios saved_termios;
+  const bool tty = tcgetattr(STDIN_FILENO, &saved_termios) == 0;
+  if (tty) SetLocalModes(0, ISIG | ECHO);
+  rl_prep_term_function = PrepTerminal;
+  rl_deprep_term_function = DeprepTerminal;
+  rl_bind_key('\003', OnInterruptKey);  // Ctrl-C
+  rl_bind_key('\034', Ding);            // Ctrl-\ (would be SIGQUIT)
+  rl_bind_key('\032', Ding);            // Ctrl-Z (would stop the nodes too)
+  // '@' and ':' belong to node addresses, so they must not split words for completion.
+  static char kBreaks[] = " \t\n\"'";
+  rl_completer_word_break_characters = kBreaks;
+  using_history();
+  if (!options_.history_file.empty()) read_history(options_.history_file.c_str());
+
+  out << "type help for the commands, quit or Ctrl-D to leave\n";
+  out.flush();
+  rl_callback_handler_install(options_.prompt.c_str(), OnLine);
+  while (!terminal.done) {
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    int ready = poll(fds, signal_fd >= 0 ? 2 : 1, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (signal_fd >= 0 && (fds[1].revents & POLLIN)) {
+      signalfd_siginfo info;
+      if (read(signal_fd, &info, sizeof(info)) == ssize_t(sizeof(info))) {
+        if (info.ssi_signo == SIGWINCH) {
+          rl_resize_terminal();
+        } else if (info.ssi_signo == SIGINT) {
+          // A SIGINT from elsewhere (kill -INT) drops the line being typed, like Ctrl-C.
+          rl_callback_sigcleanup();
+          rl_free_line_state();
+          rl_replace_line("", 0);
+          out << "^C\n";
+          out.flush();
+          rl_on_new_line();
+          rl_redisplay();
+        } else {
+          out << "\n" << strsignal(int(info.ssi_signo)) << ": leaving the shell\n";
+          terminal.done = true;
+        }
+      }
+    }
+    if (!terminal.done && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      rl_callback_read_char();
+    }
+  }
+  rl_callback_handler_remove();
+  rl_prep_term_function = rl_prep_terminal;
+  rl_deprep_term_function = rl_deprep_terminal;
+  if (tty) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+  if (!options_.history_file.empty()) history_truncate_file(options_.history_file.c_str(), 1000);
+  if (signal_fd >= 0) close(signal_fd);
+  terminal = Terminal();
+  // Signals that arrived meanwhile were read from the signalfd; restoring the mask is safe.
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+}
+
+}  // namespace chord
