@@ -1,6 +1,8 @@
 #include "commands/xmlrpc_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -14,15 +16,33 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
+#include <list>
 #include <mutex>
+#include <poll.h>
+#include <set>
 
 namespace chord {
 
+// Abyss parses HTTP and runs the call processor; the connections themselves are ours. The
+// server thread accepts, and each connection is served on a thread of its own with
+// ServerRunChannel (keep-alive included). Owning the sockets lets Stop() shut every connection
+// down at once, where Abyss's own loop waits for idle keep-alive connections in 2 s steps.
 struct XmlRpcServer::Abyss {
-  TChanSwitch* channel_switch = nullptr;
   TServer server{};
   bool server_created = false;
+  int wake_pipe[2] = {-1, -1};  // written by Stop() to end the accept loop
+
+  struct Connection {
+    int fd;
+    bool done = false;
+    std::thread thread;
+  };
+  std::mutex mutex;
+  std::condition_variable slot_freed;
+  bool stopping = false;                // guarded by mutex
+  std::list<Connection> connections;    // guarded by mutex
 };
 
 namespace {
@@ -137,19 +157,28 @@ Status XmlRpcServer::Start() {
   port_ = ntohs(addr.sin_port);
   socket_fd_ = fd;
 
+  if (listen(fd, 128) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::Unavailable("cannot listen on port " + std::to_string(port_) + ": " +
+                               strerror(err));
+  }
+  socket_fd_ = fd;
+
   auto abyss = std::make_unique<Abyss>();
   auto fail = [&](const std::string& what) {
     if (abyss->server_created) ServerFree(&abyss->server);
-    if (abyss->channel_switch) ChanSwitchDestroy(abyss->channel_switch);
+    for (int end : abyss->wake_pipe) {
+      if (end >= 0) close(end);
+    }
     close(fd);
     socket_fd_ = -1;
     return Status::Internal("cannot start XML-RPC server: " + what);
   };
-  const char* c_error = nullptr;
-  ChanSwitchUnixCreateFd(fd, &abyss->channel_switch, &c_error);
-  if (c_error) return fail(TakeError(c_error));
-  ServerCreateSwitch(&abyss->server, abyss->channel_switch, &c_error);
-  if (c_error) return fail(TakeError(c_error));
+  if (pipe2(abyss->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(strerror(errno));
+  if (!ServerCreateNoAccept(&abyss->server, "chord", nullptr, nullptr)) {
+    return fail("ServerCreateNoAccept failed");
+  }
   abyss->server_created = true;
 
   xmlrpc_env env;
@@ -170,40 +199,113 @@ Status XmlRpcServer::Start() {
     }
   }
   xmlrpc_env_clean(&env);
-  ServerSetMaxConn(&abyss->server, static_cast<unsigned>(options_.max_connections));
-  ServerSetMaxConnBacklog(&abyss->server, 128);
   ServerSetKeepaliveTimeout(&abyss->server, 30);
   ServerSetKeepaliveMaxConn(&abyss->server, 1000000);
   ServerSetTimeout(&abyss->server, 30);
   ServerSetAdvertise(&abyss->server, false);
-  ServerInit2(&abyss->server, &c_error);
-  if (c_error) return fail(TakeError(c_error));
+  // No ServerInit: a server without its own accept loop is not initialised (Abyss refuses).
 
   abyss_ = std::move(abyss);
-  TServer* server = &abyss_->server;
-  thread_ = std::thread([server] {
-    // Abyss writes answers with plain send(): writing to a peer that hung up (a caller that
-    // timed out, say) raises SIGPIPE, which kills the process by default. Block it here; the
-    // connection threads Abyss starts from this thread inherit the mask, so such a write just
-    // fails with EPIPE. The rest of the process keeps its own signal dispositions.
-    sigset_t sigpipe;
-    sigemptyset(&sigpipe);
-    sigaddset(&sigpipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
-    ServerRun(server);
-  });
+  thread_ = std::thread([this] { AcceptLoop(); });
   BOOST_LOG_TRIVIAL(debug) << "XML-RPC server listening on " << address();
   return Status::Ok();
 }
 
+void XmlRpcServer::AcceptLoop() {
+  // Abyss writes answers with plain send(): writing to a peer that hung up (a caller that timed
+  // out, say) raises SIGPIPE, which kills the process by default. Block it here; connection
+  // threads started from this thread inherit the mask, so such a write just fails with EPIPE.
+  sigset_t sigpipe;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+  Abyss& abyss = *abyss_;
+  const size_t max_connections = size_t(std::max(1, options_.max_connections));
+  while (true) {
+    {
+      // Reap finished connection threads, and wait for a free slot: a full server leaves new
+      // callers in the listen backlog instead of failing them.
+      std::unique_lock<std::mutex> lock(abyss.mutex);
+      for (auto it = abyss.connections.begin(); it != abyss.connections.end();) {
+        if (it->done) {
+          it->thread.join();
+          it = abyss.connections.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      abyss.slot_freed.wait(lock, [&] {
+        return abyss.stopping || abyss.connections.size() < max_connections;
+      });
+      if (abyss.stopping) return;
+    }
+    pollfd fds[2] = {{socket_fd_, POLLIN, 0}, {abyss.wake_pipe[0], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      BOOST_LOG_TRIVIAL(error) << "XML-RPC server: poll: " << strerror(errno);
+      return;
+    }
+    if (fds[1].revents) return;  // Stop()
+    if (!(fds[0].revents & POLLIN)) continue;
+    int fd = accept4(socket_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;  // the caller gave up already, or a transient error
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::lock_guard<std::mutex> lock(abyss.mutex);
+    if (abyss.stopping) {
+      close(fd);
+      return;
+    }
+    abyss.connections.push_back({fd, false, {}});
+    auto* connection = &abyss.connections.back();
+    connection->thread = std::thread([this, connection] { Serve(connection->fd, connection); });
+  }
+}
+
+void XmlRpcServer::Serve(int fd, void* connection_handle) {
+  Abyss& abyss = *abyss_;
+  TChannel* channel = nullptr;
+  struct abyss_unix_chaninfo* info = nullptr;
+  const char* error = nullptr;
+  ChannelUnixCreateFd(fd, &channel, &info, &error);
+  if (error) {
+    BOOST_LOG_TRIVIAL(warning) << "XML-RPC server: " << TakeError(error);
+  } else {
+    ServerRunChannel(&abyss.server, channel, info, &error);
+    if (error) BOOST_LOG_TRIVIAL(debug) << "XML-RPC connection: " << TakeError(error);
+    ChannelDestroy(channel);
+    free(info);
+  }
+  std::lock_guard<std::mutex> lock(abyss.mutex);
+  close(fd);
+  static_cast<Abyss::Connection*>(connection_handle)->done = true;
+  abyss.slot_freed.notify_all();
+}
+
 void XmlRpcServer::Stop() {
   if (!abyss_) return;
-  ServerTerminate(&abyss_->server);
-  // ServerTerminate interrupts accept(). Abyss then waits for its connection threads, checking
-  // every 2 s, so a server with open keep-alive connections takes up to 2 s to stop.
+  Abyss& abyss = *abyss_;
+  {
+    std::lock_guard<std::mutex> lock(abyss.mutex);
+    abyss.stopping = true;
+    // Wake every connection thread, idle keep-alive ones included: their reads end at once.
+    for (auto& connection : abyss.connections) {
+      if (!connection.done) shutdown(connection.fd, SHUT_RDWR);
+    }
+  }
+  abyss.slot_freed.notify_all();
+  char byte = 1;
+  ssize_t ignored = write(abyss.wake_pipe[1], &byte, 1);
+  (void)ignored;
   if (thread_.joinable()) thread_.join();
-  ServerFree(&abyss_->server);
-  ChanSwitchDestroy(abyss_->channel_switch);
+  std::list<Abyss::Connection> connections;
+  {
+    std::lock_guard<std::mutex> lock(abyss.mutex);
+    connections.swap(abyss.connections);
+  }
+  for (auto& connection : connections) connection.thread.join();
+  ServerFree(&abyss.server);
+  for (int end : abyss.wake_pipe) close(end);
   abyss_.reset();
   if (socket_fd_ >= 0) {
     close(socket_fd_);

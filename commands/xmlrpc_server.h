@@ -9,9 +9,14 @@
 // XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests get a fault
 // from xmlrpc-c itself and the server keeps serving.
 //
+// Connections are accepted by the server thread and each is served (keep-alive included) on a
+// thread of its own, at most max_connections at a time; further callers wait in the listen
+// backlog rather than being refused.
+//
 // Thread-safety: Start() and Stop() must be called from the owning thread; the registry is
-// called from Abyss's connection threads. Stop() is idempotent, ends the server thread and joins
-// it; the destructor calls Stop().
+// called from the connection threads. Stop() is idempotent: it shuts every connection down at
+// once (idle keep-alive ones included), ends all threads and joins them; the destructor calls
+// Stop().
 #ifndef CHORD_COMMANDS_XMLRPC_SERVER_H_
 #define CHORD_COMMANDS_XMLRPC_SERVER_H_
 
@@ -58,7 +63,9 @@ class XmlRpcServer {
   Options options_;
   int port_ = 0;
   int socket_fd_ = -1;
-  struct Abyss;  // xmlrpc-c's C server state, kept out of this header
+  void AcceptLoop();                              // the server thread
+  void Serve(int fd, void* connection);           // one connection's thread
+  struct Abyss;  // xmlrpc-c's C server state and our connections, kept out of this header
   std::unique_ptr<Abyss> abyss_;
   std::thread thread_;
 };

@@ -153,21 +153,32 @@ Result<DhtAnswer> Dht::Route(Op op, const std::string& key, const DhtValue& valu
   return answer;
 }
 
-std::optional<Entry> Dht::FetchFromSuccessor(const Id& id, const std::string& key) {
-  NodeRef successor = local_->successor();
-  if (successor.address == local_->self().address) return std::nullopt;
+std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& key) {
+  // Once the range has been pulled completely, a miss here is a miss everywhere.
+  if (Settled()) return std::nullopt;
+  // Otherwise the key may still sit with the node that owned it before: the successor, or
+  // further along when several nodes joined in the same gap. Replica holders are on the way.
+  const std::string self = local_->self().address;
   std::vector<xmlrpc_c::value> keys{xmlrpc_c::value_string(key)};
-  auto reply = local_->transport()->Call(successor.address, "dht.fetch",
-                                         Params({xmlrpc_c::value_array(keys)}));
-  if (!reply.ok()) return std::nullopt;
-  auto records_value = StructMember(reply.value(), "records");
-  if (!records_value.ok()) return std::nullopt;
-  auto records = RecordsFromXml(records_value.value(), local_->bits());
-  if (!records.ok() || records->empty()) return std::nullopt;
-  const Record& record = records->front();
-  if (record.key != key || record.id != id) return std::nullopt;
-  if (storage_->PutIfNewer(id, key, record.entry)) received_.fetch_add(1);
-  return record.entry;
+  auto successors = local_->successors();
+  const size_t look = std::min(successors.size(), size_t(options_.replicas) + 1);
+  for (size_t i = 0; i < look; ++i) {
+    if (successors[i].address == self) break;
+    auto reply = local_->transport()->Call(successors[i].address, "dht.fetch",
+                                           Params({xmlrpc_c::value_array(keys)}));
+    if (!reply.ok()) continue;
+    auto records_value = StructMember(reply.value(), "records");
+    if (!records_value.ok()) continue;
+    auto records = RecordsFromXml(records_value.value(), local_->bits());
+    if (!records.ok() || records->empty()) continue;
+    const Record& record = records->front();
+    if (record.key != key || record.id != id) continue;
+    if (!Collectible(record.entry) && storage_->PutIfNewer(id, key, record.entry)) {
+      received_.fetch_add(1);
+    }
+    return record.entry;
+  }
+  return std::nullopt;
 }
 
 Result<DhtAnswer> Dht::ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value,
@@ -179,7 +190,7 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(Op op, const std::string& key, const DhtVa
   answer.node = local_->self();
   // A key moving into this node's range may still be on the successor only: look there once.
   std::optional<Entry> existing = storage_->Get(id, key);
-  if (!existing) existing = FetchFromSuccessor(id, key);
+  if (!existing) existing = FetchFromSuccessors(id, key);
   if (op == Op::kGet) {
     if (existing && Live(*existing)) {
       answer.ok = true;
@@ -260,6 +271,11 @@ Status Dht::RepairStep() {
 Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
   const int bits = local_->bits();
   const NodeRef self = local_->self();
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(settle_mutex_);
+    generation = range_generation_;
+  }
   std::string after;
   for (size_t batch = 0; batch < options_.max_batches_per_step; ++batch) {
     xmlrpc_c::paramList params = Params({xmlrpc_c::value_string(predecessor.id.ToHex(bits)),
@@ -294,7 +310,14 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
         }
       }
     }
-    if (digests->size() < options_.transfer_batch) break;
+    if (digests->size() < options_.transfer_batch) {
+      // The whole range came over; see Settled() for when that makes it complete.
+      std::lock_guard<std::mutex> lock(settle_mutex_);
+      if (range_generation_ == generation && ++complete_pulls_ > options_.replicas) {
+        settled_ = true;
+      }
+      break;
+    }
   }
   return Status::Ok();
 }
@@ -438,6 +461,30 @@ Status Dht::HandOff() {
   return last;
 }
 
+void Dht::OnPredecessorChanged(const std::optional<NodeRef>& before,
+                               const std::optional<NodeRef>& after) {
+  std::lock_guard<std::mutex> lock(settle_mutex_);
+  // A node alone in its ring holds everything there is (its first notify arrives before it
+  // adopts a successor), and its range can only shrink from there.
+  if (local_->successors().empty()) {
+    settled_ = true;
+    return;
+  }
+  if (!after) return;  // the range is unknown until a new predecessor shows up
+  bool shrank = before && (before->id == after->id ||
+                           InOpenInterval(after->id, before->id, local_->self().id));
+  if (!shrank) {
+    settled_ = false;
+    complete_pulls_ = 0;
+    ++range_generation_;
+  }
+}
+
+bool Dht::Settled() const {
+  std::lock_guard<std::mutex> lock(settle_mutex_);
+  return settled_;
+}
+
 void Dht::OnLeaving() {
   Status status = HandOff();
   if (!status.ok()) BOOST_LOG_TRIVIAL(warning) << status.ToString();
@@ -447,6 +494,10 @@ DhtStats Dht::Stats() const {
   DhtStats stats;
   stats.received = received_.load();
   stats.received_as_owner = received_as_owner_.load();
+  {
+    std::lock_guard<std::mutex> lock(settle_mutex_);
+    stats.settled = settled_;
+  }
   const Id self = local_->self().id;
   std::optional<RecordPosition> after;
   while (true) {
@@ -533,14 +584,16 @@ void Dht::RegisterCommands() {
               {"replicas", NodesToValue(replicas, bits)}});
        }});
   add({"dht.stats", "S:",
-       "Entries held here: {owned, replicas, tombstones, received, received_as_owner}.",
+       "Entries held here: {owned, replicas, tombstones, received, received_as_owner, settled "
+       "(this node holds its whole range)}.",
        [this](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
          DhtStats s = Stats();
          return MakeStruct({{"owned", xmlrpc_c::value_int(int(s.owned))},
                             {"replicas", xmlrpc_c::value_int(int(s.replicas))},
                             {"tombstones", xmlrpc_c::value_int(int(s.tombstones))},
                             {"received", xmlrpc_c::value_int(int(s.received))},
-                            {"received_as_owner", xmlrpc_c::value_int(int(s.received_as_owner))}});
+                            {"received_as_owner", xmlrpc_c::value_int(int(s.received_as_owner))},
+                            {"settled", xmlrpc_c::value_boolean(s.settled)}});
        }});
   add({"dht.keys", "S:,S:i",
        "keys([limit]): live keys held here, in id order: {keys: [{key, owned}], truncated}. "

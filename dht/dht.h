@@ -15,9 +15,11 @@
 // entries of its range from its successor (this is how a newcomer receives its keys, in
 // batches) and push what its replica holders lack; (2) as holder, hand entries it should no
 // longer keep to their owner and drop them; (3) collect expired entries and old tombstones.
-// While keys move, an owner that lacks a key asks its successor (which held the range before or
-// holds a replica of it), so reads and writes of moving keys keep succeeding. A node leaving
-// gracefully hands its range to its successor first (OnLeaving).
+// While keys move, an owner that lacks a key asks its first successors (one of them held the
+// range before), so reads and writes of moving keys keep succeeding; once it has pulled its
+// whole range from a successor that held all of it ("settled"), its misses are authoritative
+// and cost nothing extra. A node leaving gracefully hands its range to its successor first
+// (OnLeaving).
 //
 // Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
 // dht.stats, dht.keys, and internal ones the nodes use among themselves.
@@ -78,6 +80,7 @@ struct DhtStats {
   size_t tombstones = 0;  // removed keys remembered until collected
   uint64_t received = 0;  // entries received from other nodes (transfers and repairs)
   uint64_t received_as_owner = 0;  // of which pulled into this node's own range
+  bool settled = false;            // this node holds its whole range (a miss is a miss)
 };
 
 class Dht : public OverlayObserver {
@@ -109,6 +112,8 @@ class Dht : public OverlayObserver {
   const DhtOptions& options() const { return options_; }
 
   // OverlayObserver.
+  void OnPredecessorChanged(const std::optional<NodeRef>& before,
+                            const std::optional<NodeRef>& after) override;
   void OnLeaving() override;
 
  private:
@@ -119,7 +124,9 @@ class Dht : public OverlayObserver {
                                    int ttl_s);
   Status CheckKey(const std::string& key) const;
   Status CheckValue(const DhtValue& value) const;
-  std::optional<Entry> FetchFromSuccessor(const Id& id, const std::string& key);
+  // While this node's range is not settled, looks for a key it lacks on its first successors
+  // (which held the range before) and keeps what it finds.
+  std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
   void Replicate(const Record& record);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
@@ -142,6 +149,15 @@ class Dht : public OverlayObserver {
   uint64_t last_version_ = 0;  // guarded by write_mutex_
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> received_as_owner_{0};
+  // Whether a miss in this node's range is authoritative. The range is settled once it has been
+  // pulled completely from the successor replicas + 1 times in a row since it last grew (a
+  // chain of newcomers in one gap fills in one node per pull), or at once when the node is
+  // alone. Until then a miss asks the first successors.
+  bool Settled() const;
+  mutable std::mutex settle_mutex_;
+  bool settled_ = false;             // guarded by settle_mutex_
+  int complete_pulls_ = 0;           // guarded by settle_mutex_; since the range last grew
+  uint64_t range_generation_ = 0;    // guarded by settle_mutex_; bumped when the range grows
   // Declared last so that it is destroyed first: no call reaches a half-destroyed object.
   RegisteredCommands commands_;
 };

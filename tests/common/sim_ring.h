@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -36,11 +37,15 @@ class SimRing {
   // Called for every new node before it is attached, e.g. to add an upper layer.
   void set_on_add(std::function<void(SimNode*)> on_add) { on_add_ = std::move(on_add); }
 
-  // Adds a node (not yet in a ring) and attaches it to the network.
-  SimNode* AddNode() {
+  // Adds a node (not yet in a ring) and attaches it to the network; its id is the hash of its
+  // name unless given.
+  SimNode* AddNode(std::optional<Id> id = std::nullopt) {
     auto node = std::make_unique<SimNode>();
     node->address = "node-" + std::to_string(next_name_++);
-    node->local = std::make_unique<Local>(options_, node->address, &transport_, &node->registry);
+    node->local = id ? std::make_unique<Local>(options_, node->address, *id, &transport_,
+                                               &node->registry)
+                     : std::make_unique<Local>(options_, node->address, &transport_,
+                                               &node->registry);
     if (on_add_) on_add_(node.get());
     network_.Attach(node->address, &node->registry);
     std::lock_guard<std::mutex> lock(mutex_);

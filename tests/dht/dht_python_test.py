@@ -87,10 +87,12 @@ def main():
             for i in keys:
                 answer = node.rpc.dht.get("key-%d" % i)
                 want = expected[i]
-                if want is None:
-                    bad += answer["found"]
-                elif not answer["found"] or not same(answer["value"], want):
+                wrong = answer["found"] if want is None else (
+                    not answer["found"] or not same(answer["value"], want))
+                if wrong:
                     bad += 1
+                    if bad <= 5:
+                        print("  key-%d through %s: %r" % (i, node.address, answer))
         return bad
 
     try:
