@@ -199,7 +199,10 @@ Status XmlRpcServer::Start() {
     }
   }
   xmlrpc_env_clean(&env);
-  ServerSetKeepaliveTimeout(&abyss->server, 30);
+  // An idle keep-alive connection holds one of max_connections slots: free it after 10 s, so
+  // that a ring of many peers, each keeping a few connections in its pool, cannot fill the
+  // server with idle ones for long. (Clients reconnect transparently.)
+  ServerSetKeepaliveTimeout(&abyss->server, 10);
   ServerSetKeepaliveMaxConn(&abyss->server, 1000000);
   ServerSetTimeout(&abyss->server, 30);
   ServerSetAdvertise(&abyss->server, false);

@@ -23,7 +23,8 @@ class XmlRpcTransport : public Transport {
   struct Options {
     int connect_timeout_ms = 1000;  // TCP connect time-out
     int call_timeout_ms = 5000;     // whole call time-out, connect included
-    size_t max_idle_per_peer = 8;   // kept-alive connections kept per peer
+    size_t max_idle_per_peer = 4;   // kept-alive connections kept per peer (each holds a slot of
+                                    // the peer's server: see XmlRpcServer)
   };
 
   explicit XmlRpcTransport(Options options);
