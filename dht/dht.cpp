@@ -16,8 +16,9 @@ const char* OpName(int op) {
   return kNames[op];
 }
 
-// Reads the value argument of dht.set/dht.add: a string or base64.
-Result<DhtValue> ValueArgument(const xmlrpc_c::value& value) {
+}  // namespace
+
+Result<DhtValue> DhtValueFromXml(const xmlrpc_c::value& value) {
   DhtValue out;
   if (value.type() == xmlrpc_c::value::TYPE_STRING) {
     out.bytes = std::string(xmlrpc_c::value_string(value));
@@ -26,12 +27,11 @@ Result<DhtValue> ValueArgument(const xmlrpc_c::value& value) {
     out.bytes.assign(bytes.begin(), bytes.end());
     out.binary = true;
   } else {
-    return Status::BadArgument("argument 2 (value) must be string or base64");
+    return Status::BadArgument("value must be string or base64, got " +
+                               std::string(ValueTypeName(value.type())));
   }
   return out;
 }
-
-}  // namespace
 
 DhtOptions DhtOptionsFrom(const Settings& settings) {
   DhtOptions options;
@@ -146,7 +146,7 @@ Result<DhtAnswer> Dht::Route(Op op, const std::string& key, const DhtValue& valu
   answer.ok = ok.value();
   answer.exists = StructHas(reply->value, "exists") && StructBool(reply->value, "exists").value();
   if (StructHas(reply->value, "value")) {
-    auto v = ValueArgument(StructMember(reply->value, "value").value());
+    auto v = DhtValueFromXml(StructMember(reply->value, "value").value());
     if (!v.ok()) return v.status();
     answer.value = v.value();
   }
@@ -533,7 +533,7 @@ void Dht::RegisterCommands() {
   auto write_command = [this, node_members](Op op, const char* name, const char* help) {
     return Command{name, "S:s*,S:s*i", help,
                    [this, op, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-                     auto value = ValueArgument(p[1]);
+                     auto value = DhtValueFromXml(p[1]);
                      if (!value.ok()) return value.status();
                      int ttl = p.size() > 2 ? p.getInt(2) : 0;
                      auto answer = Route(op, p.getString(0), value.value(), ttl);
@@ -650,7 +650,7 @@ void Dht::RegisterCommands() {
          if (op == Op::kSet || op == Op::kAdd) {
            auto v = StructMember(p[0], "value");
            if (!v.ok()) return v.status();
-           auto parsed = ValueArgument(v.value());
+           auto parsed = DhtValueFromXml(v.value());
            if (!parsed.ok()) return parsed.status();
            value = parsed.value();
            check = CheckValue(value);

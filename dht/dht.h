@@ -65,6 +65,9 @@ struct DhtValue {
   bool binary = false;
 };
 
+// A value from its XML-RPC form: string, or base64 (binary). Errors: BadArgument.
+Result<DhtValue> DhtValueFromXml(const xmlrpc_c::value& value);
+
 // What one operation did, and where.
 struct DhtAnswer {
   bool ok = false;      // set/add: stored; get: found; remove: removed (was present)

@@ -35,20 +35,6 @@ Status ReadRouting(const xmlrpc_c::value& answer, DhtNode* owner, int* hops) {
   return Status::Ok();
 }
 
-Result<DhtValue> ValueFromXml(const xmlrpc_c::value& value) {
-  DhtValue out;
-  if (value.type() == xmlrpc_c::value::TYPE_STRING) {
-    out.bytes = std::string(xmlrpc_c::value_string(value));
-  } else if (value.type() == xmlrpc_c::value::TYPE_BYTESTRING) {
-    auto bytes = xmlrpc_c::value_bytestring(value).vectorUcharValue();
-    out.bytes.assign(bytes.begin(), bytes.end());
-    out.binary = true;
-  } else {
-    return Status::BadArgument("the value is neither a string nor base64");
-  }
-  return out;
-}
-
 // Incremental SHA-1 over the EVP interface (the SHA1_* functions are deprecated in OpenSSL 3).
 class Sha1 {
  public:
@@ -183,7 +169,7 @@ Result<DhtReply> DhtClient::Get(const std::string& key, const std::string& via) 
   if (reply.ok) {
     auto raw = StructMember(answer.value(), "value");
     if (!raw.ok()) return raw.status();
-    auto value = ValueFromXml(raw.value());
+    auto value = DhtValueFromXml(raw.value());
     if (!value.ok()) return value.status();
     reply.value = std::move(value).value();
   }
