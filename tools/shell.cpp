@@ -397,8 +397,9 @@ Result<std::vector<std::string>> Shell::Tokenize(const std::string& line) {
       if (in_word) words.push_back(word);
       word.clear();
       in_word = false;
-    } else if (c == '#' && !in_word) {
-      break;
+    } else if (c == '#' && !in_word &&
+               (i + 1 >= line.size() || !std::isdigit(uint8_t(line[i + 1])))) {
+      break;  // a comment; "#3" is node 3 of the last listing
     } else if (c == '\'') {
       size_t end = line.find('\'', i + 1);
       if (end == std::string::npos) return Status::BadArgument("unterminated ' quote");
@@ -451,9 +452,10 @@ Result<std::string> Shell::ResolveNode(const std::string& word) const {
     return "127.0.0.1" + word;
   }
   int index = 0;
-  if (ParseInt(word, &index) && index >= 0) {
+  const std::string number = !word.empty() && word[0] == '#' ? word.substr(1) : word;
+  if (ParseInt(number, &index) && index >= 0) {
     if (size_t(index) < listed_.size()) return listed_[size_t(index)];
-    return Status::BadArgument("there is no node #" + word + " (" + std::to_string(listed_.size()) +
+    return Status::BadArgument("there is no node #" + number + " (" + std::to_string(listed_.size()) +
                                " listed; see `ring`)");
   }
   return Status::BadArgument("'" + word +

@@ -109,6 +109,8 @@ BOOST_AUTO_TEST_CASE(tokenizer_handles_quotes_escapes_and_comments) {
   BOOST_TEST(words.value() == want, boost::test_tools::per_element());
   BOOST_TEST(Shell::Tokenize("   ").value().empty());
   BOOST_TEST(Shell::Tokenize("# only a comment").value().empty());
+  // "#3" names node 3 of the last listing; a '#' before anything else starts a comment.
+  BOOST_TEST(Shell::Tokenize("kill #3 #x").value() == (std::vector<std::string>{"kill", "#3"}));
   BOOST_TEST(Shell::Tokenize("ab\"c d\"e").value() == std::vector<std::string>{"abc de"},
              boost::test_tools::per_element());
   BOOST_TEST(!Shell::Tokenize("get \"open").ok());
