@@ -121,6 +121,11 @@ void Local::NotifySuccessorsChanged() {
   for (auto* observer : observers) observer->OnSuccessorsChanged(now);
 }
 
+void Local::ForgetFinger(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fingers_.Remove(address);
+}
+
 void Local::MarkDead(const std::string& address) {
   bool successors_changed = false;
   bool was_predecessor = false;
@@ -360,9 +365,14 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
       const NodeRef& candidate = chain[i];
       if (is_in(dead, candidate.address)) continue;
       if (candidate.address != self_.address && !is_in(asked, candidate.address)) {
+        // Two tries: passing over a live owner would give a wrong answer, so one lost call
+        // must not be enough to decide it is dead.
         auto alive = transport_->Call(candidate.address, "chord.ping", xmlrpc_c::paramList());
         if (!alive.ok()) {
-          if (alive.status().code() == ErrorCode::kUnavailable) MarkDead(candidate.address);
+          alive = transport_->Call(candidate.address, "chord.ping", xmlrpc_c::paramList());
+        }
+        if (!alive.ok()) {
+          if (alive.status().code() == ErrorCode::kUnavailable) ForgetFinger(candidate.address);
           dead.push_back(candidate.address);
           continue;
         }
@@ -413,7 +423,9 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
     auto remote = RemoteStep(*next, id);
     if (!remote.ok()) {
       last_error = remote.status().message();
-      if (remote.status().code() == ErrorCode::kUnavailable) MarkDead(next->address);
+      // Only the finger is forgotten here: successors and predecessor are judged by
+      // stabilize and check-predecessor, so a single lost call cannot cut the ring.
+      if (remote.status().code() == ErrorCode::kUnavailable) ForgetFinger(next->address);
       dead.push_back(next->address);
       continue;
     }
@@ -479,6 +491,7 @@ Status Local::Stabilize() {
     if (successor.address == self_.address) return Status::Ok();
   }
   auto neighbors = Neighbors(successor);
+  if (!neighbors.ok()) neighbors = Neighbors(successor);  // a second try, as above
   if (!neighbors.ok()) {
     MarkDead(successor.address);
     return Status::Unavailable("successor " + successor.address +
@@ -561,7 +574,11 @@ Status Local::FixAllFingers() {
 Status Local::CheckPredecessor() {
   auto predecessor = this->predecessor();
   if (!predecessor) return Status::Ok();
+  // Two tries before declaring it dead: one lost call must not cost the ring a pointer.
   auto answer = transport_->Call(predecessor->address, "chord.ping", xmlrpc_c::paramList());
+  if (!answer.ok()) {
+    answer = transport_->Call(predecessor->address, "chord.ping", xmlrpc_c::paramList());
+  }
   if (!answer.ok() && answer.status().code() == ErrorCode::kUnavailable) {
     MarkDead(predecessor->address);
     return Status::Unavailable("predecessor " + predecessor->address + " does not answer");

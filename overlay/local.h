@@ -126,6 +126,8 @@ class Local {
       const NodeRef& node);
   // Forgets a node that did not answer (successor list, fingers, predecessor).
   void MarkDead(const std::string& address);
+  // Forgets a node as a finger only (a lookup could not reach it).
+  void ForgetFinger(const std::string& address);
   // Sets the predecessor and tells observers if it changed.
   void SetPredecessor(const std::optional<NodeRef>& predecessor);
   void HandleNotify(const NodeRef& node);

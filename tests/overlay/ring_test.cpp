@@ -196,6 +196,38 @@ BOOST_AUTO_TEST_CASE(sixty_four_concurrent_joins_then_lookups_leaves_and_a_crash
   CheckLookups(&ring, 1000, 102);
 }
 
+BOOST_AUTO_TEST_CASE(a_lossy_network_slows_the_ring_but_it_recovers) {
+  SimRing ring(Options(160, 6));
+  JoinConcurrently(&ring, 32, 2, 77);
+  BOOST_REQUIRE(ring.StabilizeUntilCorrect(40) >= 0);
+  ring.FixAllFingers();
+  // 10% of all calls are lost for 20 rounds of maintenance and lookups.
+  ring.network().SetDropRate(0.10, 5);
+  std::mt19937_64 random(8);
+  int answered = 0, right = 0;
+  for (int round = 0; round < 20; ++round) {
+    ring.StabilizeRound();
+    for (auto* node : ring.Live()) node->local->FixFingers();
+    for (int i = 0; i < 20; ++i) {
+      Id id = Id::Hash("lossy-" + std::to_string(random()), 160);
+      auto live = ring.Live();
+      auto found = live[random() % live.size()]->local->FindSuccessor(id);
+      if (!found.ok()) continue;
+      ++answered;
+      if (found->owner == ring.TrueOwner(id)) ++right;
+    }
+  }
+  std::cout << "10% calls dropped: " << answered << " of 400 lookups answered, " << right
+            << " with the true owner" << std::endl;
+  // Once the network is clean again the ring converges and every lookup is right.
+  ring.network().SetDropRate(0, 0);
+  int rounds = ring.StabilizeUntilCorrect(20);
+  std::cout << "after the losses stopped: ring correct after " << rounds << " rounds" << std::endl;
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+  ring.FixAllFingers();
+  CheckLookups(&ring, 500, 9);
+}
+
 BOOST_AUTO_TEST_CASE(info_reports_the_contract_fields) {
   SimRing ring(Options(160, 4));
   JoinConcurrently(&ring, 3, 1, 1);
