@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (run as root, or with sudo available):
-#   ./build.sh ring [N]   install what is missing, build, start a local ring of N nodes (default 5)
+#   ./build.sh ring [N [SETTINGS...]]
+#                         install what is missing, build, start a local ring of N nodes (default 5;
+#                         node settings such as --replicas 2 --id-bits 8 are passed on)
 #   ./build.sh test       install what is missing, build, run the whole test suite, then install
 #                         into a temporary prefix and build and test examples/counter against it
 #   ./build.sh build      install what is missing and build only
@@ -47,7 +49,8 @@ test_example() {
 
 ring() {
   local n=${1:-5}
-  "$BUILD_DIR/tools/create_chord" "$n"
+  shift || true
+  "$BUILD_DIR/tools/create_chord" "$n" "$@"
 }
 
 case "${1:-}" in
