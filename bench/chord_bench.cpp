@@ -57,7 +57,8 @@ PhaseResult RunPhase(const std::vector<std::string>& nodes, int ops, int threads
         const std::string& node = nodes[random() % nodes.size()];
         auto begin = Clock::now();
         auto answer = op(&transport, node, i);
-        latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+        latencies.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
         if (!answer.ok()) {
           if (failures++ == 0) error = answer.status().ToString();
           continue;
@@ -87,8 +88,8 @@ void Print(const std::string& name, const PhaseResult& r) {
             << std::setprecision(0) << std::setw(9) << sorted.size() / r.seconds << " ops/s"
             << std::setprecision(2) << "   p50 " << std::setw(6) << pct(0.5) << " ms   p99 "
             << std::setw(6) << pct(0.99) << " ms   mean hops " << std::setw(5)
-            << double(r.hops) / std::max<size_t>(1, sorted.size()) << "   failures "
-            << r.failures << "\n";
+            << double(r.hops) / std::max<size_t>(1, sorted.size()) << "   failures " << r.failures
+            << "\n";
   if (r.failures) std::cout << "  first failure: " << r.first_error << "\n";
 }
 
@@ -96,8 +97,8 @@ void Print(const std::string& name, const PhaseResult& r) {
 
 int main(int argc, char** argv) {
   po::options_description options("chord-bench options");
-  options.add_options()("help,h", "print this help")(
-      "ring", po::value<std::string>(), "ring file: one HOST:PORT a line")(
+  options.add_options()("help,h", "print this help")("ring", po::value<std::string>(),
+                                                     "ring file: one HOST:PORT a line")(
       "node", po::value<std::string>(), "a single node HOST:PORT")(
       "ops", po::value<int>()->default_value(2000), "operations per phase")(
       "threads", po::value<int>()->default_value(4), "concurrent clients")(
@@ -147,27 +148,29 @@ int main(int argc, char** argv) {
     for (auto& a : args) params.add(a);
     return t->Call(node, method, params);
   };
-  PhaseResult lookups = RunPhase(nodes, ops, threads, [&](chord::Transport* t,
-                                                          const std::string& node, int i) {
-    std::string id = chord::Id::Hash(prefix + "id" + std::to_string(i), bits).ToHex(bits);
-    return call(t, node, "chord.find_successor", {xmlrpc_c::value_string(id)});
-  });
+  PhaseResult lookups =
+      RunPhase(nodes, ops, threads, [&](chord::Transport* t, const std::string& node, int i) {
+        std::string id = chord::Id::Hash(prefix + "id" + std::to_string(i), bits).ToHex(bits);
+        return call(t, node, "chord.find_successor", {xmlrpc_c::value_string(id)});
+      });
   Print("find_successor", lookups);
-  PhaseResult sets = RunPhase(nodes, ops, threads, [&](chord::Transport* t,
-                                                       const std::string& node, int i) {
-    return call(t, node, "dht.set",
-                {xmlrpc_c::value_string(prefix + std::to_string(i)), xmlrpc_c::value_string(value)});
-  });
+  PhaseResult sets =
+      RunPhase(nodes, ops, threads, [&](chord::Transport* t, const std::string& node, int i) {
+        return call(
+            t, node, "dht.set",
+            {xmlrpc_c::value_string(prefix + std::to_string(i)), xmlrpc_c::value_string(value)});
+      });
   Print("dht.set", sets);
-  PhaseResult gets = RunPhase(nodes, ops, threads, [&](chord::Transport* t,
-                                                       const std::string& node, int i) {
-    auto answer = call(t, node, "dht.get", {xmlrpc_c::value_string(prefix + std::to_string(i))});
-    if (answer.ok() && !chord::StructBool(answer.value(), "found").value()) {
-      return chord::Result<xmlrpc_c::value>(chord::Status::NotFound("key lost: " + prefix +
-                                                                    std::to_string(i)));
-    }
-    return answer;
-  });
+  PhaseResult gets =
+      RunPhase(nodes, ops, threads, [&](chord::Transport* t, const std::string& node, int i) {
+        auto answer =
+            call(t, node, "dht.get", {xmlrpc_c::value_string(prefix + std::to_string(i))});
+        if (answer.ok() && !chord::StructBool(answer.value(), "found").value()) {
+          return chord::Result<xmlrpc_c::value>(
+              chord::Status::NotFound("key lost: " + prefix + std::to_string(i)));
+        }
+        return answer;
+      });
   Print("dht.get", gets);
   return lookups.failures + sets.failures + gets.failures == 0 ? 0 : 1;
 }

@@ -84,7 +84,6 @@ const char* TypeName(char letter) {
   }
 }
 
-
 bool Matches(char letter, xmlrpc_c::value::type_t type) {
   switch (letter) {
     case '*':
@@ -146,8 +145,7 @@ Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& p
           std::string which = std::to_string(i + 1);
           if (i < arg_names.size() && !arg_names[i].empty()) which += " (" + arg_names[i] + ")";
           first_mismatch = Status::BadArgument("argument " + which + " must be " +
-                                               TypeName(args[i]) + ", got " +
-                                               ValueTypeName(type));
+                                               TypeName(args[i]) + ", got " + ValueTypeName(type));
         }
         all = false;
         break;
@@ -169,7 +167,8 @@ CommandRegistry::CommandRegistry() {
   Command list{"system.listMethods", "A:", "Names of every command this node serves.",
                [self](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                  std::vector<xmlrpc_c::value> names;
-                 for (const auto& name : self->Names()) names.push_back(xmlrpc_c::value_string(name));
+                 for (const auto& name : self->Names())
+                   names.push_back(xmlrpc_c::value_string(name));
                  return xmlrpc_c::value(xmlrpc_c::value_array(names));
                }};
   Command help{"system.methodHelp", "s:s", "Help text of the named command.",
@@ -208,8 +207,7 @@ Status CommandRegistry::Register(Command command) {
     return Status::BadArgument("invalid command name '" + command.name + "'");
   }
   if (!ValidSignature(command.signature)) {
-    return Status::BadArgument("invalid signature '" + command.signature + "' for " +
-                               command.name);
+    return Status::BadArgument("invalid signature '" + command.signature + "' for " + command.name);
   }
   if (!command.handler) return Status::BadArgument("command " + command.name + " has no handler");
   std::unique_lock<std::shared_mutex> lock(mutex_);

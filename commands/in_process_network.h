@@ -47,9 +47,9 @@ class InProcessNetwork {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
-  std::set<std::string> down_;                          // guarded by mutex_
-  double drop_rate_ = 0;                                // guarded by mutex_
-  std::mt19937_64 random_;                              // guarded by mutex_
+  std::set<std::string> down_;                           // guarded by mutex_
+  double drop_rate_ = 0;                                 // guarded by mutex_
+  std::mt19937_64 random_;                               // guarded by mutex_
   std::atomic<uint64_t> calls_{0};
 };
 

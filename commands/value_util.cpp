@@ -46,7 +46,6 @@ const char* ValueTypeName(xmlrpc_c::value::type_t type) {
   }
 }
 
-
 Result<xmlrpc_c::value> StructMember(const xmlrpc_c::value& value, const std::string& name) {
   return Member(value, name, xmlrpc_c::value::TYPE_DEAD, "any");
 }

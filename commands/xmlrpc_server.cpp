@@ -41,8 +41,8 @@ struct XmlRpcServer::Abyss {
   };
   std::mutex mutex;
   std::condition_variable slot_freed;
-  bool stopping = false;                // guarded by mutex
-  std::list<Connection> connections;    // guarded by mutex
+  bool stopping = false;              // guarded by mutex
+  std::list<Connection> connections;  // guarded by mutex
 };
 
 namespace {
@@ -78,17 +78,16 @@ std::string Encode(const xmlrpc_c::rpcOutcome& outcome) {
     xmlrpc_c::xml::generateResponse(outcome, &response);
   } catch (const std::exception& e) {
     xmlrpc_c::xml::generateResponse(
-        xmlrpc_c::rpcOutcome(xmlrpc_c::fault(
-            std::string("cannot encode the answer: ") + e.what(),
-            static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kInternal))),
+        xmlrpc_c::rpcOutcome(
+            xmlrpc_c::fault(std::string("cannot encode the answer: ") + e.what(),
+                            static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kInternal))),
         &response);
   }
   return response;
 }
 
 xmlrpc_c::rpcOutcome Fault(ErrorCode code, const std::string& message) {
-  return xmlrpc_c::rpcOutcome(
-      xmlrpc_c::fault(message, static_cast<xmlrpc_c::fault::code_t>(code)));
+  return xmlrpc_c::rpcOutcome(xmlrpc_c::fault(message, static_cast<xmlrpc_c::fault::code_t>(code)));
 }
 
 // Runs one call: parses it, dispatches it into the registry and encodes the answer. A non-ok
@@ -101,7 +100,8 @@ std::string Answer(const CommandRegistry* registry, const std::string& call_xml)
   try {
     xmlrpc_c::xml::parseCall(call_xml, &name, &params);
   } catch (const std::exception& e) {
-    return Encode(Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
+    return Encode(
+        Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
   }
   Result<xmlrpc_c::value> result = registry->Dispatch(name, params);
   if (!result.ok()) return Encode(Fault(result.status().code(), result.status().message()));
@@ -140,7 +140,8 @@ Status XmlRpcServer::Start() {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options_.port));
   if (inet_pton(AF_INET, options_.bind.c_str(), &addr.sin_addr) != 1) {
-    return Status::BadArgument("bind address '" + options_.bind + "' is not a numeric IPv4 address");
+    return Status::BadArgument("bind address '" + options_.bind +
+                               "' is not a numeric IPv4 address");
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Unavailable(std::string("socket: ") + strerror(errno));
@@ -190,8 +191,7 @@ Status XmlRpcServer::Start() {
     parms.xml_processor_max_stack = 1024 * 1024;
     parms.uri_path = path;
     parms.chunk_response = false;
-    xmlrpc_server_abyss_set_handler3(&env, &abyss->server, &parms,
-                                     XMLRPC_AHPSIZE(chunk_response));
+    xmlrpc_server_abyss_set_handler3(&env, &abyss->server, &parms, XMLRPC_AHPSIZE(chunk_response));
     if (env.fault_occurred) {
       std::string what = env.fault_string;
       xmlrpc_env_clean(&env);
@@ -237,9 +237,8 @@ void XmlRpcServer::AcceptLoop() {
           ++it;
         }
       }
-      abyss.slot_freed.wait(lock, [&] {
-        return abyss.stopping || abyss.connections.size() < max_connections;
-      });
+      abyss.slot_freed.wait(
+          lock, [&] { return abyss.stopping || abyss.connections.size() < max_connections; });
       if (abyss.stopping) return;
     }
     pollfd fds[2] = {{socket_fd_, POLLIN, 0}, {abyss.wake_pipe[0], POLLIN, 0}};

@@ -27,7 +27,6 @@
 
 #include "commands/command_registry.h"
 
-
 namespace chord {
 
 // Sets xmlrpc-c's process-global limit on the size of one XML document. Call once from main (or
@@ -63,8 +62,8 @@ class XmlRpcServer {
   Options options_;
   int port_ = 0;
   int socket_fd_ = -1;
-  void AcceptLoop();                              // the server thread
-  void Serve(int fd, void* connection);           // one connection's thread
+  void AcceptLoop();                     // the server thread
+  void Serve(int fd, void* connection);  // one connection's thread
   struct Abyss;  // xmlrpc-c's C server state and our connections, kept out of this header
   std::unique_ptr<Abyss> abyss_;
   std::thread thread_;

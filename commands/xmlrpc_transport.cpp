@@ -73,8 +73,7 @@ void XmlRpcTransport::Return(const std::string& address, void* handle) {
   }
 }
 
-Result<xmlrpc_c::value> XmlRpcTransport::Call(const std::string& address,
-                                              const std::string& method,
+Result<xmlrpc_c::value> XmlRpcTransport::Call(const std::string& address, const std::string& method,
                                               const xmlrpc_c::paramList& params) {
   std::string request;
   try {

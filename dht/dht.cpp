@@ -57,9 +57,7 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
   local_->AddObserver(this);
 }
 
-Dht::~Dht() {
-  local_->RemoveObserver(this);
-}
+Dht::~Dht() { local_->RemoveObserver(this); }
 
 int64_t Dht::NowMs() const {
   if (options_.now_ms) return options_.now_ms();
@@ -98,8 +96,8 @@ Status Dht::CheckKey(const std::string& key) const {
 
 Status Dht::CheckValue(const DhtValue& value) const {
   if (value.bytes.size() > options_.max_value_bytes) {
-    return Status::BadArgument("value is " + std::to_string(value.bytes.size()) +
-                               " bytes, limit " + std::to_string(options_.max_value_bytes));
+    return Status::BadArgument("value is " + std::to_string(value.bytes.size()) + " bytes, limit " +
+                               std::to_string(options_.max_value_bytes));
   }
   return Status::Ok();
 }
@@ -370,8 +368,8 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
   NodeRef boundary = predecessor;
   for (int k = 1; k < options_.replicas; ++k) {
     if (boundary.address == self.address) return Status::Ok();  // small ring: keep everything
-    auto reply = local_->transport()->Call(boundary.address, "chord.neighbors",
-                                           xmlrpc_c::paramList());
+    auto reply =
+        local_->transport()->Call(boundary.address, "chord.neighbors", xmlrpc_c::paramList());
     if (!reply.ok()) return reply.status();  // unsure of the boundary: keep everything
     if (!StructHas(reply.value(), "predecessor")) return Status::Ok();
     auto next = NodeFromValue(StructMember(reply.value(), "predecessor").value(), bits);
@@ -397,8 +395,7 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
         continue;
       }
       std::vector<Record> run;
-      while (i < foreign.size() &&
-             InHalfOpenInterval(foreign[i].id, self.id, owner->owner.id)) {
+      while (i < foreign.size() && InHalfOpenInterval(foreign[i].id, self.id, owner->owner.id)) {
         if (!Collectible(foreign[i].entry)) run.push_back(foreign[i]);
         ++i;
       }
@@ -444,8 +441,8 @@ Status Dht::HandOff() {
       after = RecordPosition{records.back().id, records.back().key};
       auto sent = SendRecords(successor.address, records);
       if (!sent.ok()) {
-        last = Status(sent.status().code(), "hand-off to " + successor.address +
-                                                " failed after " + std::to_string(moved) +
+        last = Status(sent.status().code(), "hand-off to " + successor.address + " failed after " +
+                                                std::to_string(moved) +
                                                 " entries: " + sent.status().message());
         break;
       }
@@ -527,22 +524,24 @@ void Dht::RegisterCommands() {
   auto add = [this](Command command) { commands_.Add(std::move(command)); };
   const int bits = local_->bits();
   auto node_members = [bits](const DhtAnswer& a) {
-    return StructMembers{{"node", NodeToValue(a.node, bits)}, {"hops", xmlrpc_c::value_int(a.hops)}};
+    return StructMembers{{"node", NodeToValue(a.node, bits)},
+                         {"hops", xmlrpc_c::value_int(a.hops)}};
   };
 
   auto write_command = [this, node_members](Op op, const char* name, const char* help) {
-    return Command{name, "S:s*,S:s*i", help,
-                   [this, op, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-                     auto value = DhtValueFromXml(p[1]);
-                     if (!value.ok()) return value.status();
-                     int ttl = p.size() > 2 ? p.getInt(2) : 0;
-                     auto answer = Route(op, p.getString(0), value.value(), ttl);
-                     if (!answer.ok()) return answer.status();
-                     StructMembers m = node_members(answer.value());
-                     m["stored"] = xmlrpc_c::value_boolean(answer->ok);
-                     if (op == Op::kAdd) m["exists"] = xmlrpc_c::value_boolean(answer->exists);
-                     return MakeStruct(m);
-                   }};
+    return Command{
+        name, "S:s*,S:s*i", help,
+        [this, op, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
+          auto value = DhtValueFromXml(p[1]);
+          if (!value.ok()) return value.status();
+          int ttl = p.size() > 2 ? p.getInt(2) : 0;
+          auto answer = Route(op, p.getString(0), value.value(), ttl);
+          if (!answer.ok()) return answer.status();
+          StructMembers m = node_members(answer.value());
+          m["stored"] = xmlrpc_c::value_boolean(answer->ok);
+          if (op == Op::kAdd) m["exists"] = xmlrpc_c::value_boolean(answer->exists);
+          return MakeStruct(m);
+        }};
   };
   add(write_command(Op::kSet, "dht.set",
                     "set(key, value[, ttl_seconds]): store or overwrite; value is a string or "
@@ -721,9 +720,9 @@ void Dht::RegisterCommands() {
          }
          std::vector<xmlrpc_c::value> digests;
          for (const auto& r : storage_->Range(from.value(), to.value(), after, size_t(limit))) {
-           digests.push_back(MakeStruct(
-               {{"key", xmlrpc_c::value_string(r.key)},
-                {"version", xmlrpc_c::value_string(std::to_string(r.entry.version))}}));
+           digests.push_back(
+               MakeStruct({{"key", xmlrpc_c::value_string(r.key)},
+                           {"version", xmlrpc_c::value_string(std::to_string(r.entry.version))}}));
          }
          return MakeStruct({{"digests", xmlrpc_c::value_array(digests)}});
        }});

@@ -78,10 +78,10 @@ struct DhtAnswer {
 };
 
 struct DhtStats {
-  size_t owned = 0;       // live entries this node owns
-  size_t replicas = 0;    // live entries this node holds for other owners
-  size_t tombstones = 0;  // removed keys remembered until collected
-  uint64_t received = 0;  // entries received from other nodes (transfers and repairs)
+  size_t owned = 0;                // live entries this node owns
+  size_t replicas = 0;             // live entries this node holds for other owners
+  size_t tombstones = 0;           // removed keys remembered until collected
+  uint64_t received = 0;           // entries received from other nodes (transfers and repairs)
   uint64_t received_as_owner = 0;  // of which pulled into this node's own range
   bool settled = false;            // this node holds its whole range (a miss is a miss)
 };
@@ -123,8 +123,7 @@ class Dht : public OverlayObserver {
   enum class Op { kSet, kAdd, kGet, kRemove };
   Result<DhtAnswer> Route(Op op, const std::string& key, const DhtValue& value, int ttl_s);
   // Runs `op` on this node as the key's owner. Errors: Router::NotOwner if it is not.
-  Result<DhtAnswer> ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value,
-                                   int ttl_s);
+  Result<DhtAnswer> ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value, int ttl_s);
   Status CheckKey(const std::string& key) const;
   Status CheckValue(const DhtValue& value) const;
   // While this node's range is not settled, looks for a key it lacks on its first successors
@@ -148,7 +147,7 @@ class Dht : public OverlayObserver {
   Router router_;
   DhtOptions options_;
   std::unique_ptr<Storage> storage_;
-  std::mutex write_mutex_;  // serializes version assignment and the local write of a key
+  std::mutex write_mutex_;     // serializes version assignment and the local write of a key
   uint64_t last_version_ = 0;  // guarded by write_mutex_
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> received_as_owner_{0};
@@ -158,9 +157,9 @@ class Dht : public OverlayObserver {
   // alone. Until then a miss asks the first successors.
   bool Settled() const;
   mutable std::mutex settle_mutex_;
-  bool settled_ = false;             // guarded by settle_mutex_
-  int complete_pulls_ = 0;           // guarded by settle_mutex_; since the range last grew
-  uint64_t range_generation_ = 0;    // guarded by settle_mutex_; bumped when the range grows
+  bool settled_ = false;           // guarded by settle_mutex_
+  int complete_pulls_ = 0;         // guarded by settle_mutex_; since the range last grew
+  uint64_t range_generation_ = 0;  // guarded by settle_mutex_; bumped when the range grows
   // Declared last so that it is destroyed first: no call reaches a half-destroyed object.
   RegisteredCommands commands_;
 };

@@ -19,12 +19,12 @@
 namespace chord {
 
 struct Entry {
-  std::string value;           // bytes, exactly as stored
-  bool binary = false;         // stored as XML-RPC base64 (true) or string (false)
-  uint64_t version = 0;        // newest wins when copies meet
-  bool tombstone = false;      // a remove: kept so that repair cannot bring the key back
-  int64_t expires_at_ms = 0;   // wall-clock ms since the epoch; 0 = never expires
-  int64_t written_at_ms = 0;   // when this version was written (tombstone collection)
+  std::string value;          // bytes, exactly as stored
+  bool binary = false;        // stored as XML-RPC base64 (true) or string (false)
+  uint64_t version = 0;       // newest wins when copies meet
+  bool tombstone = false;     // a remove: kept so that repair cannot bring the key back
+  int64_t expires_at_ms = 0;  // wall-clock ms since the epoch; 0 = never expires
+  int64_t written_at_ms = 0;  // when this version was written (tombstone collection)
 };
 
 struct Record {

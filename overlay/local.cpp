@@ -166,8 +166,8 @@ Status Local::Join(const std::string& bootstrap) {
                   "cannot join through " + bootstrap + ": " + answer.status().message());
   }
   auto owner = NodeFromValue(answer.value(), bits());
-  if (!owner.ok()) return Status::Unavailable("bad answer from " + bootstrap + ": " +
-                                              owner.status().message());
+  if (!owner.ok())
+    return Status::Unavailable("bad answer from " + bootstrap + ": " + owner.status().message());
   if (owner->id == self_.id) {
     if (owner->address != self_.address) {
       return Status::Refused("id " + self_.id.ToHex(bits()) + " is already taken by " +
@@ -179,8 +179,8 @@ Status Local::Join(const std::string& bootstrap) {
   // Zave: adopt the successor only once it answers, and take its successor list with it.
   auto neighbors = Neighbors(owner.value());
   if (!neighbors.ok()) {
-    return Status::Unavailable("successor " + owner->address + " does not answer: " +
-                               neighbors.status().message());
+    return Status::Unavailable("successor " + owner->address +
+                               " does not answer: " + neighbors.status().message());
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -194,8 +194,8 @@ Status Local::Join(const std::string& bootstrap) {
   NotifySuccessorsChanged();
   transport_->Call(owner->address, "chord.notify", Params({NodeToValue(self_, bits())}));
   BOOST_LOG_TRIVIAL(info) << "joined the ring through " << bootstrap << " as "
-                          << self_.id.ToHex(bits()) << " at " << self_.address
-                          << "; successor " << owner->address;
+                          << self_.id.ToHex(bits()) << " at " << self_.address << "; successor "
+                          << owner->address;
   return Status::Ok();
 }
 
@@ -327,8 +327,8 @@ Result<Local::Step> Local::RemoteStep(const NodeRef& node, const Id& id) {
   if (!done.ok()) return done.status();
   Step step;
   step.done = done.value();
-  for (auto [name, out] : {std::make_pair("nodes", &step.nodes),
-                           std::make_pair("successors", &step.successors)}) {
+  for (auto [name, out] :
+       {std::make_pair("nodes", &step.nodes), std::make_pair("successors", &step.successors)}) {
     if (!StructHas(answer.value(), name)) continue;
     auto nodes = NodesFromValue(StructMember(answer.value(), name).value(), bits());
     if (!nodes.ok()) return nodes.status();
@@ -411,8 +411,7 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
       frames.pop_back();
     }
     if (!next) {
-      return Status::Unavailable("lookup of " + id.ToHex(bits()) +
-                                 " found no live node toward it" +
+      return Status::Unavailable("lookup of " + id.ToHex(bits()) + " found no live node toward it" +
                                  (last_error.empty() ? "" : " (last error: " + last_error + ")"));
     }
     if (hops >= options_.max_lookup_hops) {

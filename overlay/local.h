@@ -122,8 +122,7 @@ class Local {
   void RegisterCommands();
   Step LocalStep(const Id& id) const;
   Result<Step> RemoteStep(const NodeRef& node, const Id& id);
-  Result<std::pair<std::optional<NodeRef>, std::vector<NodeRef>>> Neighbors(
-      const NodeRef& node);
+  Result<std::pair<std::optional<NodeRef>, std::vector<NodeRef>>> Neighbors(const NodeRef& node);
   // Forgets a node that did not answer (successor list, fingers, predecessor).
   void MarkDead(const std::string& address);
   // Forgets a node as a finger only (a lookup could not reach it).

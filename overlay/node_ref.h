@@ -19,9 +19,7 @@ struct NodeRef {
   Id id;
   std::string address;
 
-  bool operator==(const NodeRef& other) const {
-    return id == other.id && address == other.address;
-  }
+  bool operator==(const NodeRef& other) const { return id == other.id && address == other.address; }
   bool operator!=(const NodeRef& other) const { return !(*this == other); }
 };
 

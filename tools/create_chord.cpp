@@ -35,8 +35,8 @@ namespace {
 // Node settings given on the command line or in the config file, as chord-node arguments.
 std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
   static const std::vector<std::string> kNotForwarded = {
-      "create", "join", "port", "config", "help", "nodes", "base-port", "ring-file",
-      "no-shell", "node-binary", "startup-timeout-s"};
+      "create",    "join",     "port",        "config",           "help", "nodes", "base-port",
+      "ring-file", "no-shell", "node-binary", "startup-timeout-s"};
   std::vector<std::string> args;
   for (const auto& [name, value] : vm) {
     if (value.defaulted() || value.empty()) continue;
@@ -59,7 +59,8 @@ std::string KeysHeld(chord::Transport* transport, const std::string& address) {
   auto owned = chord::StructInt(stats.value(), "owned");
   auto replicas = chord::StructInt(stats.value(), "replicas");
   if (!owned.ok()) return "-";
-  return std::to_string(owned.value()) + (replicas.ok() ? " (+" + std::to_string(replicas.value()) + " replicas)" : "");
+  return std::to_string(owned.value()) +
+         (replicas.ok() ? " (+" + std::to_string(replicas.value()) + " replicas)" : "");
 }
 
 }  // namespace
@@ -78,17 +79,17 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &resize, nullptr);
 
   chord::SettingsParser parser("create_chord N");
-  parser.tool_options().add_options()
-      ("nodes", po::value<int>()->value_name("N"), "number of nodes to start (positional)")
-      ("base-port", po::value<int>()->default_value(0)->value_name("PORT"),
-       "node i listens on PORT+i; 0 picks free ports")
-      ("ring-file", po::value<std::string>()->default_value("ring.txt")->value_name("FILE"),
-       "write the node addresses here, one HOST:PORT a line")
-      ("no-shell", "do not open the shell; wait for SIGINT/SIGTERM")
-      ("node-binary", po::value<std::string>()->default_value(chord::ProgramSibling("chord-node")),
-       "the chord-node program to start")
-      ("startup-timeout-s", po::value<int>()->default_value(60),
-       "give up if the ring is not correct after this many seconds");
+  parser.tool_options().add_options()("nodes", po::value<int>()->value_name("N"),
+                                      "number of nodes to start (positional)")(
+      "base-port", po::value<int>()->default_value(0)->value_name("PORT"),
+      "node i listens on PORT+i; 0 picks free ports")(
+      "ring-file", po::value<std::string>()->default_value("ring.txt")->value_name("FILE"),
+      "write the node addresses here, one HOST:PORT a line")(
+      "no-shell", "do not open the shell; wait for SIGINT/SIGTERM")(
+      "node-binary", po::value<std::string>()->default_value(chord::ProgramSibling("chord-node")),
+      "the chord-node program to start")(
+      "startup-timeout-s", po::value<int>()->default_value(60),
+      "give up if the ring is not correct after this many seconds");
   parser.positional().add("nodes", 1);
   chord::Settings settings;
   auto outcome = parser.Parse(argc, argv, &settings);
@@ -133,8 +134,8 @@ int main(int argc, char** argv) {
   std::cerr << "\n";
 
   chord::XmlRpcTransport transport({});
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::seconds(vm["startup-timeout-s"].as<int>());
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(vm["startup-timeout-s"].as<int>());
   chord::RingWalk walk;
   std::string problem = "not checked";
   for (int tick = 0; std::chrono::steady_clock::now() < deadline; ++tick) {
@@ -159,7 +160,9 @@ int main(int argc, char** argv) {
   std::cerr << "\rring verified: " << count << " nodes in id order          \n";
 
   std::cout << std::left << std::setw(4) << "#" << std::setw(42) << "id" << std::setw(22)
-            << "address" << "keys" << "\n";
+            << "address"
+            << "keys"
+            << "\n";
   for (size_t i = 0; i < walk.members.size(); ++i) {
     const auto& m = walk.members[i];
     std::cout << std::setw(4) << i << std::setw(42) << m.id << std::setw(22) << m.address
@@ -194,8 +197,8 @@ int main(int argc, char** argv) {
   int unclean = launcher.StopAll(std::chrono::seconds(15));
   if (unclean) {
     std::cerr << unclean << " nodes did not exit cleanly\n";
-  } else {
-    std::cerr << "all nodes left\n";
+    return 1;
   }
+  std::cerr << "all nodes left\n";
   return 0;
 }

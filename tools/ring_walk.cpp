@@ -32,8 +32,8 @@ RingWalk WalkRing(Transport* transport, const std::string& start, size_t max_nod
     }
     at = next;
   }
-  walk.problem = "the walk did not come back to " + start + " within " +
-                 std::to_string(max_nodes) + " nodes";
+  walk.problem =
+      "the walk did not come back to " + start + " within " + std::to_string(max_nodes) + " nodes";
   return walk;
 }
 

@@ -35,13 +35,13 @@ BOOST_GLOBAL_FIXTURE(QuietLogs);
 // A registry with "node.name" answering `name`, so a test can tell which node it reached.
 struct Node {
   explicit Node(const std::string& name) {
-    BOOST_REQUIRE(registry
-                      .Register(Command{"node.name", "s:", "Name of this node.",
-                                        [name](const xmlrpc_c::paramList&)
-                                            -> Result<xmlrpc_c::value> {
-                                          return xmlrpc_c::value(xmlrpc_c::value_string(name));
-                                        }})
-                      .ok());
+    BOOST_REQUIRE(
+        registry
+            .Register(Command{"node.name", "s:", "Name of this node.",
+                              [name](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+                                return xmlrpc_c::value(xmlrpc_c::value_string(name));
+                              }})
+            .ok());
     BOOST_REQUIRE(registry
                       .Register(Command{"node.missing", "s:", "Always not found.",
                                         [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {

@@ -274,8 +274,8 @@ BOOST_AUTO_TEST_CASE(star_accepts_any_type) {
   BOOST_REQUIRE(registry.Register(MakeCommand("test.any", "*:*i")).ok());
   for (const auto& sample : SampleOfEveryType()) {
     auto result = registry.Dispatch("test.any", Params(sample.second, Int(0)));
-    BOOST_CHECK_MESSAGE(result.ok(), "type '" << sample.first << "': "
-                                              << result.status().ToString());
+    BOOST_CHECK_MESSAGE(result.ok(),
+                        "type '" << sample.first << "': " << result.status().ToString());
   }
   // '*' still counts as one argument, and the others are still checked.
   BOOST_CHECK_EQUAL(registry.Dispatch("test.any", Params(Int(0))).status().code(),
@@ -307,10 +307,9 @@ BOOST_AUTO_TEST_CASE(throwing_handler_is_internal) {
                                       }})
                     .ok());
   BOOST_REQUIRE(registry
-                    .Register(Command{"test.throws_int", "s:", "help",
-                                      [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
-                                        throw 42;
-                                      }})
+                    .Register(Command{
+                        "test.throws_int", "s:", "help",
+                        [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> { throw 42; }})
                     .ok());
   // A handler that reads a wrong-typed argument: xmlrpc-c throws girerr::error.
   BOOST_REQUIRE(registry
@@ -442,23 +441,22 @@ BOOST_AUTO_TEST_CASE(system_commands_cannot_be_unregistered) {
 BOOST_AUTO_TEST_CASE(handlers_may_change_the_registry) {
   CommandRegistry registry;
   CommandRegistry* self = &registry;
-  BOOST_REQUIRE(registry
-                    .Register(Command{"test.adder", "b:s", "Registers the named command.",
-                                      [self](const xmlrpc_c::paramList& p)
-                                          -> Result<xmlrpc_c::value> {
-                                        Status s =
-                                            self->Register(MakeCommand(p.getString(0), "s:"));
-                                        return xmlrpc_c::value(xmlrpc_c::value_boolean(s.ok()));
-                                      }})
-                    .ok());
-  BOOST_REQUIRE(registry
-                    .Register(Command{"test.remover", "b:s", "Unregisters the named command.",
-                                      [self](const xmlrpc_c::paramList& p)
-                                          -> Result<xmlrpc_c::value> {
-                                        bool removed = self->Unregister(p.getString(0));
-                                        return xmlrpc_c::value(xmlrpc_c::value_boolean(removed));
-                                      }})
-                    .ok());
+  BOOST_REQUIRE(
+      registry
+          .Register(Command{"test.adder", "b:s", "Registers the named command.",
+                            [self](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
+                              Status s = self->Register(MakeCommand(p.getString(0), "s:"));
+                              return xmlrpc_c::value(xmlrpc_c::value_boolean(s.ok()));
+                            }})
+          .ok());
+  BOOST_REQUIRE(
+      registry
+          .Register(Command{"test.remover", "b:s", "Unregisters the named command.",
+                            [self](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
+                              bool removed = self->Unregister(p.getString(0));
+                              return xmlrpc_c::value(xmlrpc_c::value_boolean(removed));
+                            }})
+          .ok());
   auto added = registry.Dispatch("test.adder", Params(Str("test.added")));
   BOOST_REQUIRE(added.ok());
   BOOST_CHECK(xmlrpc_c::value_boolean(added.value()));

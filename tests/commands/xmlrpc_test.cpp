@@ -71,8 +71,7 @@ std::string Diff(const xmlrpc_c::value& a, const xmlrpc_c::value& b, const std::
   switch (a.type()) {
     case xmlrpc_c::value::TYPE_INT:
       if (int(xmlrpc_c::value_int(a)) != int(xmlrpc_c::value_int(b))) {
-        out << path << ": " << int(xmlrpc_c::value_int(a)) << " != "
-            << int(xmlrpc_c::value_int(b));
+        out << path << ": " << int(xmlrpc_c::value_int(a)) << " != " << int(xmlrpc_c::value_int(b));
       }
       break;
     case xmlrpc_c::value::TYPE_I8:
@@ -99,9 +98,9 @@ std::string Diff(const xmlrpc_c::value& a, const xmlrpc_c::value& b, const std::
       timeval x = xmlrpc_c::value_datetime(a);
       timeval y = xmlrpc_c::value_datetime(b);
       if (x.tv_sec != y.tv_sec || x.tv_usec != y.tv_usec) {
-        out << path << ": " << xmlrpc_c::value_datetime(a).iso8601Value() << " ("
-            << x.tv_usec << "us) != " << xmlrpc_c::value_datetime(b).iso8601Value() << " ("
-            << y.tv_usec << "us)";
+        out << path << ": " << xmlrpc_c::value_datetime(a).iso8601Value() << " (" << x.tv_usec
+            << "us) != " << xmlrpc_c::value_datetime(b).iso8601Value() << " (" << y.tv_usec
+            << "us)";
       }
       break;
     }
@@ -223,8 +222,8 @@ std::vector<std::pair<std::string, xmlrpc_c::value>> Samples() {
   s.emplace_back("array of every type", xmlrpc_c::value_array(mixed));
   s.emplace_back("nested struct", xmlrpc_c::value_struct(outer));
   s.emplace_back("nested arrays",
-                 xmlrpc_c::value_array(xmlrpc_c::carray{xmlrpc_c::value_array(
-                     xmlrpc_c::carray{xmlrpc_c::value_array(xmlrpc_c::carray{
+                 xmlrpc_c::value_array(xmlrpc_c::carray{
+                     xmlrpc_c::value_array(xmlrpc_c::carray{xmlrpc_c::value_array(xmlrpc_c::carray{
                          xmlrpc_c::value_struct(outer), xmlrpc_c::value_nil()})})}));
   return s;
 }
@@ -287,8 +286,7 @@ struct TestCommands {
         });
     Add("test.size", "i:6", "Length of a base64 argument.",
         [](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-          return xmlrpc_c::value(
-              xmlrpc_c::value_int(static_cast<int>(p.getBytestring(0).size())));
+          return xmlrpc_c::value(xmlrpc_c::value_int(static_cast<int>(p.getBytestring(0).size())));
         });
     Add("test.fail", "n:is", "Fails with the given code and message.",
         [](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
@@ -402,9 +400,8 @@ BOOST_FIXTURE_TEST_CASE(several_arguments_round_trip, ServerFixture) {
   params.add(samples.back().second);
   auto result = Call("test.echoAll", params);
   BOOST_REQUIRE_MESSAGE(result.ok(), result.status().ToString());
-  xmlrpc_c::value expected = xmlrpc_c::value_array(
-      xmlrpc_c::carray{samples.front().second, Bytes(std::string("\0\0", 2)),
-                       samples.back().second});
+  xmlrpc_c::value expected = xmlrpc_c::value_array(xmlrpc_c::carray{
+      samples.front().second, Bytes(std::string("\0\0", 2)), samples.back().second});
   std::string diff = Diff(expected, result.value(), "args");
   BOOST_CHECK_MESSAGE(diff.empty(), diff);
 
@@ -442,9 +439,8 @@ BOOST_FIXTURE_TEST_CASE(doubles_round_trip_closely, ServerFixture) {
 // ---- Faults -------------------------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(faults_keep_their_code, ServerFixture) {
-  for (ErrorCode code : {ErrorCode::kBadArgument, ErrorCode::kUnknownCommand,
-                         ErrorCode::kNotFound, ErrorCode::kUnavailable, ErrorCode::kRefused,
-                         ErrorCode::kInternal}) {
+  for (ErrorCode code : {ErrorCode::kBadArgument, ErrorCode::kUnknownCommand, ErrorCode::kNotFound,
+                         ErrorCode::kUnavailable, ErrorCode::kRefused, ErrorCode::kInternal}) {
     std::string message = std::string("failing as ") + chord::ErrorCodeName(code) + " <&>";
     xmlrpc_c::paramList params;
     params.add(xmlrpc_c::value_int(static_cast<int>(code)));
@@ -610,8 +606,8 @@ BOOST_FIXTURE_TEST_CASE(many_concurrent_callers, ServerFixture) {
     });
   }
   for (auto& thread : threads) thread.join();
-  BOOST_CHECK_MESSAGE(failures.load() == 0,
-                      failures.load() << " calls failed; first: " << first_failure);
+  BOOST_CHECK_MESSAGE(failures.load() == 0, failures.load()
+                                                << " calls failed; first: " << first_failure);
 }
 
 // ---- Life cycle ---------------------------------------------------------------------------

@@ -42,10 +42,9 @@ class SimRing {
   SimNode* AddNode(std::optional<Id> id = std::nullopt) {
     auto node = std::make_unique<SimNode>();
     node->address = "node-" + std::to_string(next_name_++);
-    node->local = id ? std::make_unique<Local>(options_, node->address, *id, &transport_,
-                                               &node->registry)
-                     : std::make_unique<Local>(options_, node->address, &transport_,
-                                               &node->registry);
+    node->local =
+        id ? std::make_unique<Local>(options_, node->address, *id, &transport_, &node->registry)
+           : std::make_unique<Local>(options_, node->address, &transport_, &node->registry);
     if (on_add_) on_add_(node.get());
     network_.Attach(node->address, &node->registry);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -71,9 +70,8 @@ class SimRing {
   // Live joined nodes in id order.
   std::vector<SimNode*> Sorted() {
     auto live = Live();
-    std::sort(live.begin(), live.end(), [](SimNode* a, SimNode* b) {
-      return a->local->self().id < b->local->self().id;
-    });
+    std::sort(live.begin(), live.end(),
+              [](SimNode* a, SimNode* b) { return a->local->self().id < b->local->self().id; });
     return live;
   }
 

@@ -49,8 +49,8 @@ constexpr int kReplicas = 3;
 constexpr size_t kSuccessors = 6;
 
 const std::vector<std::string> kFast = {
-    "--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
-    "--repair-ms",    "300", "--replicas",       "3",   "--successors",           "6",
+    "--stabilize-ms", "100",    "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
+    "--repair-ms",    "300",    "--replicas",       "3",   "--successors",           "6",
     "--log-level",    "warning"};
 
 std::vector<std::string> Args(std::vector<std::string> args) {
@@ -235,8 +235,7 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
     size_t owner = OwnerIndex(members, id);
     ++owned_by[owner];
     std::string located =
-        chord::StructString(chord::StructMember(answer.value(), "node").value(), "address")
-            .value();
+        chord::StructString(chord::StructMember(answer.value(), "node").value(), "address").value();
     auto replicas = chord::StructArray(answer.value(), "replicas").value();
     bool right = located == members[owner].address && replicas.size() == size_t(kReplicas - 1);
     for (size_t k = 0; right && k < replicas.size(); ++k) {
@@ -245,13 +244,13 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
     }
     if (!right) {
       if (++misplaced <= 10) {
-        BOOST_ERROR("dht.locate " << Key(i) << " through " << address << " says owner "
-                                  << located << ", want " << members[owner].address);
+        BOOST_ERROR("dht.locate " << Key(i) << " through " << address << " says owner " << located
+                                  << ", want " << members[owner].address);
       }
     }
   }
-  std::cout << "located " << kKeys << " keys in " << Seconds(Clock::now() - locate_start)
-            << " s" << std::endl;
+  std::cout << "located " << kKeys << " keys in " << Seconds(Clock::now() - locate_start) << " s"
+            << std::endl;
   BOOST_REQUIRE_MESSAGE(misplaced == 0, misplaced << " keys located at the wrong node");
   StatsSum before = SumStats(&transport, [&] {
     std::vector<std::string> all;
@@ -323,8 +322,7 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
       if (!last.empty()) {
         if (++failed <= 20) {
           BOOST_ERROR("dht.get " << Key(i) << " through " << address << " after " << attempts
-                                 << " attempts, "
-                                 << Seconds(Clock::now() - crash_time)
+                                 << " attempts, " << Seconds(Clock::now() - crash_time)
                                  << " s after the crash: " << last);
         }
         BOOST_REQUIRE_MESSAGE(failed <= 50, "too many failed reads; giving up");
@@ -332,16 +330,15 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
     }
   }
   double read_s = Seconds(Clock::now() - crash_time);
-  std::cout << "read " << kKeys << " keys through each of " << survivors.size()
-            << " survivors (" << survivors.size() * kKeys << " gets, " << attempts_total
-            << " attempts) in " << read_s << " s ("
-            << double(survivors.size() * kKeys) / read_s << " gets/s); " << retried
+  std::cout << "read " << kKeys << " keys through each of " << survivors.size() << " survivors ("
+            << survivors.size() * kKeys << " gets, " << attempts_total << " attempts) in " << read_s
+            << " s (" << double(survivors.size() * kKeys) / read_s << " gets/s); " << retried
             << " needed a retry, " << failed << " failed" << std::endl;
   BOOST_TEST(failed == 0);
 
   // 6. The ring of six closes; repair restores three copies of every key.
-  problem = WaitForRing(&transport, survivors.front(), survivors.size(), &walk,
-                        std::chrono::seconds(60));
+  problem =
+      WaitForRing(&transport, survivors.front(), survivors.size(), &walk, std::chrono::seconds(60));
   BOOST_REQUIRE_MESSAGE(problem.empty(), "the ring of 6 did not become correct: " << problem);
   std::cout << "ring of " << survivors.size() << " correct " << Seconds(Clock::now() - crash_time)
             << " s after the crash" << std::endl;
@@ -349,8 +346,8 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
   auto repair_deadline = Clock::now() + std::chrono::seconds(60);
   while (true) {
     after = SumStats(&transport, survivors);
-    bool done = after.problem.empty() && after.owned == kKeys &&
-                after.replicas == kKeys * (kReplicas - 1);
+    bool done =
+        after.problem.empty() && after.owned == kKeys && after.replicas == kKeys * (kReplicas - 1);
     if (done || Clock::now() >= repair_deadline) break;
     poll(nullptr, 0, 100);  // bounded by the deadline: repair runs every 300 ms
   }

@@ -298,8 +298,8 @@ BOOST_AUTO_TEST_CASE(two_joins_in_one_gap_before_any_repair_lose_no_read) {
   for (int round = 0; round < 8 && !all_settled(); ++round) dht.RepairRound();
   BOOST_TEST(all_settled());
   for (auto* node : dht.ring().Sorted()) {
-    BOOST_TEST_MESSAGE(node->local->self().id.ToHex(16) << " settled "
-                       << DhtRing::Of(node).Stats().settled << " pred "
+    BOOST_TEST_MESSAGE(node->local->self().id.ToHex(16)
+                       << " settled " << DhtRing::Of(node).Stats().settled << " pred "
                        << node->local->predecessor()->id.ToHex(16));
   }
   BOOST_TEST(dht.CheckReads(expected, random) == 0u);

@@ -40,8 +40,7 @@ BOOST_AUTO_TEST_CASE(add_power_of_two_wraps) {
   BOOST_TEST(max.Next(160).ToHex(160) == std::string(40, '0'));
   Id carry = *Id::FromHex("00ff", 160);
   BOOST_TEST(carry.AddPowerOfTwo(0, 160).ToUint64() == 0x100u);
-  BOOST_TEST(Id::FromUint(0, 160).AddPowerOfTwo(159, 160).ToHex(160) ==
-             "8" + std::string(39, '0'));
+  BOOST_TEST(Id::FromUint(0, 160).AddPowerOfTwo(159, 160).ToHex(160) == "8" + std::string(39, '0'));
 }
 
 BOOST_AUTO_TEST_CASE(intervals_with_wrap_around) {

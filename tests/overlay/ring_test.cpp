@@ -236,8 +236,7 @@ BOOST_AUTO_TEST_CASE(info_reports_the_contract_fields) {
   SimNode* node = ring.Live()[0];
   auto info = ring.transport()->Call(node->address, "chord.info", xmlrpc_c::paramList());
   BOOST_REQUIRE(info.ok());
-  BOOST_TEST(chord::StructString(info.value(), "id").value() ==
-             node->local->self().id.ToHex(160));
+  BOOST_TEST(chord::StructString(info.value(), "id").value() == node->local->self().id.ToHex(160));
   BOOST_TEST(chord::StructString(info.value(), "address").value() == node->address);
   BOOST_TEST(chord::StructHas(info.value(), "predecessor"));
   BOOST_TEST(chord::StructArray(info.value(), "successors").value().size() == 2u);
