@@ -13,6 +13,7 @@
 
 #include "commands/command_registry.h"
 #include "commands/in_process_network.h"
+#include "tests/common/test_setup.h"
 
 using chord::Command;
 using chord::CommandRegistry;
@@ -24,13 +25,8 @@ using chord::Status;
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 // A registry with "node.name" answering `name`, so a test can tell which node it reached.
 struct Node {

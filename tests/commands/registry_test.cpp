@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "commands/command_registry.h"
+#include "tests/common/test_setup.h"
 
 using chord::Command;
 using chord::CommandRegistry;
@@ -27,13 +28,8 @@ using chord::Status;
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 // A handler that answers with its first argument, or "ok" when it has none.
 Result<xmlrpc_c::value> EchoFirst(const xmlrpc_c::paramList& params) {

@@ -17,6 +17,7 @@
 #include "commands/typed_command.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "tests/common/test_setup.h"
 
 using chord::Bytes;
 using chord::CommandRegistry;
@@ -28,13 +29,8 @@ using chord::Status;
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 struct Point {
   int x = 0;

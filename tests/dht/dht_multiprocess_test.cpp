@@ -28,20 +28,15 @@
 #include "commands/xmlrpc_transport.h"
 #include "tools/node_process.h"
 #include "tools/ring_walk.h"
+#include "tests/common/test_setup.h"
 
 using chord::NodeProcess;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Setup {
-  Setup() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-    chord::SetXmlSizeLimit(8u << 20);
-  }
-};
-BOOST_GLOBAL_FIXTURE(Setup);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 constexpr int kNodes = 8;
 constexpr int kKeys = 2000;

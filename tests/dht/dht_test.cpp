@@ -14,6 +14,7 @@
 #include "dht/dht.h"
 #include "dht/memory_storage.h"
 #include "tests/common/sim_ring.h"
+#include "tests/common/test_setup.h"
 
 using chord::Dht;
 using chord::DhtValue;
@@ -23,13 +24,8 @@ using chord::testing::SimRing;
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 chord::OverlayOptions Overlay(int successors) {
   chord::OverlayOptions options;

@@ -10,6 +10,7 @@
 
 #include "commands/value_util.h"
 #include "tests/common/sim_ring.h"
+#include "tests/common/test_setup.h"
 
 using chord::Id;
 using chord::testing::SimNode;
@@ -17,13 +18,8 @@ using chord::testing::SimRing;
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 chord::OverlayOptions Options(int bits, int successors) {
   chord::OverlayOptions options;

@@ -16,6 +16,7 @@
 #include "commands/typed_command.h"
 #include "overlay/router.h"
 #include "tests/common/sim_ring.h"
+#include "tests/common/test_setup.h"
 
 using chord::ErrorCode;
 using chord::Id;
@@ -29,13 +30,8 @@ using chord::testing::SimRing;
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 constexpr int kBits = 16;
 

@@ -16,19 +16,14 @@
 #include "commands/xmlrpc_transport.h"
 #include "overlay/node_host.h"
 #include "tools/node_process.h"
+#include "tests/common/test_setup.h"
 
 using chord::NodeProcess;
 
 namespace {
 
-struct Setup {
-  Setup() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-    chord::SetXmlSizeLimit(4u << 20);
-  }
-};
-BOOST_GLOBAL_FIXTURE(Setup);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 const std::vector<std::string> kFast = {"--stabilize-ms", "100", "--fix-fingers-ms", "50",
                                         "--check-predecessor-ms", "200", "--log-level",

@@ -20,19 +20,14 @@
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "tools/ring_walk.h"
+#include "tests/common/test_setup.h"
 
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Setup {
-  Setup() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-    chord::SetXmlSizeLimit(8u << 20);
-  }
-};
-BOOST_GLOBAL_FIXTURE(Setup);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 const std::vector<std::string> kFast = {
     "--stabilize-ms", "100", "--fix-fingers-ms", "50",   "--check-predecessor-ms", "200",

@@ -9,16 +9,12 @@
 #include <cmath>
 
 #include "tools/simulation.h"
+#include "tests/common/test_setup.h"
 
 namespace {
 
-struct QuietLogs {
-  QuietLogs() {
-    boost::log::core::get()->set_filter(boost::log::trivial::severity >=
-                                        boost::log::trivial::warning);
-  }
-};
-BOOST_GLOBAL_FIXTURE(QuietLogs);
+using chord::testing::TestSetup;
+BOOST_GLOBAL_FIXTURE(TestSetup);
 
 constexpr int kNodes = 100;
 constexpr int kLookups = 1000;
