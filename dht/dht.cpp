@@ -2,6 +2,7 @@
 
 #include <boost/log/trivial.hpp>
 #include <chrono>
+#include <cstdint>
 
 #include "commands/value_util.h"
 #include "dht/record_codec.h"
@@ -10,6 +11,7 @@ namespace chord {
 namespace {
 
 constexpr size_t kMaxWireBatch = 4096;
+constexpr size_t kScanBatch = 4096;  // records per storage scan for stats and listings
 
 const char* OpName(int op) {
   static const char* kNames[] = {"set", "add", "get", "remove"};
@@ -46,7 +48,6 @@ DhtOptions DhtOptionsFrom(const Settings& settings) {
 Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
          std::unique_ptr<Storage> storage)
     : local_(local),
-      registry_(registry),
       router_(local, registry),
       options_(std::move(options)),
       storage_(std::move(storage)),
@@ -410,18 +411,27 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
   return Status::Ok();
 }
 
-void Dht::CollectGarbage() {
+void Dht::ForEachRecord(size_t batch_size, size_t max_batches,
+                        const std::function<bool(const Record&)>& visit) const {
   const Id self = local_->self().id;
   std::optional<RecordPosition> after;
-  for (size_t batch = 0; batch < options_.max_batches_per_step * 4; ++batch) {
-    auto records = storage_->Range(self, self, after, options_.transfer_batch);
-    if (records.empty()) break;
+  for (size_t batch = 0; batch < max_batches; ++batch) {
+    auto records = storage_->Range(self, self, after, batch_size);
+    if (records.empty()) return;
     after = RecordPosition{records.back().id, records.back().key};
     for (const auto& r : records) {
-      if (Collectible(r.entry)) storage_->Erase(r.id, r.key, r.entry.version);
+      if (!visit(r)) return;
     }
-    if (records.size() < options_.transfer_batch) break;
+    if (records.size() < batch_size) return;
   }
+}
+
+void Dht::CollectGarbage() {
+  ForEachRecord(options_.transfer_batch, options_.max_batches_per_step * 4,
+                [this](const Record& r) {
+                  if (Collectible(r.entry)) storage_->Erase(r.id, r.key, r.entry.version);
+                  return true;
+                });
 }
 
 Status Dht::HandOff() {
@@ -495,25 +505,14 @@ DhtStats Dht::Stats() const {
     std::lock_guard<std::mutex> lock(settle_mutex_);
     stats.settled = settled_;
   }
-  const Id self = local_->self().id;
-  std::optional<RecordPosition> after;
-  while (true) {
-    auto records = storage_->Range(self, self, after, 4096);
-    if (records.empty()) break;
-    after = RecordPosition{records.back().id, records.back().key};
-    for (const auto& r : records) {
-      if (r.entry.tombstone) {
-        ++stats.tombstones;
-      } else if (Live(r.entry)) {
-        if (local_->Owns(r.id)) {
-          ++stats.owned;
-        } else {
-          ++stats.replicas;
-        }
-      }
+  ForEachRecord(kScanBatch, SIZE_MAX, [&](const Record& r) {
+    if (r.entry.tombstone) {
+      ++stats.tombstones;
+    } else if (Live(r.entry)) {
+      ++(local_->Owns(r.id) ? stats.owned : stats.replicas);
     }
-    if (records.size() < 4096) break;
-  }
+    return true;
+  });
   return stats;
 }
 
@@ -599,25 +598,18 @@ void Dht::RegisterCommands() {
        "Default limit 1000.",
        [this](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          size_t limit = p.size() > 0 ? size_t(std::max(0, p.getInt(0))) : 1000;
-         const Id self = local_->self().id;
          std::vector<xmlrpc_c::value> keys;
-         std::optional<RecordPosition> after;
          bool truncated = false;
-         while (!truncated) {
-           auto records = storage_->Range(self, self, after, 4096);
-           if (records.empty()) break;
-           after = RecordPosition{records.back().id, records.back().key};
-           for (const auto& r : records) {
-             if (!Live(r.entry)) continue;
-             if (keys.size() >= limit) {
-               truncated = true;
-               break;
-             }
-             keys.push_back(MakeStruct({{"key", xmlrpc_c::value_string(r.key)},
-                                        {"owned", xmlrpc_c::value_boolean(local_->Owns(r.id))}}));
+         ForEachRecord(kScanBatch, SIZE_MAX, [&](const Record& r) {
+           if (!Live(r.entry)) return true;
+           if (keys.size() >= limit) {
+             truncated = true;
+             return false;
            }
-           if (records.size() < 4096) break;
-         }
+           keys.push_back(MakeStruct({{"key", xmlrpc_c::value_string(r.key)},
+                                      {"owned", xmlrpc_c::value_boolean(local_->Owns(r.id))}}));
+           return true;
+         });
          return MakeStruct({{"keys", xmlrpc_c::value_array(keys)},
                             {"truncated", xmlrpc_c::value_boolean(truncated)}});
        }});

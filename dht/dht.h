@@ -134,6 +134,10 @@ class Dht : public OverlayObserver {
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
   Status HandOverForeign(const NodeRef& predecessor);
   void CollectGarbage();
+  // Calls `visit` on the records held here in ring order, `batch_size` per storage scan, for at
+  // most `max_batches` scans; stops when `visit` returns false.
+  void ForEachRecord(size_t batch_size, size_t max_batches,
+                     const std::function<bool(const Record&)>& visit) const;
   Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records);
   bool Live(const Entry& entry) const;
   // An old tombstone or an expired entry: collected, never sent or accepted.
@@ -143,7 +147,6 @@ class Dht : public OverlayObserver {
   void RegisterCommands();
 
   Local* local_;
-  CommandRegistry* registry_;
   Router router_;
   DhtOptions options_;
   std::unique_ptr<Storage> storage_;

@@ -23,7 +23,6 @@ Local::Local(OverlayOptions options, std::string address, Id id, Transport* tran
     : options_(options),
       self_{id, std::move(address)},
       transport_(transport),
-      registry_(registry),
       successors_(self_, static_cast<size_t>(std::max(1, options.successors))),
       fingers_(id, options.id_bits),
       commands_(registry) {

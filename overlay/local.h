@@ -139,7 +139,6 @@ class Local {
   OverlayOptions options_;
   NodeRef self_;
   Transport* transport_;
-  CommandRegistry* registry_;
 
   mutable std::mutex mutex_;  // guards everything below
   bool joined_ = false;
