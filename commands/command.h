@@ -10,36 +10,54 @@
 // arity and argument types against the signature before a handler runs, so handlers may read
 // their arguments with paramList::getString(i) and the like without re-checking.
 //
+// Audience: every command is meant either for clients (dht.get, chord.find_successor, a user's
+// own client commands) or for peers (the calls nodes make among themselves: chord.notify,
+// dht.put_many, ...). When a node has a shared secret (--secret-file), a peer command runs only
+// for a caller that proves it knows the secret; client commands stay open unless the node also
+// asks clients for that proof (--client-auth). Without a secret every command is open, as
+// before. The registry enforces this before any argument is checked (see
+// CommandRegistry::Dispatch and Access).
+//
 // Thread-safety: a Handler may be called from many threads at once; it must synchronize its own
 // state. Handlers report failures by returning a non-ok Status (never by throwing; anything
 // thrown is caught and reported as an internal fault).
 #ifndef CHORD_COMMANDS_COMMAND_H_
 #define CHORD_COMMANDS_COMMAND_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
 
 #include "commands/status.h"
 
 namespace chord {
 
+enum class Audience {
+  kClient,  // served to anyone allowed to talk to the node
+  kPeer,    // served only to callers that prove the ring's secret (when there is one)
+};
+
+// "client" or "peer".
+const char* AudienceName(Audience audience);
+
 using Handler = std::function<Result<xmlrpc_c::value>(const xmlrpc_c::paramList& params)>;
 
 struct Command {
   Command() = default;
-  Command(std::string name, std::string signature, std::string help, Handler handler,
-          std::vector<std::string> arg_names = {})
+  Command(std::string name, Audience audience, std::string signature, std::string help,
+          Handler handler, std::vector<std::string> arg_names = {})
       : name(std::move(name)),
+        audience(audience),
         signature(std::move(signature)),
         help(std::move(help)),
         handler(std::move(handler)),
         arg_names(std::move(arg_names)) {}
 
-  std::string name;       // e.g. "dht.get"; letters, digits, '_', '-', '.'
+  std::string name;  // e.g. "dht.get"; letters, digits, '_', '-', '.'
+  // Who may call it. A command that does not say is closed: peers only.
+  Audience audience = Audience::kPeer;
   std::string signature;  // e.g. "S:s"; see above
   std::string help;       // one paragraph for system.methodHelp
   Handler handler;

@@ -1,9 +1,9 @@
 #include "commands/command_registry.h"
 
-#include "commands/value_util.h"
-
 #include <mutex>
 #include <sstream>
+
+#include "commands/value_util.h"
 
 namespace chord {
 namespace {
@@ -125,7 +125,24 @@ std::string DescribeArity(const std::vector<std::string>& alternatives) {
   return out.str();
 }
 
+bool IsIntrospection(const std::string& name) { return name.rfind("system.", 0) == 0; }
+
+Status CheckAccess(const Command& command, Access access) {
+  if (access == Access::kAll || IsIntrospection(command.name)) return Status::Ok();
+  if (access == Access::kClientOnly && command.audience == Audience::kClient) return Status::Ok();
+  if (command.audience == Audience::kPeer) {
+    return Status::Refused(
+        command.name + " is a peer command: only nodes that prove the ring's secret may call it");
+  }
+  return Status::Refused(command.name +
+                         ": this node asks clients to prove the ring's secret (--client-auth)");
+}
+
 }  // namespace
+
+const char* AudienceName(Audience audience) {
+  return audience == Audience::kPeer ? "peer" : "client";
+}
 
 Status CheckSignature(const std::string& signature, const xmlrpc_c::paramList& params,
                       const std::vector<std::string>& arg_names) {
@@ -164,21 +181,25 @@ CommandRegistry::CommandRegistry() {
   // Introspection commands hold a raw pointer to the registry that owns them: they cannot
   // outlive it.
   const CommandRegistry* self = this;
-  Command list{"system.listMethods", "A:", "Names of every command this node serves.",
+  Command list{"system.listMethods", Audience::kClient,
+               "A:", "Names of every command this node serves.",
                [self](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                  std::vector<xmlrpc_c::value> names;
                  for (const auto& name : self->Names())
                    names.push_back(xmlrpc_c::value_string(name));
                  return xmlrpc_c::value(xmlrpc_c::value_array(names));
                }};
-  Command help{"system.methodHelp", "s:s", "Help text of the named command.",
+  Command help{"system.methodHelp", Audience::kClient, "s:s",
+               "Help text of the named command; its last line names its audience "
+               "(\"Audience: client\" or \"Audience: peer\").",
                [self](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
                  auto command = self->Find(params.getString(0));
                  if (!command) return Status::UnknownCommand("no command " + params.getString(0));
-                 return xmlrpc_c::value(xmlrpc_c::value_string(command->help));
+                 return xmlrpc_c::value(xmlrpc_c::value_string(
+                     command->help + "\nAudience: " + AudienceName(command->audience)));
                }};
   Command signature{
-      "system.methodSignature", "A:s",
+      "system.methodSignature", Audience::kClient, "A:s",
       "Signatures of the named command: an array of arrays of type names, result type first.",
       [self](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
         auto command = self->Find(params.getString(0));
@@ -239,9 +260,12 @@ std::vector<std::string> CommandRegistry::Names() const {
 }
 
 Result<xmlrpc_c::value> CommandRegistry::Dispatch(const std::string& name,
-                                                  const xmlrpc_c::paramList& params) const {
+                                                  const xmlrpc_c::paramList& params,
+                                                  Access access) const {
   auto command = Find(name);
   if (!command) return Status::UnknownCommand("no command named '" + name + "'");
+  Status allowed = CheckAccess(*command, access);
+  if (!allowed.ok()) return allowed;
   Status check = CheckSignature(command->signature, params, command->arg_names);
   if (!check.ok()) return Status(check.code(), name + ": " + check.message());
   try {

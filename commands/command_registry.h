@@ -20,6 +20,15 @@
 
 namespace chord {
 
+// What a caller has shown it may call. The XML-RPC server decides it per request from the
+// node's secret and the request's proof (see XmlRpcServer); in-process calls and a node's calls
+// to itself are kAll.
+enum class Access {
+  kAll,         // peer and client commands: no secret is set, or the caller proved it
+  kClientOnly,  // client commands only: a secret is set and the caller did not prove it
+  kNone,        // nothing but introspection (system.*): --client-auth is set and no proof came
+};
+
 class CommandRegistry {
  public:
   CommandRegistry();
@@ -33,11 +42,13 @@ class CommandRegistry {
   // Removes a command; returns false if there was none of that name. system.* cannot be removed.
   bool Unregister(const std::string& name);
 
-  // Runs a command: checks arity and types against its signature, then calls its handler.
-  // Errors: UnknownCommand, BadArgument (naming the wrong argument), or whatever the handler
-  // returns. Exceptions thrown by a handler become Internal.
-  Result<xmlrpc_c::value> Dispatch(const std::string& name,
-                                   const xmlrpc_c::paramList& params) const;
+  // Runs a command: checks that `access` allows its audience, checks arity and types against
+  // its signature, then calls its handler. Errors: UnknownCommand; Refused (before any argument
+  // is looked at) when `access` does not cover the command's audience; BadArgument (naming the
+  // wrong argument); or whatever the handler returns. Exceptions thrown by a handler become
+  // Internal. The system.* introspection commands are open to every caller.
+  Result<xmlrpc_c::value> Dispatch(const std::string& name, const xmlrpc_c::paramList& params,
+                                   Access access = Access::kAll) const;
 
   // Sorted names of all commands, system.* included.
   std::vector<std::string> Names() const;

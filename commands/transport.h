@@ -8,9 +8,8 @@
 #ifndef CHORD_COMMANDS_TRANSPORT_H_
 #define CHORD_COMMANDS_TRANSPORT_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <string>
+#include <xmlrpc-c/base.hpp>
 
 #include "commands/status.h"
 

@@ -11,7 +11,7 @@
 //     void Fields(Visit&& visit) { visit("text", text); visit("length", length); }
 //   };
 //   Status status = registry.Register(chord::MakeCommand<Greeting(std::string, int)>(
-//       "demo.greet", "Greets `name` `times` times.", {"name", "times"},
+//       "demo.greet", chord::Audience::kClient, "Greets `name` `times` times.", {"name", "times"},
 //       [](const std::string& name, int times) -> chord::Result<Greeting> {
 //         if (times < 0) return chord::Status::BadArgument("times must be >= 0");
 //         std::string text;
@@ -43,8 +43,6 @@
 #ifndef CHORD_COMMANDS_TYPED_COMMAND_H_
 #define CHORD_COMMANDS_TYPED_COMMAND_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,6 +54,7 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
 
 #include "commands/command.h"
 #include "commands/status.h"
@@ -455,8 +454,8 @@ struct CommandMaker<R(Args...)> {
   static constexpr size_t kArity = sizeof...(Args);
 
   template <typename Handler>
-  static Command Make(std::string name, std::string help, std::vector<std::string> arg_names,
-                      Handler handler) {
+  static Command Make(std::string name, Audience audience, std::string help,
+                      std::vector<std::string> arg_names, Handler handler) {
     static_assert(std::is_invocable_v<Handler&, std::decay_t<Args>...>,
                   "the handler must be callable with the command's argument types");
     static_assert(
@@ -467,6 +466,7 @@ struct CommandMaker<R(Args...)> {
     auto names = std::make_shared<const std::vector<std::string>>(std::move(arg_names));
     Command command;
     command.name = std::move(name);
+    command.audience = audience;
     command.signature =
         std::string{ValueTraits<R>::kLetter, ':', ValueTraits<std::decay_t<Args>>::kLetter...};
     command.help = Usage(command.name, *names) + "\n" + help;
@@ -515,6 +515,8 @@ struct CommandMaker<R(Args...)> {
 
 // A Command named `name` whose handler is an ordinary function of C++ values.
 //   Signature: the function type, e.g. CounterReply(std::string, int); see above for the types.
+//   audience: Audience::kClient (anyone may call it) or Audience::kPeer (only nodes that prove
+//     the ring's secret, when there is one); see command.h.
 //   help: one paragraph; system.methodHelp shows it after a usage line derived from the types.
 //   arg_names: one name per argument, in order (checked at compile time), used in the usage
 //     line and in conversion errors.
@@ -524,22 +526,22 @@ struct CommandMaker<R(Args...)> {
 // The returned Command is registered with CommandRegistry::Register, which reports an invalid
 // name or a name already taken.
 template <typename Signature, typename Handler, size_t N>
-Command MakeCommand(std::string name, std::string help, const char* const (&arg_names)[N],
-                    Handler handler) {
+Command MakeCommand(std::string name, Audience audience, std::string help,
+                    const char* const (&arg_names)[N], Handler handler) {
   static_assert(N == typed_internal::CommandMaker<Signature>::kArity,
                 "MakeCommand: give exactly one name per argument");
   return typed_internal::CommandMaker<Signature>::Make(
-      std::move(name), std::move(help), std::vector<std::string>(arg_names, arg_names + N),
-      std::move(handler));
+      std::move(name), audience, std::move(help),
+      std::vector<std::string>(arg_names, arg_names + N), std::move(handler));
 }
 
 // The same, for a command that takes no argument.
 template <typename Signature, typename Handler>
-Command MakeCommand(std::string name, std::string help, Handler handler) {
+Command MakeCommand(std::string name, Audience audience, std::string help, Handler handler) {
   static_assert(typed_internal::CommandMaker<Signature>::kArity == 0,
                 "MakeCommand: name the arguments, e.g. {\"key\", \"delta\"}");
-  return typed_internal::CommandMaker<Signature>::Make(std::move(name), std::move(help), {},
-                                                       std::move(handler));
+  return typed_internal::CommandMaker<Signature>::Make(std::move(name), audience, std::move(help),
+                                                       {}, std::move(handler));
 }
 
 }  // namespace chord

@@ -4,12 +4,11 @@
 #ifndef CHORD_COMMANDS_VALUE_UTIL_H_
 #define CHORD_COMMANDS_VALUE_UTIL_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
 
 #include "commands/status.h"
 

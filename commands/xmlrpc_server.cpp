@@ -2,26 +2,26 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/tcp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/base.h>
 #include <xmlrpc-c/server_abyss.h>
-#include <xmlrpc-c/xml.hpp>
 
 #include <boost/log/trivial.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
-#include <condition_variable>
 #include <cstring>
 #include <list>
 #include <mutex>
-#include <poll.h>
 #include <set>
+#include <xmlrpc-c/xml.hpp>
 
 namespace chord {
 

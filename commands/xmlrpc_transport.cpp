@@ -1,6 +1,7 @@
 #include "commands/xmlrpc_transport.h"
 
 #include <curl/curl.h>
+
 #include <xmlrpc-c/girerr.hpp>
 #include <xmlrpc-c/xml.hpp>
 

@@ -529,7 +529,7 @@ void Dht::RegisterCommands() {
 
   auto write_command = [this, node_members](Op op, const char* name, const char* help) {
     return Command{
-        name, "S:s*,S:s*i", help,
+        name, Audience::kClient, "S:s*,S:s*i", help,
         [this, op, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
           auto value = DhtValueFromXml(p[1]);
           if (!value.ok()) return value.status();
@@ -549,7 +549,8 @@ void Dht::RegisterCommands() {
                     "add(key, value[, ttl_seconds]): store only if absent. Answer {stored, "
                     "exists, node, hops}; an existing key gives stored=false, exists=true."));
 
-  add({"dht.get", "S:s", "get(key): answer {found, value (if found), node, hops}.",
+  add({"dht.get", Audience::kClient, "S:s",
+       "get(key): answer {found, value (if found), node, hops}.",
        [this, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          auto answer = Get(p.getString(0));
          if (!answer.ok()) return answer.status();
@@ -558,7 +559,8 @@ void Dht::RegisterCommands() {
          if (answer->ok) m["value"] = ValueToXml(answer->value.bytes, answer->value.binary);
          return MakeStruct(m);
        }});
-  add({"dht.remove", "S:s", "remove(key): answer {removed, node, hops}; removed=false if absent.",
+  add({"dht.remove", Audience::kClient, "S:s",
+       "remove(key): answer {removed, node, hops}; removed=false if absent.",
        [this, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          auto answer = Remove(p.getString(0));
          if (!answer.ok()) return answer.status();
@@ -566,7 +568,7 @@ void Dht::RegisterCommands() {
          m["removed"] = xmlrpc_c::value_boolean(answer->ok);
          return MakeStruct(m);
        }});
-  add({"dht.locate", "S:s",
+  add({"dht.locate", Audience::kClient, "S:s",
        "locate(key): the owner without the value: {id (of the key), node, hops, replicas}.",
        [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          auto found = Locate(p.getString(0));
@@ -581,7 +583,7 @@ void Dht::RegisterCommands() {
               {"hops", xmlrpc_c::value_int(found->hops)},
               {"replicas", NodesToValue(replicas, bits)}});
        }});
-  add({"dht.stats", "S:",
+  add({"dht.stats", Audience::kClient, "S:",
        "Entries held here: {owned, replicas, tombstones, received, received_as_owner, settled "
        "(this node holds its whole range)}.",
        [this](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
@@ -593,7 +595,7 @@ void Dht::RegisterCommands() {
                             {"received_as_owner", xmlrpc_c::value_int(int(s.received_as_owner))},
                             {"settled", xmlrpc_c::value_boolean(s.settled)}});
        }});
-  add({"dht.keys", "S:,S:i",
+  add({"dht.keys", Audience::kClient, "S:,S:i",
        "keys([limit]): live keys held here, in id order: {keys: [{key, owned}], truncated}. "
        "Default limit 1000.",
        [this](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
@@ -615,7 +617,7 @@ void Dht::RegisterCommands() {
        }});
 
   // --- internal: between nodes ---
-  add({"dht.owner_op", "S:S",
+  add({"dht.owner_op", Audience::kPeer, "S:S",
        "Internal: run {op, key, value, ttl} on this node as the key's owner. Answer {ok, exists, "
        "value}; a refused 'not the owner' fault if the key belongs to a node before this one.",
        [this](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
@@ -657,7 +659,7 @@ void Dht::RegisterCommands() {
          }
          return MakeStruct(m);
        }});
-  add({"dht.put_many", "S:A",
+  add({"dht.put_many", Audience::kPeer, "S:A",
        "Internal: store records (newest version wins). Answer {stored: count}.",
        [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          auto records = RecordsFromXml(p[0], bits);
@@ -676,7 +678,7 @@ void Dht::RegisterCommands() {
          received_.fetch_add(uint64_t(stored));
          return MakeStruct({{"stored", xmlrpc_c::value_int(stored)}});
        }});
-  add({"dht.fetch", "S:A",
+  add({"dht.fetch", Audience::kPeer, "S:A",
        "Internal: the records (tombstones included) held here for the given keys: {records}.",
        [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
          std::vector<Record> out;
@@ -693,7 +695,7 @@ void Dht::RegisterCommands() {
          }
          return MakeStruct({{"records", RecordsToXml(out)}});
        }});
-  add({"dht.digest", "S:ssi,S:sssi",
+  add({"dht.digest", Audience::kPeer, "S:ssi,S:sssi",
        "Internal: digest(from_hex, to_hex[, after_key], limit): {digests: [{key, version}]} of "
        "the records held here with ids in (from, to], in ring order.",
        [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
@@ -718,7 +720,7 @@ void Dht::RegisterCommands() {
          }
          return MakeStruct({{"digests", xmlrpc_c::value_array(digests)}});
        }});
-  add({"dht.need", "S:A",
+  add({"dht.need", Audience::kPeer, "S:A",
        "Internal: need([{key, version}]): {keys} this node lacks or holds in an older version, "
        "in the order given.",
        [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {

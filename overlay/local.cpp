@@ -591,12 +591,13 @@ void Local::RegisterCommands() {
   auto add = [this](Command command) { commands_.Add(std::move(command)); };
   const int bits = options_.id_bits;
 
-  add({"chord.ping", "S:", "Answers with this node's id and address: a liveness check.",
+  add({"chord.ping", Audience::kClient,
+       "S:", "Answers with this node's id and address: a liveness check.",
        [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
          return NodeToValue(self_, bits);
        }});
 
-  add({"chord.info", "S:",
+  add({"chord.info", Audience::kClient, "S:",
        "This node's state: struct {id, address, bits, joined, predecessor (absent if none), "
        "successors: [{id, address}], fingers: [{index, start, id, address}] (set fingers only)}.",
        [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
@@ -620,7 +621,7 @@ void Local::RegisterCommands() {
          return MakeStruct(members);
        }});
 
-  add({"chord.find_successor", "S:s",
+  add({"chord.find_successor", Audience::kClient, "S:s",
        "find_successor(id_hex): the node responsible for the id, found by an iterative lookup "
        "from this node: struct {id, address, hops}.",
        [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
@@ -633,7 +634,7 @@ void Local::RegisterCommands() {
                             {"hops", xmlrpc_c::value_int(found->hops)}});
        }});
 
-  add({"chord.step", "S:s",
+  add({"chord.step", Audience::kPeer, "S:s",
        "step(id_hex): one hop of an iterative lookup. struct {done, nodes, successors}: if "
        "done, nodes is the owner followed by its successors; otherwise the next hops, best "
        "first; successors is this node's successor list.",
@@ -647,7 +648,7 @@ void Local::RegisterCommands() {
                             {"successors", NodesToValue(step.successors, bits)}});
        }});
 
-  add({"chord.neighbors", "S:",
+  add({"chord.neighbors", Audience::kPeer, "S:",
        "This node's predecessor (absent if none) and successor list: struct {predecessor, "
        "successors}. Used by stabilize.",
        [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
@@ -658,7 +659,7 @@ void Local::RegisterCommands() {
          return MakeStruct(members);
        }});
 
-  add({"chord.notify", "S:S",
+  add({"chord.notify", Audience::kPeer, "S:S",
        "notify({id, address}): the caller believes it is this node's predecessor.",
        [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
          auto node = NodeFromValue(params[0], bits);
@@ -667,7 +668,7 @@ void Local::RegisterCommands() {
          return MakeStruct({});
        }});
 
-  add({"chord.leaving", "S:S",
+  add({"chord.leaving", Audience::kPeer, "S:S",
        "leaving({leaving, predecessor, successors}): a neighbour leaves gracefully; its "
        "predecessor and successor list let this node close the ring at once.",
        [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {

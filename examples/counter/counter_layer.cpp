@@ -1,7 +1,6 @@
 #include "counter_layer.h"
 
 #include <boost/log/trivial.hpp>
-
 #include <climits>
 #include <utility>
 
@@ -17,11 +16,13 @@ CounterLayer::~CounterLayer() {
 chord::Status CounterLayer::Attach() {
   std::vector<chord::Command> commands;
   // counter.incr runs on whichever node a client calls; the router takes it to the node that
-  // owns the counter's name, where counter.apply runs.
+  // owns the counter's name, where counter.apply runs. counter.apply is for peers only: with a
+  // ring secret set, a client cannot skip the routing and write on a node directly.
   commands.push_back(chord::MakeCommand<CounterReply(std::string, int)>(
-      "counter.incr", "Adds delta to the named counter; answers its new value, owner and hops.",
-      {"name", "delta"}, [this](const std::string& name, int delta) {
-        return Route(name, "counter.apply", chord::MakeParams(name, delta));
+      "counter.incr", chord::Audience::kClient,
+      "Adds delta to the named counter; answers its new value, owner and hops.", {"name", "delta"},
+      [this](const std::string& name, int delta) {
+        return Route(name, "counter.apply", chord::Audience::kPeer, chord::MakeParams(name, delta));
       }));
   commands.push_back(chord::MakeCommand<int(std::string, int)>(
       "counter.apply", "Internal: counter.incr on the owner.", {"name", "delta"},
@@ -66,20 +67,22 @@ chord::Result<int> CounterLayer::Apply(const std::string& name, int delta) {
 
 void CounterLayer::AddMoreCommands(std::vector<chord::Command>* commands) {
   commands->push_back(chord::MakeCommand<CounterReply(std::string)>(
-      "counter.get", "The named counter (0 if never written), its owner and hops.", {"name"},
+      "counter.get", chord::Audience::kClient,
+      "The named counter (0 if never written), its owner and hops.", {"name"},
       [this](const std::string& name) {
-        return Route(name, "counter.read", chord::MakeParams(name));
+        return Route(name, "counter.read", chord::Audience::kPeer, chord::MakeParams(name));
       }));
   commands->push_back(chord::MakeCommand<int(std::string)>(
       "counter.read", "Internal: counter.get on the owner.", {"name"},
       [this](const std::string& name) { return Read(name); }));
   // Between neighbours: copies for replication, hand-off and take-over.
   commands->push_back(chord::MakeCommand<CounterCopy(std::string)>(
-      "counter.peek", "Internal: this node's copy of a counter (version 0 if none).", {"name"},
+      "counter.peek", chord::Audience::kPeer,
+      "Internal: this node's copy of a counter (version 0 if none).", {"name"},
       [this](const std::string& name) { return Peek(name); }));
   commands->push_back(chord::MakeCommand<int(std::vector<CounterCopy>)>(
-      "counter.store", "Internal: keeps the copies newer than this node's.", {"copies"},
-      [this](const std::vector<CounterCopy>& copies) { return Store(copies); }));
+      "counter.store", chord::Audience::kPeer, "Internal: keeps the copies newer than this node's.",
+      {"copies"}, [this](const std::vector<CounterCopy>& copies) { return Store(copies); }));
 }
 
 chord::Status CounterLayer::RegisterAll(std::vector<chord::Command> commands) {

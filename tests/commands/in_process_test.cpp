@@ -15,6 +15,7 @@
 #include "commands/in_process_network.h"
 #include "tests/common/test_setup.h"
 
+using chord::Audience;
 using chord::Command;
 using chord::CommandRegistry;
 using chord::ErrorCode;
@@ -33,13 +34,13 @@ struct Node {
   explicit Node(const std::string& name) {
     BOOST_REQUIRE(
         registry
-            .Register(Command{"node.name", "s:", "Name of this node.",
+            .Register(Command{"node.name", Audience::kClient, "s:", "Name of this node.",
                               [name](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                                 return xmlrpc_c::value(xmlrpc_c::value_string(name));
                               }})
             .ok());
     BOOST_REQUIRE(registry
-                      .Register(Command{"node.missing", "s:", "Always not found.",
+                      .Register(Command{"node.missing", Audience::kClient, "s:", "Always not found.",
                                         [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                                           return Status::NotFound("nothing");
                                         }})

@@ -20,6 +20,7 @@
 #include "commands/command_registry.h"
 #include "tests/common/test_setup.h"
 
+using chord::Audience;
 using chord::Command;
 using chord::CommandRegistry;
 using chord::ErrorCode;
@@ -39,7 +40,7 @@ Result<xmlrpc_c::value> EchoFirst(const xmlrpc_c::paramList& params) {
 
 Command MakeCommand(const std::string& name, const std::string& signature,
                     const std::string& help = "help text") {
-  return Command{name, signature, help, EchoFirst};
+  return Command{name, Audience::kClient, signature, help, EchoFirst};
 }
 
 xmlrpc_c::paramList Params() { return xmlrpc_c::paramList(); }
@@ -161,7 +162,7 @@ BOOST_AUTO_TEST_CASE(invalid_signatures_are_bad_arguments) {
 
 BOOST_AUTO_TEST_CASE(missing_handler_is_a_bad_argument) {
   CommandRegistry registry;
-  Status status = registry.Register(Command{"test.nohandler", "s:", "help", nullptr});
+  Status status = registry.Register(Command{"test.nohandler", Audience::kClient, "s:", "help", nullptr});
   BOOST_CHECK_EQUAL(status.code(), ErrorCode::kBadArgument);
   BOOST_CHECK(!registry.Find("test.nohandler"));
 }
@@ -284,7 +285,7 @@ BOOST_AUTO_TEST_CASE(star_accepts_any_type) {
 BOOST_AUTO_TEST_CASE(handler_status_passes_through) {
   CommandRegistry registry;
   BOOST_REQUIRE(registry
-                    .Register(Command{"test.missing", "s:", "help",
+                    .Register(Command{"test.missing", Audience::kClient, "s:", "help",
                                       [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                                         return Status::NotFound("nothing here");
                                       }})
@@ -297,19 +298,19 @@ BOOST_AUTO_TEST_CASE(handler_status_passes_through) {
 BOOST_AUTO_TEST_CASE(throwing_handler_is_internal) {
   CommandRegistry registry;
   BOOST_REQUIRE(registry
-                    .Register(Command{"test.throws", "s:", "help",
+                    .Register(Command{"test.throws", Audience::kClient, "s:", "help",
                                       [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                                         throw std::runtime_error("kaboom");
                                       }})
                     .ok());
   BOOST_REQUIRE(registry
                     .Register(Command{
-                        "test.throws_int", "s:", "help",
+                        "test.throws_int", Audience::kClient, "s:", "help",
                         [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> { throw 42; }})
                     .ok());
   // A handler that reads a wrong-typed argument: xmlrpc-c throws girerr::error.
   BOOST_REQUIRE(registry
-                    .Register(Command{"test.misreads", "s:*", "help",
+                    .Register(Command{"test.misreads", Audience::kClient, "s:*", "help",
                                       [](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
                                         return xmlrpc_c::value(
                                             xmlrpc_c::value_string(p.getString(0)));
@@ -364,7 +365,8 @@ BOOST_AUTO_TEST_CASE(method_help) {
   BOOST_REQUIRE(registry.Register(MakeCommand("test.helped", "s:", "Does a helpful thing.")).ok());
   auto help = registry.Dispatch("system.methodHelp", Params(Str("test.helped")));
   BOOST_REQUIRE_MESSAGE(help.ok(), help.status().ToString());
-  BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(help.value())), "Does a helpful thing.");
+  BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(help.value())),
+                    "Does a helpful thing.\nAudience: client");
 
   // Note: a Result<xmlrpc_c::value> holding a value cannot be assigned to (xmlrpc-c's
   // value::operator= throws on an instantiated value), hence a fresh variable per call.
@@ -439,7 +441,7 @@ BOOST_AUTO_TEST_CASE(handlers_may_change_the_registry) {
   CommandRegistry* self = &registry;
   BOOST_REQUIRE(
       registry
-          .Register(Command{"test.adder", "b:s", "Registers the named command.",
+          .Register(Command{"test.adder", Audience::kClient, "b:s", "Registers the named command.",
                             [self](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
                               Status s = self->Register(MakeCommand(p.getString(0), "s:"));
                               return xmlrpc_c::value(xmlrpc_c::value_boolean(s.ok()));
@@ -447,7 +449,7 @@ BOOST_AUTO_TEST_CASE(handlers_may_change_the_registry) {
           .ok());
   BOOST_REQUIRE(
       registry
-          .Register(Command{"test.remover", "b:s", "Unregisters the named command.",
+          .Register(Command{"test.remover", Audience::kClient, "b:s", "Unregisters the named command.",
                             [self](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
                               bool removed = self->Unregister(p.getString(0));
                               return xmlrpc_c::value(xmlrpc_c::value_boolean(removed));
@@ -471,7 +473,7 @@ BOOST_AUTO_TEST_CASE(unregistering_a_running_command_lets_the_call_finish) {
   bool entered = false;
   bool released = false;
   BOOST_REQUIRE(registry
-                    .Register(Command{"test.slow", "s:", "Waits until released.",
+                    .Register(Command{"test.slow", Audience::kClient, "s:", "Waits until released.",
                                       [&](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
                                         std::unique_lock<std::mutex> lock(mutex);
                                         entered = true;

@@ -19,6 +19,7 @@
 #include "commands/xmlrpc_transport.h"
 #include "tests/common/test_setup.h"
 
+using chord::Audience;
 using chord::Bytes;
 using chord::CommandRegistry;
 using chord::ErrorCode;
@@ -73,23 +74,23 @@ xmlrpc_c::value Struct(std::map<std::string, xmlrpc_c::value> members) {
 
 BOOST_AUTO_TEST_CASE(signature_is_derived_from_the_types) {
   auto command = MakeCommand<int(std::string, int, bool, double, Bytes, int64_t)>(
-      "t.all", "help", {"s", "i", "b", "d", "bytes", "big"},
+      "t.all", Audience::kClient, "help", {"s", "i", "b", "d", "bytes", "big"},
       [](std::string, int, bool, double, Bytes, int64_t) { return 1; });
   BOOST_CHECK_EQUAL(command.signature, "i:sibd68");
   auto nested =
       MakeCommand<Shape(std::vector<int>, std::map<std::string, std::string>, xmlrpc_c::value)>(
-          "t.nested", "help", {"a", "m", "any"},
+          "t.nested", Audience::kClient, "help", {"a", "m", "any"},
           [](std::vector<int>, std::map<std::string, std::string>, xmlrpc_c::value) {
             return Shape{};
           });
   BOOST_CHECK_EQUAL(nested.signature, "S:AS*");
-  auto none = MakeCommand<bool()>("t.none", "help", [] { return true; });
+  auto none = MakeCommand<bool()>("t.none", Audience::kClient, "help", [] { return true; });
   BOOST_CHECK_EQUAL(none.signature, "b:");
 }
 
 BOOST_AUTO_TEST_CASE(help_starts_with_a_usage_line) {
   auto command = MakeCommand<Shape(const std::string&, std::vector<Point>)>(
-      "t.shape", "Makes a shape.", {"name", "points"},
+      "t.shape", Audience::kClient, "Makes a shape.", {"name", "points"},
       [](const std::string& name, std::vector<Point> points) {
         return Shape{name, points, std::nullopt, {}};
       });
@@ -103,7 +104,7 @@ BOOST_AUTO_TEST_CASE(arguments_and_result_are_converted) {
   CommandRegistry registry;
   BOOST_REQUIRE(registry
                     .Register(MakeCommand<Shape(std::string, std::vector<Point>, bool)>(
-                        "t.shape", "help", {"name", "points", "red"},
+                        "t.shape", Audience::kClient, "help", {"name", "points", "red"},
                         [](const std::string& name, std::vector<Point> points, bool red) {
                           Shape shape{name, std::move(points), std::nullopt, {{"w", 0.5}}};
                           if (red) shape.color = "red";
@@ -152,7 +153,7 @@ BOOST_AUTO_TEST_CASE(faults_name_the_wrong_argument) {
   CommandRegistry registry;
   BOOST_REQUIRE(registry
                     .Register(MakeCommand<int(std::string, std::vector<int>, Shape)>(
-                        "t.sum", "help", {"name", "deltas", "shape"},
+                        "t.sum", Audience::kClient, "help", {"name", "deltas", "shape"},
                         [](const std::string&, const std::vector<int>& deltas, const Shape&) {
                           int sum = 0;
                           for (int d : deltas) sum += d;
@@ -213,7 +214,7 @@ BOOST_AUTO_TEST_CASE(from_value_names_what_it_reads) {
 BOOST_AUTO_TEST_CASE(handler_statuses_become_faults) {
   CommandRegistry registry;
   BOOST_REQUIRE(registry
-                    .Register(MakeCommand<int(int)>("t.half", "help", {"n"},
+                    .Register(MakeCommand<int(int)>("t.half", Audience::kClient, "help", {"n"},
                                                     [](int n) -> Result<int> {
                                                       if (n % 2)
                                                         return Status::BadArgument(
@@ -225,7 +226,7 @@ BOOST_AUTO_TEST_CASE(handler_statuses_become_faults) {
   CheckBadArgument(registry.Dispatch("t.half", MakeParams(7)).status(), "n must be even");
   // A name that is taken is refused by the registry, as for any command.
   auto again =
-      registry.Register(MakeCommand<int(int)>("t.half", "help", {"n"}, [](int n) { return n; }));
+      registry.Register(MakeCommand<int(int)>("t.half", Audience::kClient, "help", {"n"}, [](int n) { return n; }));
   BOOST_CHECK_EQUAL(again.code(), ErrorCode::kRefused);
 }
 
@@ -235,7 +236,7 @@ BOOST_AUTO_TEST_CASE(handlers_may_keep_state_and_be_move_only) {
   BOOST_REQUIRE(
       registry
           .Register(MakeCommand<int()>(
-              "t.next", "help", [counter = std::move(counter)]() mutable { return ++*counter; }))
+              "t.next", Audience::kClient, "help", [counter = std::move(counter)]() mutable { return ++*counter; }))
           .ok());
   BOOST_CHECK_EQUAL(xmlrpc_c::value_int(registry.Dispatch("t.next", MakeParams()).value()), 1);
   BOOST_CHECK_EQUAL(xmlrpc_c::value_int(registry.Dispatch("t.next", MakeParams()).value()), 2);
@@ -246,7 +247,7 @@ BOOST_AUTO_TEST_CASE(round_trip_over_xmlrpc) {
   BOOST_REQUIRE(
       registry
           .Register(MakeCommand<std::map<std::string, Bytes>(std::vector<Bytes>, int64_t)>(
-              "t.tag", "Tags each blob with its index plus offset.", {"blobs", "offset"},
+              "t.tag", Audience::kClient, "Tags each blob with its index plus offset.", {"blobs", "offset"},
               [](const std::vector<Bytes>& blobs, int64_t offset) {
                 std::map<std::string, Bytes> out;
                 for (size_t i = 0; i < blobs.size(); ++i) {
@@ -271,7 +272,7 @@ BOOST_AUTO_TEST_CASE(round_trip_over_xmlrpc) {
   BOOST_REQUIRE(help.ok());
   BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(help.value())),
                     "t.tag(blobs: array of base64, offset: i8) -> struct of base64\n"
-                    "Tags each blob with its index plus offset.");
+                    "Tags each blob with its index plus offset.\nAudience: client");
   // A fault keeps its code and names the argument across the wire.
   std::vector<xmlrpc_c::value> wrong{xmlrpc_c::value_string("not bytes")};
   auto fault = transport.Call(server.address(), "t.tag",

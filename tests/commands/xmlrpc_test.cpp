@@ -35,6 +35,7 @@
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 
+using chord::Audience;
 using chord::Command;
 using chord::CommandRegistry;
 using chord::ErrorCode;
@@ -304,7 +305,7 @@ struct TestCommands {
 
   void Add(const std::string& name, const std::string& signature, const std::string& help,
            chord::Handler handler) {
-    BOOST_REQUIRE(registry.Register(Command{name, signature, help, std::move(handler)}).ok());
+    BOOST_REQUIRE(registry.Register(Command{name, Audience::kClient, signature, help, std::move(handler)}).ok());
   }
 
   Gate gate;
@@ -484,7 +485,8 @@ BOOST_FIXTURE_TEST_CASE(introspection_over_xmlrpc, ServerFixture) {
 
   auto help = Call("system.methodHelp", Params(xmlrpc_c::value_string("test.echo")));
   BOOST_REQUIRE_MESSAGE(help.ok(), help.status().ToString());
-  BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(help.value())), "Returns its argument.");
+  BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(help.value())),
+                    "Returns its argument.\nAudience: client");
 
   auto signature = Call("system.methodSignature", Params(xmlrpc_c::value_string("test.fail")));
   BOOST_REQUIRE_MESSAGE(signature.ok(), signature.status().ToString());

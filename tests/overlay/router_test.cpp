@@ -18,6 +18,7 @@
 #include "tests/common/sim_ring.h"
 #include "tests/common/test_setup.h"
 
+using chord::Audience;
 using chord::ErrorCode;
 using chord::Id;
 using chord::MakeCommand;
@@ -44,7 +45,7 @@ class Probe : public chord::OverlayObserver {
   explicit Probe(SimNode* node) : router_(node->local.get(), &node->registry) {
     const std::string address = node->address;
     Status status = node->registry.Register(MakeCommand<std::string(std::string)>(
-        "probe.owner", "Answers with this node's address if it owns the id.", {"id"},
+        "probe.owner", Audience::kClient, "Answers with this node's address if it owns the id.", {"id"},
         [this, address](const std::string& hex) -> Result<std::string> {
           ++owner_calls;
           if (crash_on_call) {
@@ -59,13 +60,13 @@ class Probe : public chord::OverlayObserver {
           return address;
         }));
     BOOST_REQUIRE(status.ok());
-    status = node->registry.Register(MakeCommand<int()>("probe.fail", "Always fails.", [this] {
+    status = node->registry.Register(MakeCommand<int()>("probe.fail", Audience::kClient, "Always fails.", [this] {
       ++fail_calls;
       return Result<int>(Status::BadArgument("probe.fail always fails"));
     }));
     BOOST_REQUIRE(status.ok());
     status = node->registry.Register(
-        MakeCommand<int(int)>("probe.echo", "n + 1", {"n"}, [](int n) { return n + 1; }));
+        MakeCommand<int(int)>("probe.echo", Audience::kClient, "n + 1", {"n"}, [](int n) { return n + 1; }));
     BOOST_REQUIRE(status.ok());
   }
 

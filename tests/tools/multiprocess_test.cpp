@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(five_processes_form_a_ring_and_agree_on_lookups) {
   chord::NodeHost host(settings);
   BOOST_REQUIRE(host.Start().ok());
   chord::Status registered = host.registry().Register(
-      {"test.greet", "s:s", "greet(name): says hello.",
+      {"test.greet", chord::Audience::kClient, "s:s", "greet(name): says hello.",
        [](const xmlrpc_c::paramList& params) -> chord::Result<xmlrpc_c::value> {
          return xmlrpc_c::value(xmlrpc_c::value_string("hello, " + params.getString(0)));
        }});
