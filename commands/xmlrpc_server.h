@@ -39,6 +39,14 @@ class XmlRpcServer {
     std::string bind = "127.0.0.1";  // numeric IPv4 address
     int port = 0;                    // 0 = any free port
     int max_connections = 256;       // concurrent connections served (Abyss maxConn)
+    // The ring's shared secret; empty: no proof is asked and every command is open (Access::kAll).
+    // When set, a request that carries no valid proof (see commands/auth.h) may call client
+    // commands only (Access::kClientOnly), or nothing but system.* with client_auth.
+    std::string secret;
+    bool client_auth = false;
+    // Largest request body parsed. A larger one, up to kMaxDiscardedBody, is read and discarded
+    // and answered with a bad_argument fault naming the limit; beyond that, HTTP 413.
+    size_t max_request_bytes = 4u << 20;
   };
 
   // `registry` is not owned and must outlive the server.

@@ -25,6 +25,7 @@ class XmlRpcTransport : public Transport {
     int call_timeout_ms = 5000;     // whole call time-out, connect included
     size_t max_idle_per_peer = 4;   // kept-alive connections kept per peer (each holds a slot of
                                     // the peer's server: see XmlRpcServer)
+    std::string secret;             // non-empty: every call carries proof of it (commands/auth.h)
   };
 
   explicit XmlRpcTransport(Options options);
