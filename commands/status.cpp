@@ -18,6 +18,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "refused";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kNotOwner:
+      return "not_owner";
   }
   return "unknown";
 }

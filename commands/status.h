@@ -8,6 +8,7 @@
 #ifndef CHORD_COMMANDS_STATUS_H_
 #define CHORD_COMMANDS_STATUS_H_
 
+#include <cassert>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -24,7 +25,10 @@ enum class ErrorCode : int {
   kUnavailable = 4,     // a peer (or this node) could not be reached or is not in a ring
   kRefused = 5,         // the request is understood but refused (e.g. id already taken)
   kInternal = 6,        // a bug or an unexpected failure inside the node
+  kNotOwner = 7,        // the node does not own the id or key (a stale lookup: ask its predecessor)
 };
+// The largest code in use: a fault code in 1..kLastErrorCode is one of ours.
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kNotOwner;
 
 // Short lowercase name of a code ("bad_argument", "unavailable", ...).
 const char* ErrorCodeName(ErrorCode code);
@@ -46,6 +50,7 @@ class Status {
   static Status Unavailable(std::string m) { return Status(ErrorCode::kUnavailable, std::move(m)); }
   static Status Refused(std::string m) { return Status(ErrorCode::kRefused, std::move(m)); }
   static Status Internal(std::string m) { return Status(ErrorCode::kInternal, std::move(m)); }
+  static Status NotOwner(std::string m) { return Status(ErrorCode::kNotOwner, std::move(m)); }
 
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }
@@ -62,8 +67,12 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  // An ok Status carries no value: that is a bug (debug builds assert), reported as Internal.
+  Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
+    assert(!status_.ok() && "Result built from an ok Status without a value");
+    if (status_.ok()) status_ = Status::Internal("a result without a value");
+  }
   Result(const Result&) = default;
   Result(Result&&) = default;
   // Assignment rebuilds the value instead of assigning to it: some value types (xmlrpc_c::value)
@@ -87,15 +96,23 @@ class Result {
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  // Precondition: ok().
-  const T& value() const& { return *value_; }
-  T& value() & { return *value_; }
-  T value() && { return std::move(*value_); }  // by value: safe in range-for
-  const T& operator*() const& { return *value_; }
-  const T* operator->() const { return &*value_; }
-  T* operator->() { return &*value_; }
+  // Precondition: ok(). Reading the value of an error is a bug: debug builds assert.
+  const T& value() const& { return Checked(); }
+  T& value() & { return Checked(); }
+  T value() && { return std::move(Checked()); }  // by value: safe in range-for
+  const T& operator*() const& { return Checked(); }
+  const T* operator->() const { return &Checked(); }
+  T* operator->() { return &Checked(); }
 
  private:
+  const T& Checked() const {
+    assert(value_.has_value() && "Result::value() read on an error");
+    return *value_;
+  }
+  T& Checked() {
+    assert(value_.has_value() && "Result::value() read on an error");
+    return *value_;
+  }
   Status status_;
   std::optional<T> value_;
 };

@@ -26,7 +26,7 @@ void GlobalInitOnce() {
 Status FromFault(const xmlrpc_c::fault& fault) {
   int code = static_cast<int>(fault.getCode());
   if (code >= static_cast<int>(ErrorCode::kBadArgument) &&
-      code <= static_cast<int>(ErrorCode::kInternal)) {
+      code <= static_cast<int>(kLastErrorCode)) {
     return Status(static_cast<ErrorCode>(code), fault.getDescription());
   }
   // xmlrpc-c's own faults (-500 .. -510) are about the request itself.

@@ -4,36 +4,14 @@
 #include <chrono>
 #include <cstdint>
 
-#include "commands/value_util.h"
-#include "dht/record_codec.h"
-
 namespace chord {
 namespace {
 
-constexpr size_t kMaxWireBatch = 4096;
 constexpr size_t kScanBatch = 4096;  // records per storage scan for stats and listings
-
-const char* OpName(int op) {
-  static const char* kNames[] = {"set", "add", "get", "remove"};
-  return kNames[op];
-}
+// Times the owner tries to write a key when newer versions keep arriving during the write.
+constexpr int kOwnerWriteTries = 3;
 
 }  // namespace
-
-Result<DhtValue> DhtValueFromXml(const xmlrpc_c::value& value) {
-  DhtValue out;
-  if (value.type() == xmlrpc_c::value::TYPE_STRING) {
-    out.bytes = std::string(xmlrpc_c::value_string(value));
-  } else if (value.type() == xmlrpc_c::value::TYPE_BYTESTRING) {
-    auto bytes = xmlrpc_c::value_bytestring(value).vectorUcharValue();
-    out.bytes.assign(bytes.begin(), bytes.end());
-    out.binary = true;
-  } else {
-    return Status::BadArgument("value must be string or base64, got " +
-                               std::string(ValueTypeName(value.type())));
-  }
-  return out;
-}
 
 DhtOptions DhtOptionsFrom(const Settings& settings) {
   DhtOptions options;
@@ -50,11 +28,14 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
     : local_(local),
       router_(local, registry),
       options_(std::move(options)),
+      limits_{local->bits(), options_.max_key_bytes, options_.max_value_bytes},
+      peers_(local->transport(), limits_),
       storage_(std::move(storage)),
       commands_(registry) {
   if (options_.replicas < 1) options_.replicas = 1;
   if (options_.transfer_batch < 1) options_.transfer_batch = 1;
-  RegisterCommands();
+  options_.transfer_batch = std::min(options_.transfer_batch, kMaxWireBatch);
+  RegisterDhtCommands(&commands_, limits_, this);
   local_->AddObserver(this);
 }
 
@@ -69,8 +50,9 @@ int64_t Dht::NowMs() const {
 
 uint64_t Dht::NextVersion(uint64_t existing) {
   // Microseconds of wall clock, so that versions from different owners over time compare in
-  // write order; never below what this node has seen or issued.
-  uint64_t now_us = uint64_t(NowMs()) * 1000;
+  // write order; never below what this node has seen or issued. Every version that crossed the
+  // wire is at most kMaxVersion (2^62), so adding one cannot wrap around.
+  uint64_t now_us = uint64_t(std::max<int64_t>(0, NowMs())) * 1000;
   last_version_ = std::max({existing + 1, now_us, last_version_ + 1});
   return last_version_;
 }
@@ -86,69 +68,49 @@ bool Dht::Live(const Entry& entry) const {
   return entry.expires_at_ms == 0 || entry.expires_at_ms > NowMs();
 }
 
-Status Dht::CheckKey(const std::string& key) const {
-  if (key.empty()) return Status::BadArgument("key is empty");
-  if (key.size() > options_.max_key_bytes) {
-    return Status::BadArgument("key is " + std::to_string(key.size()) + " bytes, limit " +
-                               std::to_string(options_.max_key_bytes));
-  }
-  return Status::Ok();
-}
-
-Status Dht::CheckValue(const DhtValue& value) const {
-  if (value.bytes.size() > options_.max_value_bytes) {
-    return Status::BadArgument("value is " + std::to_string(value.bytes.size()) + " bytes, limit " +
-                               std::to_string(options_.max_value_bytes));
-  }
-  return Status::Ok();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Client operations
 
 Result<DhtAnswer> Dht::Set(const std::string& key, const DhtValue& value, int ttl_s) {
-  return Route(Op::kSet, key, value, ttl_s);
+  return Route(DhtOp::kSet, key, value, ttl_s);
 }
 Result<DhtAnswer> Dht::Add(const std::string& key, const DhtValue& value, int ttl_s) {
-  return Route(Op::kAdd, key, value, ttl_s);
+  return Route(DhtOp::kAdd, key, value, ttl_s);
 }
-Result<DhtAnswer> Dht::Get(const std::string& key) { return Route(Op::kGet, key, {}, 0); }
-Result<DhtAnswer> Dht::Remove(const std::string& key) { return Route(Op::kRemove, key, {}, 0); }
+Result<DhtAnswer> Dht::Get(const std::string& key) { return Route(DhtOp::kGet, key, {}, 0); }
+Result<DhtAnswer> Dht::Remove(const std::string& key) { return Route(DhtOp::kRemove, key, {}, 0); }
 
 Result<LookupResult> Dht::Locate(const std::string& key) {
-  Status check = CheckKey(key);
+  Status check = CheckKey(key, limits_);
   if (!check.ok()) return check;
   return local_->FindSuccessor(Id::Hash(key, local_->bits()));
 }
 
-Result<DhtAnswer> Dht::Route(Op op, const std::string& key, const DhtValue& value, int ttl_s) {
-  Status check = CheckKey(key);
-  if (!check.ok()) return check;
-  if (op == Op::kSet || op == Op::kAdd) {
-    check = CheckValue(value);
+Result<LookupResult> Dht::ServiceLocate(const std::string& key) {
+  auto found = Locate(key);
+  if (!found.ok()) return found;
+  // The owner and the replicas-1 successors that hold copies.
+  if (found->successors.size() > size_t(options_.replicas)) {
+    found->successors.resize(size_t(options_.replicas));
+  }
+  return found;
+}
+
+Result<DhtAnswer> Dht::Route(DhtOp op, const std::string& key, const DhtValue& value, int ttl_s) {
+  const bool writes = op == DhtOp::kSet || op == DhtOp::kAdd;
+  for (const Status& check :
+       {CheckKey(key, limits_), writes ? CheckValue(value, limits_) : Status(), CheckTtl(ttl_s)}) {
     if (!check.ok()) return check;
   }
-  if (ttl_s < 0) return Status::BadArgument("ttl must be >= 0 seconds");
-  StructMembers request{{"op", xmlrpc_c::value_string(OpName(int(op)))},
-                        {"key", xmlrpc_c::value_string(key)},
-                        {"ttl", xmlrpc_c::value_int(ttl_s)}};
-  if (op == Op::kSet || op == Op::kAdd) request["value"] = ValueToXml(value.bytes, value.binary);
   // The router finds the owner, and if it is down, its successor, which holds the range as a
   // replica and takes it over; a stale lookup is corrected by following predecessors.
-  auto reply = router_.CallOnOwnerOfKey(key, "dht.owner_op", Params({MakeStruct(request)}));
+  auto reply = router_.CallOnOwnerOfKey(key, kOwnerOpMethod,
+                                        EncodeOwnerOp(OwnerRequest{op, key, value, ttl_s}));
   if (!reply.ok()) return reply.status();
-  DhtAnswer answer;
-  answer.node = reply->owner;
-  answer.hops = reply->hops;
-  auto ok = StructBool(reply->value, "ok");
-  if (!ok.ok()) return ok.status();
-  answer.ok = ok.value();
-  answer.exists = StructHas(reply->value, "exists") && StructBool(reply->value, "exists").value();
-  if (StructHas(reply->value, "value")) {
-    auto v = DhtValueFromXml(StructMember(reply->value, "value").value());
-    if (!v.ok()) return v.status();
-    answer.value = v.value();
-  }
+  auto answer = DecodeOwnerReply(reply->value, limits_);
+  if (!answer.ok()) return answer.status();
+  answer->node = reply->owner;
+  answer->hops = reply->hops;
   return answer;
 }
 
@@ -158,17 +120,11 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   // Otherwise the key may still sit with the node that owned it before: the successor, or
   // further along when several nodes joined in the same gap. Replica holders are on the way.
   const std::string self = local_->self().address;
-  std::vector<xmlrpc_c::value> keys{xmlrpc_c::value_string(key)};
   auto successors = local_->successors();
   const size_t look = std::min(successors.size(), size_t(options_.replicas) + 1);
   for (size_t i = 0; i < look; ++i) {
     if (successors[i].address == self) break;
-    auto reply = local_->transport()->Call(successors[i].address, "dht.fetch",
-                                           Params({xmlrpc_c::value_array(keys)}));
-    if (!reply.ok()) continue;
-    auto records_value = StructMember(reply.value(), "records");
-    if (!records_value.ok()) continue;
-    auto records = RecordsFromXml(records_value.value(), local_->bits());
+    auto records = peers_.Fetch(successors[i].address, {key});
     if (!records.ok() || records->empty()) continue;
     const Record& record = records->front();
     if (record.key != key || record.id != id) continue;
@@ -180,69 +136,74 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   return std::nullopt;
 }
 
-Result<DhtAnswer> Dht::ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value,
-                                      int ttl_s) {
-  const Id id = Id::Hash(key, local_->bits());
+Result<DhtAnswer> Dht::ServiceOwnerOp(const OwnerRequest& request) {
+  return ExecuteAsOwner(request);
+}
+
+Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
+  const Id id = Id::Hash(request.key, local_->bits());
   Status owner = router_.CheckOwner(id);
   if (!owner.ok()) return owner;
   DhtAnswer answer;
   answer.node = local_->self();
   // A key moving into this node's range may still be on the successor only: look there once.
-  std::optional<Entry> existing = storage_->Get(id, key);
-  if (!existing) existing = FetchFromSuccessors(id, key);
-  if (op == Op::kGet) {
+  std::optional<Entry> existing = storage_->Get(id, request.key);
+  if (!existing) existing = FetchFromSuccessors(id, request.key);
+  if (request.op == DhtOp::kGet) {
     if (existing && Live(*existing)) {
       answer.ok = true;
       answer.value = {existing->value, existing->binary};
     }
     return answer;
   }
-  Record record{id, key, {}};
-  {
-    std::lock_guard<std::mutex> lock(write_mutex_);
-    existing = storage_->Get(id, key);
-    bool live = existing && Live(*existing);
-    if (op == Op::kAdd && live) {
-      answer.exists = true;
-      return answer;
-    }
-    Entry& entry = record.entry;
-    entry.version = NextVersion(existing ? existing->version : 0);
-    entry.written_at_ms = NowMs();
-    if (op == Op::kRemove) {
-      entry.tombstone = true;
-      answer.ok = live;
-    } else {
-      entry.value = value.bytes;
-      entry.binary = value.binary;
-      entry.expires_at_ms = ttl_s > 0 ? entry.written_at_ms + int64_t(ttl_s) * 1000 : 0;
-      answer.ok = true;
-    }
-    storage_->PutIfNewer(id, key, entry);
+  Record record{id, request.key, {}};
+  for (int attempt = 0; attempt < kOwnerWriteTries; ++attempt) {
+    answer.ok = answer.exists = false;
+    if (!WriteAsOwner(request, &record, &answer)) continue;  // a newer version won: retry
+    if (!answer.exists) Replicate(record);
+    return answer;
   }
-  Replicate(record);
-  return answer;
+  return Status::Unavailable("newer versions of " + request.key +
+                             " kept arriving during the write; nothing was stored");
+}
+
+bool Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer) {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  std::optional<Entry> existing = storage_->Get(record->id, record->key);
+  const bool live = existing && Live(*existing);
+  if (request.op == DhtOp::kAdd && live) {
+    answer->exists = true;
+    return true;  // nothing to write
+  }
+  Entry& entry = record->entry;
+  entry = Entry{};
+  entry.version = NextVersion(existing ? existing->version : 0);
+  entry.written_at_ms = NowMs();
+  if (request.op == DhtOp::kRemove) {
+    entry.tombstone = true;
+  } else {
+    entry.value = request.value.bytes;
+    entry.binary = request.value.binary;
+    entry.expires_at_ms =
+        request.ttl_s > 0 ? entry.written_at_ms + int64_t(request.ttl_s) * 1000 : 0;
+  }
+  // Never acknowledge what was not applied: the answer says stored/removed only if it was.
+  if (!storage_->PutIfNewer(record->id, record->key, entry)) return false;
+  answer->ok = request.op == DhtOp::kRemove ? live : true;
+  return true;
 }
 
 void Dht::Replicate(const Record& record) {
   // A holder that does not answer is not live: the write is acknowledged by the live ones (the
   // router passes its turn to the next successor) and repair restores the copy later.
-  auto replies = router_.CallOnSuccessors(size_t(options_.replicas - 1), "dht.put_many",
-                                          Params({RecordsToXml({record})}));
+  auto replies = router_.CallOnSuccessors(size_t(options_.replicas - 1), kPutManyMethod,
+                                          EncodePutMany({record}));
   for (const auto& reply : replies) {
     if (!reply.reply.ok()) {
       BOOST_LOG_TRIVIAL(debug) << "replica " << reply.node.address << " missed " << record.key
                                << ": " << reply.reply.status().ToString();
     }
   }
-}
-
-Result<size_t> Dht::SendRecords(const std::string& address, const std::vector<Record>& records) {
-  auto reply = local_->transport()->Call(address, "dht.put_many", Params({RecordsToXml(records)}));
-  if (!reply.ok()) return reply.status();
-  auto stored = StructInt(reply.value(), "stored");
-  if (!stored.ok()) return stored.status();
-  return size_t(stored.value());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,32 +236,19 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
     std::lock_guard<std::mutex> lock(settle_mutex_);
     generation = range_generation_;
   }
-  std::string after;
+  std::optional<std::string> after;
   for (size_t batch = 0; batch < options_.max_batches_per_step; ++batch) {
-    xmlrpc_c::paramList params = Params({xmlrpc_c::value_string(predecessor.id.ToHex(bits)),
-                                         xmlrpc_c::value_string(self.id.ToHex(bits))});
-    if (!after.empty()) params.add(xmlrpc_c::value_string(after));
-    params.add(xmlrpc_c::value_int(int(options_.transfer_batch)));
-    auto reply = local_->transport()->Call(successor.address, "dht.digest", params);
-    if (!reply.ok()) return reply.status();
-    auto digests = StructArray(reply.value(), "digests");
+    auto digests =
+        peers_.Digest(successor.address, predecessor.id, self.id, after, options_.transfer_batch);
     if (!digests.ok()) return digests.status();
-    std::vector<xmlrpc_c::value> wanted;
-    for (const auto& d : digests.value()) {
-      auto key = StructString(d, "key");
-      auto version = StructString(d, "version");
-      if (!key.ok() || !version.ok()) return Status::Internal("malformed digest");
-      after = key.value();
-      auto local = storage_->Get(Id::Hash(key.value(), bits), key.value());
-      if (!local || local->version < std::stoull(version.value())) {
-        wanted.push_back(xmlrpc_c::value_string(key.value()));
-      }
+    std::vector<std::string> wanted;
+    for (const RecordDigest& d : digests.value()) {
+      after = d.key;
+      auto local = storage_->Get(Id::Hash(d.key, bits), d.key);
+      if (!local || local->version < d.version) wanted.push_back(d.key);
     }
     if (!wanted.empty()) {
-      auto fetched = local_->transport()->Call(successor.address, "dht.fetch",
-                                               Params({xmlrpc_c::value_array(wanted)}));
-      if (!fetched.ok()) return fetched.status();
-      auto records = RecordsFromXml(StructMember(fetched.value(), "records").value(), bits);
+      auto records = peers_.Fetch(successor.address, wanted);
       if (!records.ok()) return records.status();
       for (const auto& r : records.value()) {
         if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) {
@@ -333,22 +281,15 @@ Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
     records.erase(std::remove_if(records.begin(), records.end(),
                                  [this](const Record& r) { return Collectible(r.entry); }),
                   records.end());
-    std::vector<xmlrpc_c::value> digests;
-    for (const auto& r : records) {
-      digests.push_back(
-          MakeStruct({{"key", xmlrpc_c::value_string(r.key)},
-                      {"version", xmlrpc_c::value_string(std::to_string(r.entry.version))}}));
-    }
-    auto reply = local_->transport()->Call(holder.address, "dht.need",
-                                           Params({xmlrpc_c::value_array(digests)}));
-    if (!reply.ok()) return reply.status();
-    auto keys = StructArray(reply.value(), "keys");
+    std::vector<RecordDigest> digests;
+    for (const auto& r : records) digests.push_back({r.key, r.entry.version});
+    auto keys = peers_.Need(holder.address, digests);
     if (!keys.ok()) return keys.status();
     if (!keys->empty()) {
       std::vector<Record> missing;
       size_t k = 0;
       for (const auto& r : records) {
-        if (k < keys->size() && std::string(xmlrpc_c::value_string((*keys)[k])) == r.key) {
+        if (k < keys->size() && (*keys)[k] == r.key) {
           missing.push_back(r);
           ++k;
         }
@@ -369,13 +310,10 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
   NodeRef boundary = predecessor;
   for (int k = 1; k < options_.replicas; ++k) {
     if (boundary.address == self.address) return Status::Ok();  // small ring: keep everything
-    auto reply =
-        local_->transport()->Call(boundary.address, "chord.neighbors", xmlrpc_c::paramList());
-    if (!reply.ok()) return reply.status();  // unsure of the boundary: keep everything
-    if (!StructHas(reply.value(), "predecessor")) return Status::Ok();
-    auto next = NodeFromValue(StructMember(reply.value(), "predecessor").value(), bits);
-    if (!next.ok()) return next.status();
-    boundary = next.value();
+    auto neighbors = local_->peers().GetNeighbors(boundary.address);
+    if (!neighbors.ok()) return neighbors.status();  // unsure of the boundary: keep everything
+    if (!neighbors->predecessor) return Status::Ok();
+    boundary = *neighbors->predecessor;
   }
   if (boundary.address == self.address) return Status::Ok();
   // Entries in (self, boundary] belong to nodes that no longer count on this one: give each
@@ -517,229 +455,61 @@ DhtStats Dht::Stats() const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Commands
+// Served commands (declared in dht_protocol.h)
 
-void Dht::RegisterCommands() {
-  auto add = [this](Command command) { commands_.Add(std::move(command)); };
-  const int bits = local_->bits();
-  auto node_members = [bits](const DhtAnswer& a) {
-    return StructMembers{{"node", NodeToValue(a.node, bits)},
-                         {"hops", xmlrpc_c::value_int(a.hops)}};
-  };
+DhtKeyList Dht::ServiceKeys(size_t limit) const {
+  DhtKeyList list;
+  list.address = local_->self().address;
+  ForEachRecord(kScanBatch, SIZE_MAX, [&](const Record& r) {
+    if (!Live(r.entry)) return true;
+    if (list.keys.size() >= limit) {
+      list.truncated = true;
+      return false;
+    }
+    list.keys.push_back({r.key, local_->Owns(r.id)});
+    return true;
+  });
+  return list;
+}
 
-  auto write_command = [this, node_members](Op op, const char* name, const char* help) {
-    return Command{
-        name, Audience::kClient, "S:s*,S:s*i", help,
-        [this, op, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-          auto value = DhtValueFromXml(p[1]);
-          if (!value.ok()) return value.status();
-          int ttl = p.size() > 2 ? p.getInt(2) : 0;
-          auto answer = Route(op, p.getString(0), value.value(), ttl);
-          if (!answer.ok()) return answer.status();
-          StructMembers m = node_members(answer.value());
-          m["stored"] = xmlrpc_c::value_boolean(answer->ok);
-          if (op == Op::kAdd) m["exists"] = xmlrpc_c::value_boolean(answer->exists);
-          return MakeStruct(m);
-        }};
-  };
-  add(write_command(Op::kSet, "dht.set",
-                    "set(key, value[, ttl_seconds]): store or overwrite; value is a string or "
-                    "base64 and comes back with the same type. Answer {stored, node, hops}."));
-  add(write_command(Op::kAdd, "dht.add",
-                    "add(key, value[, ttl_seconds]): store only if absent. Answer {stored, "
-                    "exists, node, hops}; an existing key gives stored=false, exists=true."));
+size_t Dht::ServicePutMany(const std::vector<Record>& records) {
+  size_t stored = 0;
+  for (const auto& r : records) {
+    if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) ++stored;
+  }
+  received_.fetch_add(uint64_t(stored));
+  return stored;
+}
 
-  add({"dht.get", Audience::kClient, "S:s",
-       "get(key): answer {found, value (if found), node, hops}.",
-       [this, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         auto answer = Get(p.getString(0));
-         if (!answer.ok()) return answer.status();
-         StructMembers m = node_members(answer.value());
-         m["found"] = xmlrpc_c::value_boolean(answer->ok);
-         if (answer->ok) m["value"] = ValueToXml(answer->value.bytes, answer->value.binary);
-         return MakeStruct(m);
-       }});
-  add({"dht.remove", Audience::kClient, "S:s",
-       "remove(key): answer {removed, node, hops}; removed=false if absent.",
-       [this, node_members](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         auto answer = Remove(p.getString(0));
-         if (!answer.ok()) return answer.status();
-         StructMembers m = node_members(answer.value());
-         m["removed"] = xmlrpc_c::value_boolean(answer->ok);
-         return MakeStruct(m);
-       }});
-  add({"dht.locate", Audience::kClient, "S:s",
-       "locate(key): the owner without the value: {id (of the key), node, hops, replicas}.",
-       [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         auto found = Locate(p.getString(0));
-         if (!found.ok()) return found.status();
-         std::vector<NodeRef> replicas;
-         for (size_t i = 1; i < found->successors.size() && int(i) < options_.replicas; ++i) {
-           replicas.push_back(found->successors[i]);
-         }
-         return MakeStruct(
-             {{"id", xmlrpc_c::value_string(Id::Hash(p.getString(0), bits).ToHex(bits))},
-              {"node", NodeToValue(found->owner, bits)},
-              {"hops", xmlrpc_c::value_int(found->hops)},
-              {"replicas", NodesToValue(replicas, bits)}});
-       }});
-  add({"dht.stats", Audience::kClient, "S:",
-       "Entries held here: {owned, replicas, tombstones, received, received_as_owner, settled "
-       "(this node holds its whole range)}.",
-       [this](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
-         DhtStats s = Stats();
-         return MakeStruct({{"owned", xmlrpc_c::value_int(int(s.owned))},
-                            {"replicas", xmlrpc_c::value_int(int(s.replicas))},
-                            {"tombstones", xmlrpc_c::value_int(int(s.tombstones))},
-                            {"received", xmlrpc_c::value_int(int(s.received))},
-                            {"received_as_owner", xmlrpc_c::value_int(int(s.received_as_owner))},
-                            {"settled", xmlrpc_c::value_boolean(s.settled)}});
-       }});
-  add({"dht.keys", Audience::kClient, "S:,S:i",
-       "keys([limit]): live keys held here, in id order: {keys: [{key, owned}], truncated}. "
-       "Default limit 1000.",
-       [this](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         size_t limit = p.size() > 0 ? size_t(std::max(0, p.getInt(0))) : 1000;
-         std::vector<xmlrpc_c::value> keys;
-         bool truncated = false;
-         ForEachRecord(kScanBatch, SIZE_MAX, [&](const Record& r) {
-           if (!Live(r.entry)) return true;
-           if (keys.size() >= limit) {
-             truncated = true;
-             return false;
-           }
-           keys.push_back(MakeStruct({{"key", xmlrpc_c::value_string(r.key)},
-                                      {"owned", xmlrpc_c::value_boolean(local_->Owns(r.id))}}));
-           return true;
-         });
-         return MakeStruct({{"keys", xmlrpc_c::value_array(keys)},
-                            {"truncated", xmlrpc_c::value_boolean(truncated)}});
-       }});
+std::vector<Record> Dht::ServiceFetch(const std::vector<std::string>& keys) const {
+  std::vector<Record> out;
+  for (const auto& key : keys) {
+    Id id = Id::Hash(key, local_->bits());
+    auto entry = storage_->Get(id, key);
+    if (entry) out.push_back({id, key, *entry});
+  }
+  return out;
+}
 
-  // --- internal: between nodes ---
-  add({"dht.owner_op", Audience::kPeer, "S:S",
-       "Internal: run {op, key, value, ttl} on this node as the key's owner. Answer {ok, exists, "
-       "value}; a refused 'not the owner' fault if the key belongs to a node before this one.",
-       [this](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         auto op_name = StructString(p[0], "op");
-         auto key = StructString(p[0], "key");
-         if (!op_name.ok()) return op_name.status();
-         if (!key.ok()) return key.status();
-         Status check = CheckKey(key.value());
-         if (!check.ok()) return check;
-         Op op;
-         if (op_name.value() == "set") {
-           op = Op::kSet;
-         } else if (op_name.value() == "add") {
-           op = Op::kAdd;
-         } else if (op_name.value() == "get") {
-           op = Op::kGet;
-         } else if (op_name.value() == "remove") {
-           op = Op::kRemove;
-         } else {
-           return Status::BadArgument("unknown op '" + op_name.value() + "'");
-         }
-         DhtValue value;
-         if (op == Op::kSet || op == Op::kAdd) {
-           auto v = StructMember(p[0], "value");
-           if (!v.ok()) return v.status();
-           auto parsed = DhtValueFromXml(v.value());
-           if (!parsed.ok()) return parsed.status();
-           value = parsed.value();
-           check = CheckValue(value);
-           if (!check.ok()) return check;
-         }
-         int ttl = StructHas(p[0], "ttl") ? StructInt(p[0], "ttl").value() : 0;
-         auto answer = ExecuteAsOwner(op, key.value(), value, ttl);
-         if (!answer.ok()) return answer.status();
-         StructMembers m{{"ok", xmlrpc_c::value_boolean(answer->ok)},
-                         {"exists", xmlrpc_c::value_boolean(answer->exists)}};
-         if (op == Op::kGet && answer->ok) {
-           m["value"] = ValueToXml(answer->value.bytes, answer->value.binary);
-         }
-         return MakeStruct(m);
-       }});
-  add({"dht.put_many", Audience::kPeer, "S:A",
-       "Internal: store records (newest version wins). Answer {stored: count}.",
-       [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         auto records = RecordsFromXml(p[0], bits);
-         if (!records.ok()) return records.status();
-         int stored = 0;
-         for (const auto& r : records.value()) {
-           if (r.key.empty() || r.key.size() > options_.max_key_bytes ||
-               r.entry.value.size() > options_.max_value_bytes) {
-             return Status::BadArgument("record for key of " + std::to_string(r.key.size()) +
-                                        " bytes exceeds the limits");
-           }
-         }
-         for (const auto& r : records.value()) {
-           if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) ++stored;
-         }
-         received_.fetch_add(uint64_t(stored));
-         return MakeStruct({{"stored", xmlrpc_c::value_int(stored)}});
-       }});
-  add({"dht.fetch", Audience::kPeer, "S:A",
-       "Internal: the records (tombstones included) held here for the given keys: {records}.",
-       [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         std::vector<Record> out;
-         auto keys = xmlrpc_c::value_array(p[0]).vectorValueValue();
-         if (keys.size() > kMaxWireBatch) return Status::BadArgument("too many keys");
-         for (const auto& k : keys) {
-           if (k.type() != xmlrpc_c::value::TYPE_STRING) {
-             return Status::BadArgument("keys must be strings");
-           }
-           std::string key = xmlrpc_c::value_string(k);
-           Id id = Id::Hash(key, bits);
-           auto entry = storage_->Get(id, key);
-           if (entry) out.push_back({id, key, *entry});
-         }
-         return MakeStruct({{"records", RecordsToXml(out)}});
-       }});
-  add({"dht.digest", Audience::kPeer, "S:ssi,S:sssi",
-       "Internal: digest(from_hex, to_hex[, after_key], limit): {digests: [{key, version}]} of "
-       "the records held here with ids in (from, to], in ring order.",
-       [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         auto from = Id::FromHex(p.getString(0), bits);
-         if (!from.ok()) return from.status();
-         auto to = Id::FromHex(p.getString(1), bits);
-         if (!to.ok()) return to.status();
-         std::optional<RecordPosition> after;
-         if (p.size() == 4) {
-           std::string key = p.getString(2);
-           after = RecordPosition{Id::Hash(key, bits), key};
-         }
-         int limit = p.getInt(p.size() - 1);
-         if (limit < 1 || size_t(limit) > kMaxWireBatch) {
-           return Status::BadArgument("limit must be 1.." + std::to_string(kMaxWireBatch));
-         }
-         std::vector<xmlrpc_c::value> digests;
-         for (const auto& r : storage_->Range(from.value(), to.value(), after, size_t(limit))) {
-           digests.push_back(
-               MakeStruct({{"key", xmlrpc_c::value_string(r.key)},
-                           {"version", xmlrpc_c::value_string(std::to_string(r.entry.version))}}));
-         }
-         return MakeStruct({{"digests", xmlrpc_c::value_array(digests)}});
-       }});
-  add({"dht.need", Audience::kPeer, "S:A",
-       "Internal: need([{key, version}]): {keys} this node lacks or holds in an older version, "
-       "in the order given.",
-       [this, bits](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
-         std::vector<xmlrpc_c::value> needed;
-         for (const auto& d : xmlrpc_c::value_array(p[0]).vectorValueValue()) {
-           auto key = StructString(d, "key");
-           auto version = StructString(d, "version");
-           if (!key.ok() || !version.ok()) return Status::BadArgument("malformed digest");
-           auto entry = storage_->Get(Id::Hash(key.value(), bits), key.value());
-           uint64_t v = 0;
-           try {
-             v = std::stoull(version.value());
-           } catch (const std::exception&) {
-             return Status::BadArgument("malformed version");
-           }
-           if (!entry || entry->version < v) needed.push_back(xmlrpc_c::value_string(key.value()));
-         }
-         return MakeStruct({{"keys", xmlrpc_c::value_array(needed)}});
-       }});
+std::vector<RecordDigest> Dht::ServiceDigest(const Id& from, const Id& to,
+                                             const std::optional<std::string>& after_key,
+                                             size_t limit) const {
+  std::optional<RecordPosition> after;
+  if (after_key) after = RecordPosition{Id::Hash(*after_key, local_->bits()), *after_key};
+  std::vector<RecordDigest> digests;
+  for (const auto& r : storage_->Range(from, to, after, limit)) {
+    digests.push_back({r.key, r.entry.version});
+  }
+  return digests;
+}
+
+std::vector<std::string> Dht::ServiceNeed(const std::vector<RecordDigest>& digests) const {
+  std::vector<std::string> needed;
+  for (const auto& d : digests) {
+    auto entry = storage_->Get(Id::Hash(d.key, local_->bits()), d.key);
+    if (!entry || entry->version < d.version) needed.push_back(d.key);
+  }
+  return needed;
 }
 
 }  // namespace chord

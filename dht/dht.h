@@ -22,7 +22,8 @@
 // (OnLeaving).
 //
 // Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
-// dht.stats, dht.keys, and internal ones the nodes use among themselves.
+// dht.stats, dht.keys, and peer commands the nodes use among themselves; all are declared in
+// dht/dht_protocol.h, which Dht serves (as a DhtService) and calls (through its stubs).
 //
 // Thread-safety: all public methods are safe to call concurrently; no lock is held across an
 // RPC. Lifetime: like Local, stop serving calls before destroying it; it must be destroyed
@@ -39,6 +40,7 @@
 
 #include "commands/command_registry.h"
 #include "commands/registered_commands.h"
+#include "dht/dht_protocol.h"
 #include "dht/storage.h"
 #include "overlay/local.h"
 #include "overlay/router.h"
@@ -59,34 +61,7 @@ struct DhtOptions {
 // DHT options taken from Settings (replicas, limits, tombstone ttl, transfer batch).
 DhtOptions DhtOptionsFrom(const Settings& settings);
 
-// A value as stored: bytes plus whether it travels as base64 (binary) or as a string.
-struct DhtValue {
-  std::string bytes;
-  bool binary = false;
-};
-
-// A value from its XML-RPC form: string, or base64 (binary). Errors: BadArgument.
-Result<DhtValue> DhtValueFromXml(const xmlrpc_c::value& value);
-
-// What one operation did, and where.
-struct DhtAnswer {
-  bool ok = false;      // set/add: stored; get: found; remove: removed (was present)
-  bool exists = false;  // add: the key was already there (nothing stored)
-  DhtValue value;       // get: the value when found
-  NodeRef node;         // the owner that answered
-  int hops = 0;         // lookup hops to reach it
-};
-
-struct DhtStats {
-  size_t owned = 0;                // live entries this node owns
-  size_t replicas = 0;             // live entries this node holds for other owners
-  size_t tombstones = 0;           // removed keys remembered until collected
-  uint64_t received = 0;           // entries received from other nodes (transfers and repairs)
-  uint64_t received_as_owner = 0;  // of which pulled into this node's own range
-  bool settled = false;            // this node holds its whole range (a miss is a miss)
-};
-
-class Dht : public OverlayObserver {
+class Dht : public OverlayObserver, private DhtService {
  public:
   // Registers the dht.* commands in `registry` and observes `local`. None is owned; both must
   // outlive the Dht.
@@ -120,12 +95,29 @@ class Dht : public OverlayObserver {
   void OnLeaving() override;
 
  private:
-  enum class Op { kSet, kAdd, kGet, kRemove };
-  Result<DhtAnswer> Route(Op op, const std::string& key, const DhtValue& value, int ttl_s);
-  // Runs `op` on this node as the key's owner. Errors: Router::NotOwner if it is not.
-  Result<DhtAnswer> ExecuteAsOwner(Op op, const std::string& key, const DhtValue& value, int ttl_s);
-  Status CheckKey(const std::string& key) const;
-  Status CheckValue(const DhtValue& value) const;
+  // DhtService: the dht.* commands this node serves, with checked arguments.
+  Result<DhtAnswer> ServiceClientOp(DhtOp op, const std::string& key, const DhtValue& value,
+                                    int ttl_s) override {
+    return Route(op, key, value, ttl_s);
+  }
+  Result<LookupResult> ServiceLocate(const std::string& key) override;
+  DhtStats ServiceStats() const override { return Stats(); }
+  DhtKeyList ServiceKeys(size_t limit) const override;
+  Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
+  size_t ServicePutMany(const std::vector<Record>& records) override;
+  std::vector<Record> ServiceFetch(const std::vector<std::string>& keys) const override;
+  std::vector<RecordDigest> ServiceDigest(const Id& from, const Id& to,
+                                          const std::optional<std::string>& after_key,
+                                          size_t limit) const override;
+  std::vector<std::string> ServiceNeed(const std::vector<RecordDigest>& digests) const override;
+
+  Result<DhtAnswer> Route(DhtOp op, const std::string& key, const DhtValue& value, int ttl_s);
+  // Runs `request` on this node as the key's owner. Errors: Router::NotOwner if it is not;
+  // Unavailable if a newer version of the key arrived during the write (nothing was applied,
+  // so nothing is acknowledged; the caller may retry).
+  Result<DhtAnswer> ExecuteAsOwner(const OwnerRequest& request);
+  // Stores a new version of the key as its owner; false if a newer one got there first.
+  bool WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer);
   // While this node's range is not settled, looks for a key it lacks on its first successors
   // (which held the range before) and keeps what it finds.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
@@ -138,17 +130,20 @@ class Dht : public OverlayObserver {
   // most `max_batches` scans; stops when `visit` returns false.
   void ForEachRecord(size_t batch_size, size_t max_batches,
                      const std::function<bool(const Record&)>& visit) const;
-  Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records);
+  Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records) {
+    return peers_.PutMany(address, records);
+  }
   bool Live(const Entry& entry) const;
   // An old tombstone or an expired entry: collected, never sent or accepted.
   bool Collectible(const Entry& entry) const;
   int64_t NowMs() const;
   uint64_t NextVersion(uint64_t existing);
-  void RegisterCommands();
 
   Local* local_;
   Router router_;
   DhtOptions options_;
+  DhtLimits limits_;
+  DhtPeerStub peers_;
   std::unique_ptr<Storage> storage_;
   std::mutex write_mutex_;     // serializes version assignment and the local write of a key
   uint64_t last_version_ = 0;  // guarded by write_mutex_

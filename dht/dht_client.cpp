@@ -6,34 +6,28 @@
 #include <memory>
 #include <sstream>
 
-#include "commands/value_util.h"
-#include "dht/record_codec.h"
+#include "overlay/chord_protocol.h"
 
 namespace chord {
 namespace {
 
 constexpr char kManifestMagic[] = "chord-file 1";
 
-Result<DhtNode> NodeMember(const xmlrpc_c::value& value, const std::string& name) {
-  auto node = StructMember(value, name);
-  if (!node.ok()) return node.status();
-  auto id = StructString(node.value(), "id");
-  if (!id.ok()) return id.status();
-  auto address = StructString(node.value(), "address");
-  if (!address.ok()) return address.status();
-  return DhtNode{id.value(), address.value()};
-}
+// A Transport whose calls go through a DhtClient's member choice and fail-over, so that the
+// overlay's stubs can be used with it: an empty address means "any member".
+class FailoverTransport : public Transport {
+ public:
+  explicit FailoverTransport(DhtClient* client) : client_(client) {}
+  Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
+                               const xmlrpc_c::paramList& params) override {
+    return client_->Call(method, params, address, &answered_by_);
+  }
+  const std::string& answered_by() const { return answered_by_; }
 
-// Reads the routing part every dht.* answer has: {node, hops}.
-Status ReadRouting(const xmlrpc_c::value& answer, DhtNode* owner, int* hops) {
-  auto node = NodeMember(answer, "node");
-  if (!node.ok()) return node.status();
-  auto h = StructInt(answer, "hops");
-  if (!h.ok()) return h.status();
-  *owner = node.value();
-  *hops = h.value();
-  return Status::Ok();
-}
+ private:
+  DhtClient* client_;
+  std::string answered_by_;
+};
 
 // Incremental SHA-1 over the EVP interface (the SHA1_* functions are deprecated in OpenSSL 3).
 class Sha1 {
@@ -126,142 +120,57 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
   return Status::Unavailable("no member answered (tried " + names + "): " + last.message());
 }
 
-Result<DhtReply> DhtClient::Write(const char* method, const std::string& key, const DhtValue& value,
-                                  int ttl_s, const std::string& via) {
-  xmlrpc_c::paramList params =
-      Params({xmlrpc_c::value_string(key), ValueToXml(value.bytes, value.binary)});
-  if (ttl_s != 0) params.add(xmlrpc_c::value_int(ttl_s));
-  DhtReply reply;
-  auto answer = Call(method, params, via, &reply.answered_by);
-  if (!answer.ok()) return answer.status();
-  Status status = ReadRouting(answer.value(), &reply.owner, &reply.hops);
-  if (!status.ok()) return status;
-  auto stored = StructBool(answer.value(), "stored");
-  if (!stored.ok()) return stored.status();
-  reply.ok = stored.value();
-  if (StructHas(answer.value(), "exists")) {
-    auto exists = StructBool(answer.value(), "exists");
-    if (!exists.ok()) return exists.status();
-    reply.exists = exists.value();
-  }
-  return reply;
+DhtClientStub DhtClient::Stub(const std::string& via) {
+  return DhtClientStub(
+      [this, via](const std::string& method, const xmlrpc_c::paramList& params,
+                  std::string* answered_by) { return Call(method, params, via, answered_by); });
 }
 
 Result<DhtReply> DhtClient::Set(const std::string& key, const DhtValue& value, int ttl_s,
                                 const std::string& via) {
-  return Write("dht.set", key, value, ttl_s, via);
+  return Stub(via).Set(key, value, ttl_s);
 }
 
 Result<DhtReply> DhtClient::Add(const std::string& key, const DhtValue& value, int ttl_s,
                                 const std::string& via) {
-  return Write("dht.add", key, value, ttl_s, via);
+  return Stub(via).Add(key, value, ttl_s);
 }
 
 Result<DhtReply> DhtClient::Get(const std::string& key, const std::string& via) {
-  DhtReply reply;
-  auto answer = Call("dht.get", Params({xmlrpc_c::value_string(key)}), via, &reply.answered_by);
-  if (!answer.ok()) return answer.status();
-  Status status = ReadRouting(answer.value(), &reply.owner, &reply.hops);
-  if (!status.ok()) return status;
-  auto found = StructBool(answer.value(), "found");
-  if (!found.ok()) return found.status();
-  reply.ok = found.value();
-  if (reply.ok) {
-    auto raw = StructMember(answer.value(), "value");
-    if (!raw.ok()) return raw.status();
-    auto value = DhtValueFromXml(raw.value());
-    if (!value.ok()) return value.status();
-    reply.value = std::move(value).value();
-  }
-  return reply;
+  return Stub(via).Get(key);
 }
 
 Result<DhtReply> DhtClient::Remove(const std::string& key, const std::string& via) {
-  DhtReply reply;
-  auto answer = Call("dht.remove", Params({xmlrpc_c::value_string(key)}), via, &reply.answered_by);
-  if (!answer.ok()) return answer.status();
-  Status status = ReadRouting(answer.value(), &reply.owner, &reply.hops);
-  if (!status.ok()) return status;
-  auto removed = StructBool(answer.value(), "removed");
-  if (!removed.ok()) return removed.status();
-  reply.ok = removed.value();
-  return reply;
+  return Stub(via).Remove(key);
 }
 
 Result<DhtLocation> DhtClient::Locate(const std::string& key, const std::string& via) {
-  DhtLocation location;
-  auto answer =
-      Call("dht.locate", Params({xmlrpc_c::value_string(key)}), via, &location.answered_by);
-  if (!answer.ok()) return answer.status();
-  Status status = ReadRouting(answer.value(), &location.owner, &location.hops);
-  if (!status.ok()) return status;
-  auto id = StructString(answer.value(), "id");
-  if (!id.ok()) return id.status();
-  location.key_id = id.value();
-  auto replicas = StructArray(answer.value(), "replicas");
-  if (!replicas.ok()) return replicas.status();
-  for (const auto& r : replicas.value()) {
-    auto rid = StructString(r, "id");
-    auto address = StructString(r, "address");
-    if (!rid.ok()) return rid.status();
-    if (!address.ok()) return address.status();
-    location.replicas.push_back({rid.value(), address.value()});
-  }
-  return location;
+  return Stub(via).Locate(key);
+}
+
+Result<DhtNodeStats> DhtClient::Stats(const std::string& via) { return Stub(via).Stats(); }
+
+Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
+  return Stub(via).Keys(limit);
 }
 
 Result<DhtLookup> DhtClient::Lookup(const std::string& id_hex, const std::string& via) {
+  FailoverTransport failover(this);
+  auto found = ChordStub(&failover, 0).FindSuccessorOfHex(via, id_hex);
+  if (!found.ok()) return found.status();
   DhtLookup lookup;
-  auto answer = Call("chord.find_successor", Params({xmlrpc_c::value_string(id_hex)}), via,
-                     &lookup.answered_by);
-  if (!answer.ok()) return answer.status();
-  auto id = StructString(answer.value(), "id");
-  if (!id.ok()) return id.status();
-  auto address = StructString(answer.value(), "address");
-  if (!address.ok()) return address.status();
-  auto hops = StructInt(answer.value(), "hops");
-  if (!hops.ok()) return hops.status();
-  lookup.successor = {id.value(), address.value()};
-  lookup.hops = hops.value();
+  lookup.answered_by = failover.answered_by();
+  // The id as the node printed it: its own ring size decides the number of digits.
+  lookup.successor = {found->owner.id.ToHex(found->bits), found->owner.address};
+  lookup.hops = found->hops;
   return lookup;
 }
 
-Result<DhtNodeStats> DhtClient::Stats(const std::string& via) {
-  DhtNodeStats out;
-  auto answer = Call("dht.stats", xmlrpc_c::paramList(), via, &out.address);
-  if (!answer.ok()) return answer.status();
-  const char* names[] = {"owned", "replicas", "tombstones", "received", "received_as_owner"};
-  int values[5] = {};
-  for (int i = 0; i < 5; ++i) {
-    auto v = StructInt(answer.value(), names[i]);
-    if (!v.ok()) return v.status();
-    values[i] = v.value();
-  }
-  out.stats.owned = size_t(values[0]);
-  out.stats.replicas = size_t(values[1]);
-  out.stats.tombstones = size_t(values[2]);
-  out.stats.received = uint64_t(values[3]);
-  out.stats.received_as_owner = uint64_t(values[4]);
-  return out;
-}
-
-Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
-  DhtKeyList out;
-  auto answer = Call("dht.keys", Params({xmlrpc_c::value_int(limit)}), via, &out.address);
-  if (!answer.ok()) return answer.status();
-  auto keys = StructArray(answer.value(), "keys");
-  if (!keys.ok()) return keys.status();
-  for (const auto& k : keys.value()) {
-    auto key = StructString(k, "key");
-    if (!key.ok()) return key.status();
-    auto owned = StructBool(k, "owned");
-    if (!owned.ok()) return owned.status();
-    out.keys.push_back({key.value(), owned.value()});
-  }
-  auto truncated = StructBool(answer.value(), "truncated");
-  if (!truncated.ok()) return truncated.status();
-  out.truncated = truncated.value();
-  return out;
+Result<NodeInfo> DhtClient::Info(const std::string& via, std::string* answered_by) {
+  FailoverTransport failover(this);
+  auto info = ChordStub(&failover, 0).Info(via);
+  if (info.ok() && answered_by) *answered_by = failover.answered_by();
+  return info;
 }
 
 std::string FileManifest(const DhtFileInfo& info) {

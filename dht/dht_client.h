@@ -31,7 +31,8 @@
 #include <vector>
 
 #include "commands/transport.h"
-#include "dht/dht.h"
+#include "dht/dht_protocol.h"
+#include "overlay/chord_protocol.h"
 
 namespace chord {
 
@@ -39,52 +40,6 @@ struct DhtClientOptions {
   int max_attempts = 4;             // members tried per call before giving up
   size_t chunk_bytes = 256 * 1024;  // file chunk size; must not exceed the nodes' value limit
   uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
-};
-
-// A node as the wire names it; ids stay hex because the client does not need the ring's size.
-struct DhtNode {
-  std::string id;  // hex
-  std::string address;
-};
-
-// Answer of Set/Add/Get/Remove.
-struct DhtReply {
-  std::string answered_by;  // the member the call was sent to
-  DhtNode owner;            // the key's owner, which ran the operation
-  int hops = 0;             // lookup hops from answered_by to the owner
-  bool ok = false;          // set/add: stored; get: found; remove: removed (it was present)
-  bool exists = false;      // add: the key was already there, nothing stored
-  DhtValue value;           // get: the value when found, with its type
-};
-
-struct DhtLocation {
-  std::string answered_by;
-  std::string key_id;  // hex id of the key
-  DhtNode owner;
-  int hops = 0;
-  std::vector<DhtNode> replicas;  // the owner's successors holding copies
-};
-
-// Answer of chord.find_successor.
-struct DhtLookup {
-  std::string answered_by;
-  DhtNode successor;
-  int hops = 0;
-};
-
-struct DhtNodeStats {
-  std::string address;  // the node that answered
-  DhtStats stats;
-};
-
-struct DhtKeyList {
-  std::string address;  // the node that answered
-  struct Key {
-    std::string key;
-    bool owned = false;  // false: a replica held for another owner
-  };
-  std::vector<Key> keys;  // in id order
-  bool truncated = false;
 };
 
 // What PutFile stored or GetFile read.
@@ -117,6 +72,8 @@ class DhtClient {
   Result<DhtNodeStats> Stats(const std::string& via = "");
   // Keys held by one node (`via`, or a random member), at most `limit`.
   Result<DhtKeyList> Keys(const std::string& via = "", int limit = 1000);
+  // chord.info of one node (`via`, or a random member); *answered_by names it.
+  Result<NodeInfo> Info(const std::string& via = "", std::string* answered_by = nullptr);
 
   // Stores everything `in` yields under `name`. Errors: BadArgument for an empty name or a
   // read error on `in`; any error of Set (the file is then not visible: the manifest comes last).
@@ -141,8 +98,8 @@ class DhtClient {
   static std::string ChunkKey(const std::string& name, uint64_t index);
 
  private:
-  Result<DhtReply> Write(const char* method, const std::string& key, const DhtValue& value,
-                         int ttl_s, const std::string& via);
+  // The dht.* stubs, calling `via` or a member chosen by Call.
+  DhtClientStub Stub(const std::string& via);
   // Chooses the next member to try, avoiding `tried`; prefers members that did not fail.
   std::string Pick(const std::set<std::string>& tried);
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <boost/log/trivial.hpp>
 
-#include "commands/value_util.h"
-
 namespace chord {
 namespace {
 
@@ -23,10 +21,11 @@ Local::Local(OverlayOptions options, std::string address, Id id, Transport* tran
     : options_(options),
       self_{id, std::move(address)},
       transport_(transport),
+      peers_(transport, options.id_bits),
       successors_(self_, static_cast<size_t>(std::max(1, options.successors))),
       fingers_(id, options.id_bits),
       commands_(registry) {
-  RegisterCommands();
+  RegisterChordCommands(&commands_, options_.id_bits, this);
 }
 
 Local::~Local() = default;
@@ -58,6 +57,7 @@ NodeInfo Local::Info() const {
   std::lock_guard<std::mutex> lock(mutex_);
   NodeInfo info;
   info.self = self_;
+  info.bits = options_.id_bits;
   info.joined = joined_;
   info.predecessor = predecessor_;
   info.successors = successors_.entries();
@@ -156,17 +156,29 @@ Status Local::Create() {
   return Status::Ok();
 }
 
+Result<NodeRef> Local::FindOwnSuccessor(const std::string& bootstrap) {
+  auto ping = peers_.Ping(bootstrap);
+  if (!ping.ok()) {
+    return Status(ping.status().code(),
+                  "cannot join through " + bootstrap + ": " + ping.status().message());
+  }
+  if (ping->bits != bits()) {
+    return Status::Refused("cannot join through " + bootstrap + ": the ring uses " +
+                           std::to_string(ping->bits) + "-bit ids, this node " +
+                           std::to_string(bits()) + "-bit ids (--id-bits)");
+  }
+  auto found = peers_.FindSuccessor(bootstrap, self_.id);
+  if (!found.ok()) {
+    return Status(found.status().code(),
+                  "cannot join through " + bootstrap + ": " + found.status().message());
+  }
+  return found->owner;
+}
+
 Status Local::Join(const std::string& bootstrap) {
   if (joined()) return Status::Refused("already in a ring");
-  auto answer = transport_->Call(bootstrap, "chord.find_successor",
-                                 Params({xmlrpc_c::value_string(self_.id.ToHex(bits()))}));
-  if (!answer.ok()) {
-    return Status(answer.status().code(),
-                  "cannot join through " + bootstrap + ": " + answer.status().message());
-  }
-  auto owner = NodeFromValue(answer.value(), bits());
-  if (!owner.ok())
-    return Status::Unavailable("bad answer from " + bootstrap + ": " + owner.status().message());
+  auto owner = FindOwnSuccessor(bootstrap);
+  if (!owner.ok()) return owner.status();
   if (owner->id == self_.id) {
     if (owner->address != self_.address) {
       return Status::Refused("id " + self_.id.ToHex(bits()) + " is already taken by " +
@@ -176,10 +188,13 @@ Status Local::Join(const std::string& bootstrap) {
                                " (an earlier run of this node); retry once it has noticed");
   }
   // Zave: adopt the successor only once it answers, and take its successor list with it.
-  auto neighbors = Neighbors(owner.value());
+  auto neighbors = peers_.GetNeighbors(owner->address);
   if (!neighbors.ok()) {
-    return Status::Unavailable("successor " + owner->address +
-                               " does not answer: " + neighbors.status().message());
+    // A refusal (a ring secret this node cannot prove) keeps its code: retrying will not help.
+    return Status(
+        neighbors.status().code() == ErrorCode::kRefused ? ErrorCode::kRefused
+                                                         : ErrorCode::kUnavailable,
+        "successor " + owner->address + " does not answer: " + neighbors.status().message());
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -187,11 +202,11 @@ Status Local::Join(const std::string& bootstrap) {
     joined_ = true;
     predecessor_.reset();
     fingers_.Clear();
-    successors_.Reset(owner.value(), neighbors->second);
+    successors_.Reset(owner.value(), neighbors->successors);
     fingers_.Set(0, owner.value());
   }
   NotifySuccessorsChanged();
-  transport_->Call(owner->address, "chord.notify", Params({NodeToValue(self_, bits())}));
+  peers_.Notify(owner->address, self_);
   BOOST_LOG_TRIVIAL(info) << "joined the ring through " << bootstrap << " as "
                           << self_.id.ToHex(bits()) << " at " << self_.address << "; successor "
                           << owner->address;
@@ -219,13 +234,10 @@ Status Local::Leave() {
     successors = successors_.entries();
     joined_ = false;
   }
-  StructMembers notice{{"leaving", NodeToValue(self_, bits())},
-                       {"successors", NodesToValue(successors, bits())}};
-  if (predecessor) notice["predecessor"] = NodeToValue(*predecessor, bits());
-  xmlrpc_c::paramList params = Params({MakeStruct(notice)});
-  if (!successors.empty()) transport_->Call(successors.front().address, "chord.leaving", params);
+  const LeavingNotice notice{self_, predecessor, successors};
+  if (!successors.empty()) peers_.Leaving(successors.front().address, notice);
   if (predecessor && (successors.empty() || predecessor->address != successors.front().address)) {
-    transport_->Call(predecessor->address, "chord.leaving", params);
+    peers_.Leaving(predecessor->address, notice);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -285,9 +297,9 @@ void Local::HandleNotify(const NodeRef& node) {
 // ---------------------------------------------------------------------------------------------
 // Lookup
 
-Local::Step Local::LocalStep(const Id& id) const {
+LookupStep Local::LocalStep(const Id& id) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  Step step;
+  LookupStep step;
   step.successors = successors_.entries();
   if (id == self_.id || (predecessor_ && InHalfOpenInterval(id, predecessor_->id, self_.id))) {
     step.done = true;
@@ -318,22 +330,12 @@ Local::Step Local::LocalStep(const Id& id) const {
   return step;
 }
 
-Result<Local::Step> Local::RemoteStep(const NodeRef& node, const Id& id) {
-  auto answer = transport_->Call(node.address, "chord.step",
-                                 Params({xmlrpc_c::value_string(id.ToHex(bits()))}));
-  if (!answer.ok()) return answer.status();
-  auto done = StructBool(answer.value(), "done");
-  if (!done.ok()) return done.status();
-  Step step;
-  step.done = done.value();
-  for (auto [name, out] :
-       {std::make_pair("nodes", &step.nodes), std::make_pair("successors", &step.successors)}) {
-    if (!StructHas(answer.value(), name)) continue;
-    auto nodes = NodesFromValue(StructMember(answer.value(), name).value(), bits());
-    if (!nodes.ok()) return nodes.status();
-    *out = nodes.value();
-  }
-  return step;
+bool Local::ConfirmAlive(const NodeRef& candidate) {
+  auto alive = peers_.Ping(candidate.address);
+  if (!alive.ok()) alive = peers_.Ping(candidate.address);
+  if (alive.ok()) return true;
+  if (alive.status().code() == ErrorCode::kUnavailable) ForgetFinger(candidate.address);
+  return false;
 }
 
 Result<LookupResult> Local::FindSuccessor(const Id& id) {
@@ -353,7 +355,7 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
   auto is_in = [](const std::vector<std::string>& set, const std::string& address) {
     return std::find(set.begin(), set.end(), address) != set.end();
   };
-  auto push_frame = [&frames](const NodeRef& node, Step step) {
+  auto push_frame = [&frames](const NodeRef& node, LookupStep step) {
     std::reverse(step.nodes.begin(), step.nodes.end());
     frames.push_back({node, std::move(step.nodes), std::move(step.successors)});
   };
@@ -363,18 +365,10 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
     for (size_t i = 0; i < chain.size(); ++i) {
       const NodeRef& candidate = chain[i];
       if (is_in(dead, candidate.address)) continue;
-      if (candidate.address != self_.address && !is_in(asked, candidate.address)) {
-        // Two tries: passing over a live owner would give a wrong answer, so one lost call
-        // must not be enough to decide it is dead.
-        auto alive = transport_->Call(candidate.address, "chord.ping", xmlrpc_c::paramList());
-        if (!alive.ok()) {
-          alive = transport_->Call(candidate.address, "chord.ping", xmlrpc_c::paramList());
-        }
-        if (!alive.ok()) {
-          if (alive.status().code() == ErrorCode::kUnavailable) ForgetFinger(candidate.address);
-          dead.push_back(candidate.address);
-          continue;
-        }
+      if (candidate.address != self_.address && !is_in(asked, candidate.address) &&
+          !ConfirmAlive(candidate)) {
+        dead.push_back(candidate.address);
+        continue;
       }
       LookupResult result;
       result.owner = candidate;
@@ -385,7 +379,7 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
     return std::nullopt;
   };
 
-  Step step = LocalStep(id);
+  LookupStep step = LocalStep(id);
   if (step.done) {
     if (auto result = owner_from(step.nodes)) return *result;
   }
@@ -418,7 +412,7 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
                                  std::to_string(hops) + " hops");
     }
     asked.push_back(next->address);
-    auto remote = RemoteStep(*next, id);
+    auto remote = peers_.Step(next->address, id);
     if (!remote.ok()) {
       last_error = remote.status().message();
       // Only the finger is forgotten here: successors and predecessor are judged by
@@ -438,24 +432,6 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
 
 // ---------------------------------------------------------------------------------------------
 // Maintenance
-
-Result<std::pair<std::optional<NodeRef>, std::vector<NodeRef>>> Local::Neighbors(
-    const NodeRef& node) {
-  auto answer = transport_->Call(node.address, "chord.neighbors", xmlrpc_c::paramList());
-  if (!answer.ok()) return answer.status();
-  std::optional<NodeRef> predecessor;
-  if (StructHas(answer.value(), "predecessor")) {
-    auto value = StructMember(answer.value(), "predecessor");
-    auto pred = NodeFromValue(value.value(), bits());
-    if (!pred.ok()) return pred.status();
-    predecessor = pred.value();
-  }
-  auto list_value = StructMember(answer.value(), "successors");
-  if (!list_value.ok()) return list_value.status();
-  auto list = NodesFromValue(list_value.value(), bits());
-  if (!list.ok()) return list.status();
-  return std::make_pair(predecessor, list.value());
-}
 
 Status Local::Stabilize() {
   NodeRef successor;
@@ -477,7 +453,7 @@ Status Local::Stabilize() {
     // Alone (or every successor failed): a known predecessor or finger is the way back.
     if (own_predecessor) backups.insert(backups.begin(), *own_predecessor);
     for (const auto& candidate : backups) {
-      auto neighbors = Neighbors(candidate);
+      auto neighbors = peers_.GetNeighbors(candidate.address);
       if (!neighbors.ok()) {
         MarkDead(candidate.address);
         continue;
@@ -488,8 +464,8 @@ Status Local::Stabilize() {
     }
     if (successor.address == self_.address) return Status::Ok();
   }
-  auto neighbors = Neighbors(successor);
-  if (!neighbors.ok()) neighbors = Neighbors(successor);  // a second try, as above
+  auto neighbors = peers_.GetNeighbors(successor.address);
+  if (!neighbors.ok()) neighbors = peers_.GetNeighbors(successor.address);  // a second try
   if (!neighbors.ok()) {
     MarkDead(successor.address);
     return Status::Unavailable("successor " + successor.address +
@@ -499,11 +475,11 @@ Status Local::Stabilize() {
   // A node joined between us and our successor: adopt it only once it answers (Zave). Several
   // may have joined in that gap at once, so walk back through their predecessors, a bounded
   // number of steps, to converge in one round instead of one node per round.
-  std::optional<NodeRef> x = neighbors->first;
+  std::optional<NodeRef> x = neighbors->predecessor;
   for (int walked = 0; walked < options_.successors && x && x->address != self_.address &&
                        InOpenInterval(x->id, self_.id, successor.id);
        ++walked) {
-    auto closer = Neighbors(*x);
+    auto closer = peers_.GetNeighbors(x->address);
     if (!closer.ok()) {
       BOOST_LOG_TRIVIAL(debug) << self_.address << ": candidate successor " << x->address
                                << " does not answer";
@@ -511,21 +487,20 @@ Status Local::Stabilize() {
     }
     successor = *x;
     next.assign(1, *x);
-    next.insert(next.end(), closer->second.begin(), closer->second.end());
-    x = closer->first;
+    next.insert(next.end(), closer->successors.begin(), closer->successors.end());
+    x = closer->predecessor;
   }
   if (next.empty()) {
     next.push_back(successor);
-    next.insert(next.end(), neighbors->second.begin(), neighbors->second.end());
+    next.insert(next.end(), neighbors->successors.begin(), neighbors->successors.end());
   }
   SetSuccessors(next);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     fingers_.Set(0, successors_.First());
   }
-  auto notified =
-      transport_->Call(successor.address, "chord.notify", Params({NodeToValue(self_, bits())}));
-  if (!notified.ok() && notified.status().code() == ErrorCode::kUnavailable) {
+  Status notified = peers_.Notify(successor.address, self_);
+  if (notified.code() == ErrorCode::kUnavailable) {
     MarkDead(successor.address);
   }
   return Status::Ok();
@@ -573,10 +548,8 @@ Status Local::CheckPredecessor() {
   auto predecessor = this->predecessor();
   if (!predecessor) return Status::Ok();
   // Two tries before declaring it dead: one lost call must not cost the ring a pointer.
-  auto answer = transport_->Call(predecessor->address, "chord.ping", xmlrpc_c::paramList());
-  if (!answer.ok()) {
-    answer = transport_->Call(predecessor->address, "chord.ping", xmlrpc_c::paramList());
-  }
+  auto answer = peers_.Ping(predecessor->address);
+  if (!answer.ok()) answer = peers_.Ping(predecessor->address);
   if (!answer.ok() && answer.status().code() == ErrorCode::kUnavailable) {
     MarkDead(predecessor->address);
     return Status::Unavailable("predecessor " + predecessor->address + " does not answer");
@@ -585,112 +558,27 @@ Status Local::CheckPredecessor() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RPCs
+// Served commands (declared in chord_protocol.h)
 
-void Local::RegisterCommands() {
-  auto add = [this](Command command) { commands_.Add(std::move(command)); };
-  const int bits = options_.id_bits;
+Result<FoundOwner> Local::ServiceFindSuccessor(const Id& id) {
+  auto found = FindSuccessor(id);
+  if (!found.ok()) return found.status();
+  return FoundOwner{found->owner, found->hops, bits()};
+}
 
-  add({"chord.ping", Audience::kClient,
-       "S:", "Answers with this node's id and address: a liveness check.",
-       [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
-         return NodeToValue(self_, bits);
-       }});
+Result<LookupStep> Local::ServiceStep(const Id& id) {
+  if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
+  return LocalStep(id);
+}
 
-  add({"chord.info", Audience::kClient, "S:",
-       "This node's state: struct {id, address, bits, joined, predecessor (absent if none), "
-       "successors: [{id, address}], fingers: [{index, start, id, address}] (set fingers only)}.",
-       [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
-         NodeInfo info = Info();
-         StructMembers members{{"id", xmlrpc_c::value_string(info.self.id.ToHex(bits))},
-                               {"address", xmlrpc_c::value_string(info.self.address)},
-                               {"bits", xmlrpc_c::value_int(bits)},
-                               {"joined", xmlrpc_c::value_boolean(info.joined)},
-                               {"successors", NodesToValue(info.successors, bits)}};
-         if (info.predecessor) members["predecessor"] = NodeToValue(*info.predecessor, bits);
-         std::vector<xmlrpc_c::value> fingers;
-         for (size_t i = 0; i < info.fingers.size(); ++i) {
-           if (!info.fingers[i]) continue;
-           fingers.push_back(
-               MakeStruct({{"index", xmlrpc_c::value_int(int(i))},
-                           {"start", xmlrpc_c::value_string(info.finger_starts[i].ToHex(bits))},
-                           {"id", xmlrpc_c::value_string(info.fingers[i]->id.ToHex(bits))},
-                           {"address", xmlrpc_c::value_string(info.fingers[i]->address)}}));
-         }
-         members["fingers"] = xmlrpc_c::value_array(fingers);
-         return MakeStruct(members);
-       }});
+Result<Neighbors> Local::ServiceNeighbors() {
+  if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
+  std::lock_guard<std::mutex> lock(mutex_);
+  return Neighbors{predecessor_, successors_.entries()};
+}
 
-  add({"chord.find_successor", Audience::kClient, "S:s",
-       "find_successor(id_hex): the node responsible for the id, found by an iterative lookup "
-       "from this node: struct {id, address, hops}.",
-       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
-         auto id = Id::FromHex(params.getString(0), bits);
-         if (!id.ok()) return id.status();
-         auto found = FindSuccessor(id.value());
-         if (!found.ok()) return found.status();
-         return MakeStruct({{"id", xmlrpc_c::value_string(found->owner.id.ToHex(bits))},
-                            {"address", xmlrpc_c::value_string(found->owner.address)},
-                            {"hops", xmlrpc_c::value_int(found->hops)}});
-       }});
-
-  add({"chord.step", Audience::kPeer, "S:s",
-       "step(id_hex): one hop of an iterative lookup. struct {done, nodes, successors}: if "
-       "done, nodes is the owner followed by its successors; otherwise the next hops, best "
-       "first; successors is this node's successor list.",
-       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
-         auto id = Id::FromHex(params.getString(0), bits);
-         if (!id.ok()) return id.status();
-         if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
-         Step step = LocalStep(id.value());
-         return MakeStruct({{"done", xmlrpc_c::value_boolean(step.done)},
-                            {"nodes", NodesToValue(step.nodes, bits)},
-                            {"successors", NodesToValue(step.successors, bits)}});
-       }});
-
-  add({"chord.neighbors", Audience::kPeer, "S:",
-       "This node's predecessor (absent if none) and successor list: struct {predecessor, "
-       "successors}. Used by stabilize.",
-       [this, bits](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
-         if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
-         auto predecessor = this->predecessor();
-         StructMembers members{{"successors", NodesToValue(successors(), bits)}};
-         if (predecessor) members["predecessor"] = NodeToValue(*predecessor, bits);
-         return MakeStruct(members);
-       }});
-
-  add({"chord.notify", Audience::kPeer, "S:S",
-       "notify({id, address}): the caller believes it is this node's predecessor.",
-       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
-         auto node = NodeFromValue(params[0], bits);
-         if (!node.ok()) return node.status();
-         HandleNotify(node.value());
-         return MakeStruct({});
-       }});
-
-  add({"chord.leaving", Audience::kPeer, "S:S",
-       "leaving({leaving, predecessor, successors}): a neighbour leaves gracefully; its "
-       "predecessor and successor list let this node close the ring at once.",
-       [this, bits](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
-         auto leaving_value = StructMember(params[0], "leaving");
-         if (!leaving_value.ok()) return leaving_value.status();
-         auto leaving = NodeFromValue(leaving_value.value(), bits);
-         if (!leaving.ok()) return leaving.status();
-         std::optional<NodeRef> predecessor;
-         if (StructHas(params[0], "predecessor")) {
-           auto pred = NodeFromValue(StructMember(params[0], "predecessor").value(), bits);
-           if (!pred.ok()) return pred.status();
-           predecessor = pred.value();
-         }
-         std::vector<NodeRef> successors;
-         if (StructHas(params[0], "successors")) {
-           auto list = NodesFromValue(StructMember(params[0], "successors").value(), bits);
-           if (!list.ok()) return list.status();
-           successors = list.value();
-         }
-         HandleLeaving(leaving.value(), predecessor, successors);
-         return MakeStruct({});
-       }});
+void Local::ServiceLeaving(const LeavingNotice& notice) {
+  HandleLeaving(notice.leaving, notice.predecessor, notice.successors);
 }
 
 }  // namespace chord

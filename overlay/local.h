@@ -2,7 +2,8 @@
 //
 // A Local holds this node's id, predecessor, successor list and finger table, and serves the
 // overlay's RPCs (chord.*) by registering them in the node's CommandRegistry, exactly as an
-// upper layer registers its own. It calls other nodes only through a Transport.
+// upper layer registers its own. The RPCs are declared in overlay/chord_protocol.h: Local
+// serves them as a ChordService and calls other nodes only through the ChordStub there.
 //
 // The maintenance steps (Stabilize, FixFingers, CheckPredecessor) are single bounded methods:
 // tests call them directly; in a process a Maintenance thread schedules them. The protocol
@@ -24,6 +25,7 @@
 #include "commands/command_registry.h"
 #include "commands/registered_commands.h"
 #include "commands/transport.h"
+#include "overlay/chord_protocol.h"
 #include "overlay/finger_table.h"
 #include "overlay/overlay_observer.h"
 #include "overlay/successor_list.h"
@@ -42,17 +44,7 @@ struct LookupResult {
   std::vector<NodeRef> successors;  // the owner followed by its known successors
 };
 
-// A snapshot of a node's state, as chord.info reports it.
-struct NodeInfo {
-  NodeRef self;
-  bool joined = false;
-  std::optional<NodeRef> predecessor;
-  std::vector<NodeRef> successors;
-  std::vector<std::optional<NodeRef>> fingers;
-  std::vector<Id> finger_starts;
-};
-
-class Local {
+class Local : private ChordService {
  public:
   // `address` is how peers reach this node ("HOST:PORT"); its id is SHA-1(address). Registers
   // the chord.* commands in `registry`. `transport` and `registry` are not owned and must
@@ -111,18 +103,25 @@ class Local {
   void RemoveObserver(OverlayObserver* observer);
 
   Transport* transport() const { return transport_; }
+  // Stubs for the chord.* commands of other nodes of this ring.
+  const ChordStub& peers() const { return peers_; }
 
  private:
-  struct Step {
-    bool done = false;
-    std::vector<NodeRef> nodes;       // done: owner and its successors; else: next hops, best first
-    std::vector<NodeRef> successors;  // the answering node's successor list
-  };
+  // ChordService: the chord.* commands this node serves.
+  NodeRef ServiceSelf() const override { return self_; }
+  NodeInfo ServiceInfo() const override { return Info(); }
+  Result<FoundOwner> ServiceFindSuccessor(const Id& id) override;
+  Result<LookupStep> ServiceStep(const Id& id) override;
+  Result<Neighbors> ServiceNeighbors() override;
+  void ServiceNotify(const NodeRef& node) override { HandleNotify(node); }
+  void ServiceLeaving(const LeavingNotice& notice) override;
 
-  void RegisterCommands();
-  Step LocalStep(const Id& id) const;
-  Result<Step> RemoteStep(const NodeRef& node, const Id& id);
-  Result<std::pair<std::optional<NodeRef>, std::vector<NodeRef>>> Neighbors(const NodeRef& node);
+  LookupStep LocalStep(const Id& id) const;
+  // Asks the bootstrap for this node's successor, checking the ring's id size first.
+  Result<NodeRef> FindOwnSuccessor(const std::string& bootstrap);
+  // Confirms that `candidate` answers (two tries: passing over a live owner would give a wrong
+  // answer, so one lost call must not be enough to decide it is dead).
+  bool ConfirmAlive(const NodeRef& candidate);
   // Forgets a node that did not answer (successor list, fingers, predecessor).
   void MarkDead(const std::string& address);
   // Forgets a node as a finger only (a lookup could not reach it).
@@ -139,6 +138,7 @@ class Local {
   OverlayOptions options_;
   NodeRef self_;
   Transport* transport_;
+  ChordStub peers_;
 
   mutable std::mutex mutex_;  // guards everything below
   bool joined_ = false;

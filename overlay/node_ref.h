@@ -5,11 +5,10 @@
 #ifndef CHORD_OVERLAY_NODE_REF_H_
 #define CHORD_OVERLAY_NODE_REF_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <ostream>
 #include <string>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
 
 #include "overlay/id.h"
 

@@ -1,32 +1,18 @@
 #include "overlay/router.h"
 
-#include <boost/log/trivial.hpp>
-
 #include <algorithm>
+#include <boost/log/trivial.hpp>
 #include <set>
 
-#include "commands/value_util.h"
-
 namespace chord {
-namespace {
-
-// The recognizable part of a NotOwner status. It travels inside a fault's message, the only
-// free-form part of a fault, so the router can tell it from other refusals.
-constexpr char kNotOwnerText[] = "not the owner of ";
-
-}  // namespace
-
 Router::Router(Local* local, const CommandRegistry* registry, RouterOptions options)
     : local_(local), registry_(registry), options_(options) {}
 
 Status Router::NotOwner(const Id& id, int bits) {
-  return Status::Refused(kNotOwnerText + id.ToHex(bits));
+  return Status::NotOwner("not the owner of " + id.ToHex(bits));
 }
 
-bool Router::IsNotOwner(const Status& status) {
-  return status.code() == ErrorCode::kRefused &&
-         status.message().find(kNotOwnerText) != std::string::npos;
-}
+bool Router::IsNotOwner(const Status& status) { return status.code() == ErrorCode::kNotOwner; }
 
 Status Router::CheckOwner(const Id& id) const {
   if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
@@ -49,12 +35,10 @@ Result<NodeRef> Router::PredecessorOf(const NodeRef& node) const {
     if (!predecessor) return Status::NotFound(node.address + " has no predecessor");
     return *predecessor;
   }
-  auto reply = local_->transport()->Call(node.address, "chord.neighbors", xmlrpc_c::paramList());
-  if (!reply.ok()) return reply.status();
-  if (!StructHas(reply.value(), "predecessor")) {
-    return Status::NotFound(node.address + " has no predecessor");
-  }
-  return NodeFromValue(StructMember(reply.value(), "predecessor").value(), local_->bits());
+  auto neighbors = local_->peers().GetNeighbors(node.address);
+  if (!neighbors.ok()) return neighbors.status();
+  if (!neighbors->predecessor) return Status::NotFound(node.address + " has no predecessor");
+  return *neighbors->predecessor;
 }
 
 Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,

@@ -24,11 +24,10 @@
 #ifndef CHORD_OVERLAY_ROUTER_H_
 #define CHORD_OVERLAY_ROUTER_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <cstddef>
 #include <string>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
 
 #include "commands/command_registry.h"
 #include "commands/status.h"
@@ -93,8 +92,8 @@ class Router {
   // The id of `key` on this ring.
   Id KeyId(const std::string& key) const { return Id::Hash(key, local_->bits()); }
 
-  // The status a node answers when it does not own `id` (Refused, with a recognizable
-  // message); IsNotOwner recognizes it, also after it crossed the wire as a fault.
+  // The status a node answers when it does not own `id` (ErrorCode::kNotOwner, fault code 7);
+  // IsNotOwner recognizes it by its code, also after it crossed the wire as a fault.
   static Status NotOwner(const Id& id, int bits);
   static bool IsNotOwner(const Status& status);
 

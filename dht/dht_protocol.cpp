@@ -1,0 +1,844 @@
+#include "dht/dht_protocol.h"
+
+#include <utility>
+
+#include "commands/typed_command.h"
+
+namespace chord {
+
+// A DHT value travels as an XML-RPC string, or as base64 when it is binary, and comes back with
+// the type it was stored with.
+template <>
+struct ValueTraits<DhtValue> {
+  static constexpr char kLetter = '*';
+  static std::string Describe() { return "string or base64"; }
+  static xmlrpc_c::value ToValue(const DhtValue& value) {
+    if (!value.binary) return xmlrpc_c::value_string(value.bytes);
+    return xmlrpc_c::value_bytestring(
+        std::vector<unsigned char>(value.bytes.begin(), value.bytes.end()));
+  }
+  static Result<DhtValue> FromValue(const xmlrpc_c::value& value, const ValuePath& path) {
+    if (value.type() == xmlrpc_c::value::TYPE_STRING) {
+      return DhtValue{std::string(xmlrpc_c::value_string(value)), false};
+    }
+    if (value.type() == xmlrpc_c::value::TYPE_BYTESTRING) {
+      auto bytes = xmlrpc_c::value_bytestring(value).vectorUcharValue();
+      return DhtValue{std::string(bytes.begin(), bytes.end()), true};
+    }
+    return Status::BadArgument(path.ToString() + " must be string or base64, got " +
+                               ValueTypeName(value.type()));
+  }
+};
+
+namespace {
+
+// A node in a reply: {id (hex), address}.
+struct WireNode {
+  DhtNode node;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", node.id);
+    visit("address", node.address);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Wire forms of the client commands' answers.
+
+struct WireWriteReply {
+  bool stored = false;
+  std::optional<bool> exists;  // dht.add only
+  WireNode node;
+  int hops = 0;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("stored", stored);
+    visit("exists", exists);
+    visit("node", node);
+    visit("hops", hops);
+  }
+};
+
+struct WireGetReply {
+  bool found = false;
+  std::optional<DhtValue> value;
+  WireNode node;
+  int hops = 0;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("found", found);
+    visit("value", value);
+    visit("node", node);
+    visit("hops", hops);
+  }
+};
+
+struct WireRemoveReply {
+  bool removed = false;
+  WireNode node;
+  int hops = 0;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("removed", removed);
+    visit("node", node);
+    visit("hops", hops);
+  }
+};
+
+struct WireLocateReply {
+  std::string id;
+  WireNode node;
+  int hops = 0;
+  std::vector<WireNode> replicas;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", id);
+    visit("node", node);
+    visit("hops", hops);
+    visit("replicas", replicas);
+  }
+};
+
+struct WireStats {
+  int owned = 0;
+  int replicas = 0;
+  int tombstones = 0;
+  int received = 0;
+  int received_as_owner = 0;
+  bool settled = false;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("owned", owned);
+    visit("replicas", replicas);
+    visit("tombstones", tombstones);
+    visit("received", received);
+    visit("received_as_owner", received_as_owner);
+    visit("settled", settled);
+  }
+};
+
+struct WireKey {
+  std::string key;
+  bool owned = false;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("key", key);
+    visit("owned", owned);
+  }
+};
+
+struct WireKeys {
+  std::vector<WireKey> keys;
+  bool truncated = false;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("keys", keys);
+    visit("truncated", truncated);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Wire forms of the peer commands. 64-bit numbers travel as decimal strings, which any XML-RPC
+// client can read (i8 is an extension).
+
+struct WireOwnerOp {
+  std::string op;
+  std::string key;
+  std::optional<DhtValue> value;
+  std::optional<int> ttl;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("op", op);
+    visit("key", key);
+    visit("value", value);
+    visit("ttl", ttl);
+  }
+};
+
+struct WireOwnerReply {
+  bool ok = false;
+  bool exists = false;
+  std::optional<DhtValue> value;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("ok", ok);
+    visit("exists", exists);
+    visit("value", value);
+  }
+};
+
+struct WireRecord {
+  std::string key;
+  DhtValue value;
+  std::string version;
+  bool tombstone = false;
+  std::string expires_at_ms;
+  std::string written_at_ms;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("key", key);
+    visit("value", value);
+    visit("version", version);
+    visit("tombstone", tombstone);
+    visit("expires_at_ms", expires_at_ms);
+    visit("written_at_ms", written_at_ms);
+  }
+};
+
+struct WireStored {
+  int stored = 0;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("stored", stored);
+  }
+};
+
+struct WireRecords {
+  std::vector<WireRecord> records;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("records", records);
+  }
+};
+
+struct WireDigest {
+  std::string key;
+  std::string version;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("key", key);
+    visit("version", version);
+  }
+};
+
+struct WireDigests {
+  std::vector<WireDigest> digests;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("digests", digests);
+  }
+};
+
+struct WireNeeded {
+  std::vector<std::string> keys;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("keys", keys);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Conversions with checks
+
+// The one mapping between operations and their names on the wire.
+constexpr std::pair<DhtOp, const char*> kOpNames[] = {
+    {DhtOp::kSet, "set"}, {DhtOp::kAdd, "add"}, {DhtOp::kGet, "get"}, {DhtOp::kRemove, "remove"}};
+
+const char* OpName(DhtOp op) {
+  for (const auto& entry : kOpNames) {
+    if (entry.first == op) return entry.second;
+  }
+  return "?";
+}
+
+Result<DhtOp> OpFromName(const std::string& name, const std::string& what) {
+  for (const auto& entry : kOpNames) {
+    if (name == entry.second) return entry.first;
+  }
+  return Status::BadArgument(what + " must be set, add, get or remove, got '" + name + "'");
+}
+
+// A decimal number in 0..max, digits only (no sign, no spaces, no leading '+').
+Result<uint64_t> ParseDecimal(const std::string& text, uint64_t max, const std::string& what) {
+  if (text.empty() || text.size() > 20) {
+    return Status::BadArgument(what + " must be a decimal number, got '" + text + "'");
+  }
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return Status::BadArgument(what + " must be a non-negative decimal number, got '" + text +
+                                 "'");
+    }
+    unsigned digit = unsigned(c - '0');
+    if (value > (max - digit) / 10) {
+      return Status::BadArgument(what + " " + text + " is over the limit " + std::to_string(max));
+    }
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+Status CheckBatch(size_t size, const std::string& what) {
+  if (size <= kMaxWireBatch) return Status::Ok();
+  return Status::BadArgument(what + " holds " + std::to_string(size) + " entries, at most " +
+                             std::to_string(kMaxWireBatch) + " allowed");
+}
+
+WireRecord RecordToWire(const Record& record) {
+  const Entry& e = record.entry;
+  return {record.key,
+          {e.value, e.binary},
+          std::to_string(e.version),
+          e.tombstone,
+          std::to_string(e.expires_at_ms),
+          std::to_string(e.written_at_ms)};
+}
+
+Result<Record> RecordFromWire(const WireRecord& wire, const DhtLimits& limits,
+                              const std::string& what) {
+  Status check = CheckKey(wire.key, limits);
+  if (check.ok()) check = CheckValue(wire.value, limits);
+  if (!check.ok()) return Status::BadArgument(what + ": " + check.message());
+  auto version = ParseDecimal(wire.version, kMaxVersion, what + ".version");
+  auto expires = ParseDecimal(wire.expires_at_ms, uint64_t(kMaxTimeMs), what + ".expires_at_ms");
+  auto written = ParseDecimal(wire.written_at_ms, uint64_t(kMaxTimeMs), what + ".written_at_ms");
+  for (const Status& s : {version.status(), expires.status(), written.status()}) {
+    if (!s.ok()) return s;
+  }
+  Record record;
+  record.key = wire.key;
+  record.id = Id::Hash(wire.key, limits.bits);
+  record.entry.value = wire.value.bytes;
+  record.entry.binary = wire.value.binary;
+  record.entry.version = version.value();
+  record.entry.tombstone = wire.tombstone;
+  record.entry.expires_at_ms = int64_t(expires.value());
+  record.entry.written_at_ms = int64_t(written.value());
+  return record;
+}
+
+Result<std::vector<Record>> RecordsFromWire(const std::vector<WireRecord>& wire,
+                                            const DhtLimits& limits, const std::string& what) {
+  Status batch = CheckBatch(wire.size(), what);
+  if (!batch.ok()) return batch;
+  std::vector<Record> records;
+  records.reserve(wire.size());
+  for (size_t i = 0; i < wire.size(); ++i) {
+    auto record = RecordFromWire(wire[i], limits, what + "[" + std::to_string(i) + "]");
+    if (!record.ok()) return record.status();
+    records.push_back(std::move(record).value());
+  }
+  return records;
+}
+
+std::vector<WireRecord> RecordsToWire(const std::vector<Record>& records) {
+  std::vector<WireRecord> wire;
+  wire.reserve(records.size());
+  for (const Record& record : records) wire.push_back(RecordToWire(record));
+  return wire;
+}
+
+Result<std::vector<RecordDigest>> DigestsFromWire(const std::vector<WireDigest>& wire,
+                                                  const DhtLimits& limits,
+                                                  const std::string& what) {
+  Status batch = CheckBatch(wire.size(), what);
+  if (!batch.ok()) return batch;
+  std::vector<RecordDigest> digests;
+  digests.reserve(wire.size());
+  for (size_t i = 0; i < wire.size(); ++i) {
+    const std::string item = what + "[" + std::to_string(i) + "]";
+    Status key = CheckKey(wire[i].key, limits);
+    if (!key.ok()) return Status::BadArgument(item + ": " + key.message());
+    auto version = ParseDecimal(wire[i].version, kMaxVersion, item + ".version");
+    if (!version.ok()) return version.status();
+    digests.push_back({wire[i].key, version.value()});
+  }
+  return digests;
+}
+
+std::vector<WireDigest> DigestsToWire(const std::vector<RecordDigest>& digests) {
+  std::vector<WireDigest> wire;
+  wire.reserve(digests.size());
+  for (const auto& d : digests) wire.push_back({d.key, std::to_string(d.version)});
+  return wire;
+}
+
+WireNode NodeToWire(const NodeRef& node, int bits) {
+  return WireNode{DhtNode{node.id.ToHex(bits), node.address}};
+}
+
+// A node named in a client command's answer: a hex id of any ring size and a sane address.
+Status CheckWireNode(const WireNode& wire, const std::string& what) {
+  auto id = Id::FromHex(wire.node.id, Id::kMaxBits);
+  if (!id.ok()) return Status::BadArgument(what + ": " + id.status().message());
+  return CheckNode(NodeRef{id.value(), wire.node.address}, what);
+}
+
+// A peer's reply that does not fit the protocol: that peer is broken, which for the caller is
+// as good as down.
+Status BrokenReply(const std::string& who, const Status& why) {
+  return Status::Unavailable("malformed reply from " + who + ": " + why.message());
+}
+
+template <typename T>
+Result<T> Arg(const xmlrpc_c::paramList& params, size_t index, const std::string& name) {
+  return ValueTraits<T>::FromValue(params[index], ValuePath::Argument(index + 1, name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration of the client commands
+
+Command WriteCommand(DhtOp op, const char* name, const char* help, const DhtLimits& limits,
+                     DhtService* service) {
+  return Command{
+      name,
+      Audience::kClient,
+      "S:s*,S:s*i",
+      help,
+      [op, limits, service](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
+        auto key = Arg<std::string>(p, 0, "key");
+        auto value = Arg<DhtValue>(p, 1, "value");
+        auto ttl = p.size() > 2 ? Arg<int>(p, 2, "ttl") : Result<int>(0);
+        for (const Status& s : {key.status(), value.status(), ttl.status()}) {
+          if (!s.ok()) return s;
+        }
+        for (const Status& s : {CheckKey(key.value(), limits), CheckValue(value.value(), limits),
+                                CheckTtl(ttl.value())}) {
+          if (!s.ok()) return s;
+        }
+        auto answer = service->ServiceClientOp(op, key.value(), value.value(), ttl.value());
+        if (!answer.ok()) return answer.status();
+        WireWriteReply reply{answer->ok, std::nullopt, NodeToWire(answer->node, limits.bits),
+                             answer->hops};
+        if (op == DhtOp::kAdd) reply.exists = answer->exists;
+        return ToValue(reply);
+      },
+      {"key", "value", "ttl"}};
+}
+
+void RegisterClientCommands(RegisteredCommands* commands, const DhtLimits& limits,
+                            DhtService* service) {
+  const int bits = limits.bits;
+  commands->Add(WriteCommand(DhtOp::kSet, "dht.set",
+                             "set(key, value[, ttl_seconds]): store or overwrite; value is a "
+                             "string or base64 and comes back with the same type. Answer "
+                             "{stored, node, hops}.",
+                             limits, service));
+  commands->Add(WriteCommand(DhtOp::kAdd, "dht.add",
+                             "add(key, value[, ttl_seconds]): store only if absent. Answer "
+                             "{stored, exists, node, hops}; an existing key gives stored=false, "
+                             "exists=true.",
+                             limits, service));
+  commands->Add(MakeCommand<WireGetReply(std::string)>(
+      "dht.get", Audience::kClient, "get(key): answer {found, value (if found), node, hops}.",
+      {"key"}, [limits, service](const std::string& key) -> Result<WireGetReply> {
+        Status check = CheckKey(key, limits);
+        if (!check.ok()) return check;
+        auto answer = service->ServiceClientOp(DhtOp::kGet, key, {}, 0);
+        if (!answer.ok()) return answer.status();
+        WireGetReply reply{answer->ok, std::nullopt, NodeToWire(answer->node, limits.bits),
+                           answer->hops};
+        if (answer->ok) reply.value = answer->value;
+        return reply;
+      }));
+  commands->Add(MakeCommand<WireRemoveReply(std::string)>(
+      "dht.remove", Audience::kClient,
+      "remove(key): answer {removed, node, hops}; removed=false if absent.", {"key"},
+      [limits, service](const std::string& key) -> Result<WireRemoveReply> {
+        Status check = CheckKey(key, limits);
+        if (!check.ok()) return check;
+        auto answer = service->ServiceClientOp(DhtOp::kRemove, key, {}, 0);
+        if (!answer.ok()) return answer.status();
+        return WireRemoveReply{answer->ok, NodeToWire(answer->node, limits.bits), answer->hops};
+      }));
+  commands->Add(MakeCommand<WireLocateReply(std::string)>(
+      "dht.locate", Audience::kClient,
+      "locate(key): the owner without the value: {id (of the key), node, hops, replicas}.", {"key"},
+      [limits, service, bits](const std::string& key) -> Result<WireLocateReply> {
+        Status check = CheckKey(key, limits);
+        if (!check.ok()) return check;
+        auto found = service->ServiceLocate(key);
+        if (!found.ok()) return found.status();
+        WireLocateReply reply{
+            Id::Hash(key, bits).ToHex(bits), NodeToWire(found->owner, bits), found->hops, {}};
+        for (size_t i = 1; i < found->successors.size(); ++i) {
+          reply.replicas.push_back(NodeToWire(found->successors[i], bits));
+        }
+        return reply;
+      }));
+}
+
+void RegisterInspection(RegisteredCommands* commands, DhtService* service) {
+  commands->Add(MakeCommand<WireStats()>(
+      "dht.stats", Audience::kClient,
+      "Entries held here: {owned, replicas, tombstones, received, received_as_owner, settled "
+      "(this node holds its whole range)}.",
+      [service]() -> Result<WireStats> {
+        DhtStats s = service->ServiceStats();
+        return WireStats{int(s.owned),    int(s.replicas),          int(s.tombstones),
+                         int(s.received), int(s.received_as_owner), s.settled};
+      }));
+  commands->Add(
+      Command{"dht.keys",
+              Audience::kClient,
+              "S:,S:i",
+              "keys([limit]): live keys held here, in id order: {keys: [{key, owned}], truncated}. "
+              "Default limit 1000, at most 100000.",
+              [service](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> {
+                auto limit = p.size() > 0 ? Arg<int>(p, 0, "limit") : Result<int>(1000);
+                if (!limit.ok()) return limit.status();
+                if (limit.value() < 0 || limit.value() > kMaxKeysListed) {
+                  return Status::BadArgument("argument 1 (limit) must be 0.." +
+                                             std::to_string(kMaxKeysListed));
+                }
+                DhtKeyList list = service->ServiceKeys(size_t(limit.value()));
+                WireKeys wire{{}, list.truncated};
+                for (const auto& key : list.keys) wire.keys.push_back({key.key, key.owned});
+                return ToValue(wire);
+              },
+              {"limit"}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration of the peer commands
+
+Result<OwnerRequest> OwnerRequestFromWire(const WireOwnerOp& wire, const DhtLimits& limits) {
+  auto op = OpFromName(wire.op, "argument 1 (request.op)");
+  if (!op.ok()) return op.status();
+  OwnerRequest request{op.value(), wire.key, wire.value.value_or(DhtValue{}), wire.ttl.value_or(0)};
+  const bool writes = request.op == DhtOp::kSet || request.op == DhtOp::kAdd;
+  if (writes && !wire.value) return Status::BadArgument("argument 1 (request.value) is missing");
+  for (const Status& s : {CheckKey(request.key, limits), CheckValue(request.value, limits),
+                          CheckTtl(request.ttl_s)}) {
+    if (!s.ok()) return s;
+  }
+  return request;
+}
+
+void RegisterOwnerOp(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  commands->Add(MakeCommand<WireOwnerReply(WireOwnerOp)>(
+      kOwnerOpMethod, Audience::kPeer,
+      "Peers: run {op, key, value, ttl} on this node as the key's owner. Answer {ok, exists, "
+      "value}; a not_owner fault (code 7) if the key belongs to a node before this one.",
+      {"request"}, [limits, service](const WireOwnerOp& wire) -> Result<WireOwnerReply> {
+        auto request = OwnerRequestFromWire(wire, limits);
+        if (!request.ok()) return request.status();
+        auto answer = service->ServiceOwnerOp(request.value());
+        if (!answer.ok()) return answer.status();
+        WireOwnerReply reply{answer->ok, answer->exists, std::nullopt};
+        if (request->op == DhtOp::kGet && answer->ok) reply.value = answer->value;
+        return reply;
+      }));
+}
+
+void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  commands->Add(MakeCommand<WireStored(std::vector<WireRecord>)>(
+      kPutManyMethod, Audience::kPeer,
+      "Peers: store records (newest version wins). Every record is checked before any is "
+      "stored. Answer {stored: count}.",
+      {"records"}, [limits, service](const std::vector<WireRecord>& wire) -> Result<WireStored> {
+        auto records = RecordsFromWire(wire, limits, "argument 1 (records)");
+        if (!records.ok()) return records.status();
+        return WireStored{int(service->ServicePutMany(records.value()))};
+      }));
+  commands->Add(MakeCommand<WireRecords(std::vector<std::string>)>(
+      "dht.fetch", Audience::kPeer,
+      "Peers: the records (tombstones included) held here for the given keys: {records}.", {"keys"},
+      [limits, service](const std::vector<std::string>& keys) -> Result<WireRecords> {
+        Status batch = CheckBatch(keys.size(), "argument 1 (keys)");
+        if (!batch.ok()) return batch;
+        for (const auto& key : keys) {
+          Status check = CheckKey(key, limits);
+          if (!check.ok()) return Status::BadArgument("argument 1 (keys): " + check.message());
+        }
+        return WireRecords{RecordsToWire(service->ServiceFetch(keys))};
+      }));
+}
+
+Result<xmlrpc_c::value> ServeDigest(const xmlrpc_c::paramList& p, const DhtLimits& limits,
+                                    DhtService* service) {
+  const bool has_after = p.size() == 4;
+  auto from = Id::FromHex(p.getString(0), limits.bits);
+  auto to = Id::FromHex(p.getString(1), limits.bits);
+  auto limit = Arg<int>(p, p.size() - 1, "limit");
+  for (const Status& s : {from.status(), to.status(), limit.status()}) {
+    if (!s.ok()) return s;
+  }
+  std::optional<std::string> after;
+  if (has_after) {
+    after = p.getString(2);
+    Status check = CheckKey(*after, limits);
+    if (!check.ok()) return Status::BadArgument("argument 3 (after): " + check.message());
+  }
+  if (limit.value() < 1 || size_t(limit.value()) > kMaxWireBatch) {
+    return Status::BadArgument("limit must be 1.." + std::to_string(kMaxWireBatch));
+  }
+  auto digests = service->ServiceDigest(from.value(), to.value(), after, size_t(limit.value()));
+  return ToValue(WireDigests{DigestsToWire(digests)});
+}
+
+void RegisterRepair(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  commands->Add(Command{
+      "dht.digest",
+      Audience::kPeer,
+      "S:ssi,S:sssi",
+      "Peers: digest(from_hex, to_hex[, after_key], limit): {digests: [{key, version}]} of the "
+      "records held here with ids in (from, to], in ring order.",
+      [limits, service](const xmlrpc_c::paramList& p) { return ServeDigest(p, limits, service); },
+      {"from", "to", "after", "limit"}});
+  commands->Add(MakeCommand<WireNeeded(std::vector<WireDigest>)>(
+      "dht.need", Audience::kPeer,
+      "Peers: need([{key, version}]): {keys} this node lacks or holds in an older version, in "
+      "the order given.",
+      {"digests"}, [limits, service](const std::vector<WireDigest>& wire) -> Result<WireNeeded> {
+        auto digests = DigestsFromWire(wire, limits, "argument 1 (digests)");
+        if (!digests.ok()) return digests.status();
+        return WireNeeded{service->ServiceNeed(digests.value())};
+      }));
+}
+
+}  // namespace
+
+const char kOwnerOpMethod[] = "dht.owner_op";
+const char kPutManyMethod[] = "dht.put_many";
+
+Status CheckKey(const std::string& key, const DhtLimits& limits) {
+  if (key.empty()) return Status::BadArgument("key is empty");
+  if (key.size() > limits.max_key_bytes) {
+    return Status::BadArgument("key is " + std::to_string(key.size()) + " bytes, limit " +
+                               std::to_string(limits.max_key_bytes));
+  }
+  return Status::Ok();
+}
+
+Status CheckValue(const DhtValue& value, const DhtLimits& limits) {
+  if (value.bytes.size() > limits.max_value_bytes) {
+    return Status::BadArgument("value is " + std::to_string(value.bytes.size()) + " bytes, limit " +
+                               std::to_string(limits.max_value_bytes));
+  }
+  return Status::Ok();
+}
+
+Status CheckTtl(int ttl_s) {
+  if (ttl_s < 0 || ttl_s > kMaxTtlSeconds) {
+    return Status::BadArgument("ttl must be 0.." + std::to_string(kMaxTtlSeconds) +
+                               " seconds, got " + std::to_string(ttl_s));
+  }
+  return Status::Ok();
+}
+
+void RegisterDhtCommands(RegisteredCommands* commands, const DhtLimits& limits,
+                         DhtService* service) {
+  RegisterClientCommands(commands, limits, service);
+  RegisterInspection(commands, service);
+  RegisterOwnerOp(commands, limits, service);
+  RegisterTransfer(commands, limits, service);
+  RegisterRepair(commands, limits, service);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling peers
+
+xmlrpc_c::paramList EncodeOwnerOp(const OwnerRequest& request) {
+  WireOwnerOp wire{OpName(request.op), request.key, std::nullopt, std::nullopt};
+  if (request.op == DhtOp::kSet || request.op == DhtOp::kAdd) {
+    wire.value = request.value;
+    wire.ttl = request.ttl_s;
+  }
+  return MakeParams(wire);
+}
+
+Result<DhtAnswer> DecodeOwnerReply(const xmlrpc_c::value& reply, const DhtLimits& limits) {
+  auto wire = FromValue<WireOwnerReply>(reply, "the reply of dht.owner_op");
+  if (!wire.ok()) return BrokenReply("the owner", wire.status());
+  DhtAnswer answer;
+  answer.ok = wire->ok;
+  answer.exists = wire->exists;
+  if (wire->value) {
+    Status check = CheckValue(*wire->value, limits);
+    if (!check.ok()) return BrokenReply("the owner", check);
+    answer.value = *wire->value;
+  }
+  return answer;
+}
+
+xmlrpc_c::paramList EncodePutMany(const std::vector<Record>& records) {
+  return MakeParams(RecordsToWire(records));
+}
+
+Result<size_t> DecodePutManyReply(const xmlrpc_c::value& reply) {
+  auto wire = FromValue<WireStored>(reply, "the reply of dht.put_many");
+  if (!wire.ok()) return BrokenReply("a holder", wire.status());
+  if (wire->stored < 0) return BrokenReply("a holder", Status::BadArgument("negative count"));
+  return size_t(wire->stored);
+}
+
+namespace {
+
+template <typename Wire>
+Result<Wire> CallFor(Transport* transport, const std::string& address, const std::string& method,
+                     const xmlrpc_c::paramList& params) {
+  auto reply = transport->Call(address, method, params);
+  if (!reply.ok()) return reply.status();
+  auto wire = FromValue<Wire>(reply.value(), "the reply of " + method);
+  if (!wire.ok()) return BrokenReply(address, wire.status());
+  return wire;
+}
+
+}  // namespace
+
+Result<size_t> DhtPeerStub::PutMany(const std::string& address,
+                                    const std::vector<Record>& records) const {
+  auto reply = transport_->Call(address, kPutManyMethod, EncodePutMany(records));
+  if (!reply.ok()) return reply.status();
+  return DecodePutManyReply(reply.value());
+}
+
+Result<std::vector<Record>> DhtPeerStub::Fetch(const std::string& address,
+                                               const std::vector<std::string>& keys) const {
+  auto wire = CallFor<WireRecords>(transport_, address, "dht.fetch", MakeParams(keys));
+  if (!wire.ok()) return wire.status();
+  auto records = RecordsFromWire(wire->records, limits_, "records");
+  if (!records.ok()) return BrokenReply(address, records.status());
+  return records;
+}
+
+Result<std::vector<RecordDigest>> DhtPeerStub::Digest(const std::string& address, const Id& from,
+                                                      const Id& to,
+                                                      const std::optional<std::string>& after,
+                                                      size_t limit) const {
+  const int bits = limits_.bits;
+  xmlrpc_c::paramList params = MakeParams(from.ToHex(bits), to.ToHex(bits));
+  if (after) params.add(ToValue(*after));
+  params.add(ToValue(int(limit)));
+  auto wire = CallFor<WireDigests>(transport_, address, "dht.digest", params);
+  if (!wire.ok()) return wire.status();
+  auto digests = DigestsFromWire(wire->digests, limits_, "digests");
+  if (!digests.ok()) return BrokenReply(address, digests.status());
+  return digests;
+}
+
+Result<std::vector<std::string>> DhtPeerStub::Need(const std::string& address,
+                                                   const std::vector<RecordDigest>& digests) const {
+  auto wire =
+      CallFor<WireNeeded>(transport_, address, "dht.need", MakeParams(DigestsToWire(digests)));
+  if (!wire.ok()) return wire.status();
+  Status batch = CheckBatch(wire->keys.size(), "keys");
+  if (!batch.ok()) return BrokenReply(address, batch);
+  return wire->keys;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling the client commands
+
+namespace {
+
+template <typename Wire>
+Result<Wire> ClientCall(const DhtCaller& caller, const std::string& method,
+                        const xmlrpc_c::paramList& params, std::string* answered_by) {
+  auto reply = caller(method, params, answered_by);
+  if (!reply.ok()) return reply.status();
+  auto wire = FromValue<Wire>(reply.value(), "the reply of " + method);
+  if (!wire.ok()) return BrokenReply(*answered_by, wire.status());
+  return wire;
+}
+
+// Fills the routing part every dht.* answer has: {node, hops}.
+Status ReadRouting(const WireNode& node, int hops, const std::string& who, DhtNode* owner,
+                   int* hops_out) {
+  Status check = CheckWireNode(node, "node");
+  if (!check.ok()) return BrokenReply(who, check);
+  if (hops < 0) return BrokenReply(who, Status::BadArgument("negative hops"));
+  *owner = node.node;
+  *hops_out = hops;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<DhtReply> DhtClientStub::Write(const char* method, const std::string& key,
+                                      const DhtValue& value, int ttl_s) const {
+  xmlrpc_c::paramList params = MakeParams(key, value);
+  if (ttl_s != 0) params.add(ToValue(ttl_s));
+  DhtReply reply;
+  auto wire = ClientCall<WireWriteReply>(caller_, method, params, &reply.answered_by);
+  if (!wire.ok()) return wire.status();
+  Status routing =
+      ReadRouting(wire->node, wire->hops, reply.answered_by, &reply.owner, &reply.hops);
+  if (!routing.ok()) return routing;
+  reply.ok = wire->stored;
+  reply.exists = wire->exists.value_or(false);
+  return reply;
+}
+
+Result<DhtReply> DhtClientStub::Set(const std::string& key, const DhtValue& value,
+                                    int ttl_s) const {
+  return Write("dht.set", key, value, ttl_s);
+}
+
+Result<DhtReply> DhtClientStub::Add(const std::string& key, const DhtValue& value,
+                                    int ttl_s) const {
+  return Write("dht.add", key, value, ttl_s);
+}
+
+Result<DhtReply> DhtClientStub::Get(const std::string& key) const {
+  DhtReply reply;
+  auto wire = ClientCall<WireGetReply>(caller_, "dht.get", MakeParams(key), &reply.answered_by);
+  if (!wire.ok()) return wire.status();
+  Status routing =
+      ReadRouting(wire->node, wire->hops, reply.answered_by, &reply.owner, &reply.hops);
+  if (!routing.ok()) return routing;
+  reply.ok = wire->found;
+  if (reply.ok && !wire->value) {
+    return BrokenReply(reply.answered_by, Status::BadArgument("found without a value"));
+  }
+  if (wire->value) reply.value = *wire->value;
+  return reply;
+}
+
+Result<DhtReply> DhtClientStub::Remove(const std::string& key) const {
+  DhtReply reply;
+  auto wire =
+      ClientCall<WireRemoveReply>(caller_, "dht.remove", MakeParams(key), &reply.answered_by);
+  if (!wire.ok()) return wire.status();
+  Status routing =
+      ReadRouting(wire->node, wire->hops, reply.answered_by, &reply.owner, &reply.hops);
+  if (!routing.ok()) return routing;
+  reply.ok = wire->removed;
+  return reply;
+}
+
+Result<DhtLocation> DhtClientStub::Locate(const std::string& key) const {
+  DhtLocation location;
+  auto wire =
+      ClientCall<WireLocateReply>(caller_, "dht.locate", MakeParams(key), &location.answered_by);
+  if (!wire.ok()) return wire.status();
+  Status routing =
+      ReadRouting(wire->node, wire->hops, location.answered_by, &location.owner, &location.hops);
+  if (!routing.ok()) return routing;
+  location.key_id = wire->id;
+  for (const WireNode& replica : wire->replicas) {
+    Status check = CheckWireNode(replica, "replicas");
+    if (!check.ok()) return BrokenReply(location.answered_by, check);
+    location.replicas.push_back(replica.node);
+  }
+  return location;
+}
+
+Result<DhtNodeStats> DhtClientStub::Stats() const {
+  DhtNodeStats out;
+  auto wire = ClientCall<WireStats>(caller_, "dht.stats", xmlrpc_c::paramList(), &out.address);
+  if (!wire.ok()) return wire.status();
+  for (int count :
+       {wire->owned, wire->replicas, wire->tombstones, wire->received, wire->received_as_owner}) {
+    if (count < 0) return BrokenReply(out.address, Status::BadArgument("negative count"));
+  }
+  out.stats = {size_t(wire->owned),
+               size_t(wire->replicas),
+               size_t(wire->tombstones),
+               uint64_t(wire->received),
+               uint64_t(wire->received_as_owner),
+               wire->settled};
+  return out;
+}
+
+Result<DhtKeyList> DhtClientStub::Keys(int limit) const {
+  DhtKeyList out;
+  auto wire = ClientCall<WireKeys>(caller_, "dht.keys", MakeParams(limit), &out.address);
+  if (!wire.ok()) return wire.status();
+  for (const WireKey& key : wire->keys) out.keys.push_back({key.key, key.owned});
+  out.truncated = wire->truncated;
+  return out;
+}
+
+}  // namespace chord

@@ -1,0 +1,417 @@
+#include "overlay/chord_protocol.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "commands/typed_command.h"
+
+namespace chord {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Wire forms: exactly what travels. Ids are hex strings of the ring's size (docs/protocol.md).
+
+struct WireNode {
+  std::string id;
+  std::string address;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", id);
+    visit("address", address);
+  }
+};
+
+struct WirePing {
+  std::string id;
+  std::string address;
+  std::optional<int> bits;  // absent from nodes older than the bits check
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", id);
+    visit("address", address);
+    visit("bits", bits);
+  }
+};
+
+struct WireFinger {
+  int index = 0;
+  std::string start;
+  std::string id;
+  std::string address;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("index", index);
+    visit("start", start);
+    visit("id", id);
+    visit("address", address);
+  }
+};
+
+struct WireInfo {
+  std::string id;
+  std::string address;
+  int bits = 0;
+  bool joined = false;
+  std::optional<WireNode> predecessor;
+  std::vector<WireNode> successors;
+  std::vector<WireFinger> fingers;  // set fingers only
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", id);
+    visit("address", address);
+    visit("bits", bits);
+    visit("joined", joined);
+    visit("predecessor", predecessor);
+    visit("successors", successors);
+    visit("fingers", fingers);
+  }
+};
+
+struct WireFound {
+  std::string id;
+  std::string address;
+  int hops = 0;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", id);
+    visit("address", address);
+    visit("hops", hops);
+  }
+};
+
+struct WireStep {
+  bool done = false;
+  std::vector<WireNode> nodes;
+  std::vector<WireNode> successors;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("done", done);
+    visit("nodes", nodes);
+    visit("successors", successors);
+  }
+};
+
+struct WireNeighbors {
+  std::optional<WireNode> predecessor;
+  std::vector<WireNode> successors;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("predecessor", predecessor);
+    visit("successors", successors);
+  }
+};
+
+struct WireLeaving {
+  WireNode leaving;
+  std::optional<WireNode> predecessor;
+  std::optional<std::vector<WireNode>> successors;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("leaving", leaving);
+    visit("predecessor", predecessor);
+    visit("successors", successors);
+  }
+};
+
+// The empty struct that notify and leaving answer.
+struct WireEmpty {
+  template <typename Visit>
+  void Fields(Visit&&) {}
+};
+
+// ---------------------------------------------------------------------------------------------
+// Conversions with checks
+
+WireNode ToWire(const NodeRef& node, int bits) { return {node.id.ToHex(bits), node.address}; }
+
+std::vector<WireNode> ToWire(const std::vector<NodeRef>& nodes, int bits) {
+  std::vector<WireNode> out;
+  out.reserve(nodes.size());
+  for (const auto& node : nodes) out.push_back(ToWire(node, bits));
+  return out;
+}
+
+std::optional<WireNode> ToWire(const std::optional<NodeRef>& node, int bits) {
+  if (!node) return std::nullopt;
+  return ToWire(*node, bits);
+}
+
+Result<Id> IdFromWire(const std::string& hex, int bits, const std::string& what) {
+  auto id = Id::FromHex(hex, bits);
+  if (!id.ok()) return Status::BadArgument(what + ": " + id.status().message());
+  return id;
+}
+
+Result<NodeRef> FromWire(const WireNode& wire, int bits, const std::string& what) {
+  auto id = IdFromWire(wire.id, bits, what);
+  if (!id.ok()) return id.status();
+  NodeRef node{id.value(), wire.address};
+  Status check = CheckNode(node, what);
+  if (!check.ok()) return check;
+  return node;
+}
+
+Result<std::vector<NodeRef>> FromWire(const std::vector<WireNode>& wire, int bits,
+                                      const std::string& what) {
+  if (wire.size() > kMaxWireNodes) {
+    return Status::BadArgument(what + " lists " + std::to_string(wire.size()) + " nodes, at most " +
+                               std::to_string(kMaxWireNodes) + " allowed");
+  }
+  std::vector<NodeRef> nodes;
+  nodes.reserve(wire.size());
+  for (size_t i = 0; i < wire.size(); ++i) {
+    auto node = FromWire(wire[i], bits, what + "[" + std::to_string(i) + "]");
+    if (!node.ok()) return node.status();
+    nodes.push_back(node.value());
+  }
+  return nodes;
+}
+
+Result<std::optional<NodeRef>> FromWire(const std::optional<WireNode>& wire, int bits,
+                                        const std::string& what) {
+  if (!wire) return std::optional<NodeRef>();
+  auto node = FromWire(*wire, bits, what);
+  if (!node.ok()) return node.status();
+  return std::optional<NodeRef>(node.value());
+}
+
+// A peer's reply that does not fit the protocol: that peer is broken, which for the caller is
+// as good as down, so it is reported as Unavailable (and routed around like a dead node).
+Status BrokenReply(const std::string& address, const Status& why) {
+  return Status::Unavailable("malformed reply from " + address + ": " + why.message());
+}
+
+// Calls `method` on `address` and converts the reply to `Wire`.
+template <typename Wire>
+Result<Wire> CallFor(Transport* transport, const std::string& address, const std::string& method,
+                     const xmlrpc_c::paramList& params) {
+  auto reply = transport->Call(address, method, params);
+  if (!reply.ok()) return reply.status();
+  auto wire = FromValue<Wire>(reply.value(), "the reply of " + method);
+  if (!wire.ok()) return BrokenReply(address, wire.status());
+  return wire;
+}
+
+Result<NodeInfo> InfoFromWire(const WireInfo& wire, int expected_bits) {
+  if (wire.bits < 1 || wire.bits > Id::kMaxBits) {
+    return Status::BadArgument("bits " + std::to_string(wire.bits) + " is not 1.." +
+                               std::to_string(Id::kMaxBits));
+  }
+  if (expected_bits > 0 && wire.bits != expected_bits) {
+    return Status::BadArgument("the node uses " + std::to_string(wire.bits) + "-bit ids, not " +
+                               std::to_string(expected_bits));
+  }
+  const int bits = wire.bits;
+  NodeInfo info;
+  info.bits = bits;
+  info.joined = wire.joined;
+  auto self = FromWire(WireNode{wire.id, wire.address}, bits, "self");
+  auto predecessor = FromWire(wire.predecessor, bits, "predecessor");
+  auto successors = FromWire(wire.successors, bits, "successors");
+  for (const Status& s : {self.status(), predecessor.status(), successors.status()}) {
+    if (!s.ok()) return s;
+  }
+  info.self = self.value();
+  info.predecessor = predecessor.value();
+  info.successors = successors.value();
+  info.fingers.resize(size_t(bits));
+  for (int i = 0; i < bits; ++i) info.finger_starts.push_back(info.self.id.AddPowerOfTwo(i, bits));
+  for (const WireFinger& finger : wire.fingers) {
+    const std::string what = "fingers[" + std::to_string(finger.index) + "]";
+    if (finger.index < 0 || finger.index >= bits) {
+      return Status::BadArgument(what + ": index out of range");
+    }
+    auto node = FromWire(WireNode{finger.id, finger.address}, bits, what);
+    if (!node.ok()) return node.status();
+    info.fingers[size_t(finger.index)] = node.value();
+  }
+  return info;
+}
+
+WireInfo InfoToWire(const NodeInfo& info) {
+  const int bits = info.bits;
+  WireInfo wire;
+  wire.id = info.self.id.ToHex(bits);
+  wire.address = info.self.address;
+  wire.bits = bits;
+  wire.joined = info.joined;
+  wire.predecessor = ToWire(info.predecessor, bits);
+  wire.successors = ToWire(info.successors, bits);
+  for (size_t i = 0; i < info.fingers.size(); ++i) {
+    if (!info.fingers[i]) continue;
+    wire.fingers.push_back({int(i), info.finger_starts[i].ToHex(bits),
+                            info.fingers[i]->id.ToHex(bits), info.fingers[i]->address});
+  }
+  return wire;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+
+void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* service) {
+  commands->Add(MakeCommand<WirePing()>(
+      "chord.ping", Audience::kClient,
+      "A liveness check: this node's id and address, and the ring's id size in bits.",
+      [service, bits]() -> Result<WirePing> {
+        NodeRef self = service->ServiceSelf();
+        return WirePing{self.id.ToHex(bits), self.address, bits};
+      }));
+  commands->Add(MakeCommand<WireInfo()>(
+      "chord.info", Audience::kClient,
+      "This node's state: predecessor (absent if none), successor list and the set fingers.",
+      [service]() -> Result<WireInfo> { return InfoToWire(service->ServiceInfo()); }));
+  commands->Add(MakeCommand<WireFound(std::string)>(
+      "chord.find_successor", Audience::kClient,
+      "The node responsible for the id (hex), found by an iterative lookup from this node.", {"id"},
+      [service, bits](const std::string& hex) -> Result<WireFound> {
+        auto id = IdFromWire(hex, bits, "argument 1 (id)");
+        if (!id.ok()) return id.status();
+        auto found = service->ServiceFindSuccessor(id.value());
+        if (!found.ok()) return found.status();
+        return WireFound{found->owner.id.ToHex(bits), found->owner.address, found->hops};
+      }));
+}
+
+void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* service) {
+  commands->Add(MakeCommand<WireStep(std::string)>(
+      "chord.step", Audience::kPeer,
+      "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
+      "otherwise the next hops, best first; successors is this node's successor list.",
+      {"id"}, [service, bits](const std::string& hex) -> Result<WireStep> {
+        auto id = IdFromWire(hex, bits, "argument 1 (id)");
+        if (!id.ok()) return id.status();
+        auto step = service->ServiceStep(id.value());
+        if (!step.ok()) return step.status();
+        return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
+      }));
+  commands->Add(MakeCommand<WireNeighbors()>(
+      "chord.neighbors", Audience::kPeer,
+      "This node's predecessor (absent if none) and successor list; used by stabilize.",
+      [service, bits]() -> Result<WireNeighbors> {
+        auto neighbors = service->ServiceNeighbors();
+        if (!neighbors.ok()) return neighbors.status();
+        return WireNeighbors{ToWire(neighbors->predecessor, bits),
+                             ToWire(neighbors->successors, bits)};
+      }));
+  commands->Add(MakeCommand<WireEmpty(WireNode)>(
+      "chord.notify", Audience::kPeer, "The caller believes it is this node's predecessor.",
+      {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
+        auto node = FromWire(wire, bits, "argument 1 (node)");
+        if (!node.ok()) return node.status();
+        service->ServiceNotify(node.value());
+        return WireEmpty{};
+      }));
+  commands->Add(MakeCommand<WireEmpty(WireLeaving)>(
+      "chord.leaving", Audience::kPeer,
+      "A neighbour leaves gracefully; its predecessor and successor list let this node close "
+      "the ring at once.",
+      {"notice"}, [service, bits](const WireLeaving& wire) -> Result<WireEmpty> {
+        auto leaving = FromWire(wire.leaving, bits, "notice.leaving");
+        auto predecessor = FromWire(wire.predecessor, bits, "notice.predecessor");
+        auto successors =
+            FromWire(wire.successors.value_or(std::vector<WireNode>{}), bits, "notice.successors");
+        for (const Status& s : {leaving.status(), predecessor.status(), successors.status()}) {
+          if (!s.ok()) return s;
+        }
+        service->ServiceLeaving({leaving.value(), predecessor.value(), successors.value()});
+        return WireEmpty{};
+      }));
+}
+
+}  // namespace
+
+Status CheckNode(const NodeRef& node, const std::string& what) {
+  const std::string& address = node.address;
+  if (address.empty()) return Status::BadArgument(what + ": address is empty");
+  if (address.size() > kMaxAddressBytes) {
+    return Status::BadArgument(what + ": address is longer than " +
+                               std::to_string(kMaxAddressBytes) + " bytes");
+  }
+  for (unsigned char c : address) {
+    if (c <= ' ' || c >= 0x7f) {
+      return Status::BadArgument(what + ": address holds a space or a non-printable byte");
+    }
+  }
+  return Status::Ok();
+}
+
+void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService* service) {
+  RegisterQueries(commands, bits, service);
+  RegisterMaintenance(commands, bits, service);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stubs
+
+Result<PingReply> ChordStub::Ping(const std::string& address) const {
+  auto wire = CallFor<WirePing>(transport_, address, "chord.ping", xmlrpc_c::paramList());
+  if (!wire.ok()) return wire.status();
+  const int bits = wire->bits.value_or(WireBits());
+  if (bits < 1 || bits > Id::kMaxBits) {
+    return BrokenReply(address, Status::BadArgument("bits " + std::to_string(bits)));
+  }
+  // The id is read at the node's own size: the caller compares the sizes itself.
+  auto node = FromWire(WireNode{wire->id, wire->address}, bits, "the reply of chord.ping");
+  if (!node.ok()) return BrokenReply(address, node.status());
+  return PingReply{node.value(), bits};
+}
+
+Result<NodeInfo> ChordStub::Info(const std::string& address) const {
+  auto wire = CallFor<WireInfo>(transport_, address, "chord.info", xmlrpc_c::paramList());
+  if (!wire.ok()) return wire.status();
+  auto info = InfoFromWire(wire.value(), bits_);
+  if (!info.ok()) return BrokenReply(address, info.status());
+  return info;
+}
+
+Result<FoundOwner> ChordStub::FindSuccessor(const std::string& address, const Id& id) const {
+  return FindSuccessorOfHex(address, id.ToHex(WireBits()));
+}
+
+Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
+                                                 const std::string& hex) const {
+  auto id = Id::FromHex(hex, WireBits());
+  if (!id.ok()) return id.status();
+  auto wire = CallFor<WireFound>(transport_, address, "chord.find_successor", MakeParams(hex));
+  if (!wire.ok()) return wire.status();
+  // A caller that does not know the ring's size reads the id at the size its digits give.
+  const int reply_bits =
+      bits_ > 0 ? bits_ : std::max(1, std::min(Id::kMaxBits, 4 * int(wire->id.size())));
+  auto owner = FromWire(WireNode{wire->id, wire->address}, reply_bits, "owner");
+  if (!owner.ok()) return BrokenReply(address, owner.status());
+  if (wire->hops < 0) return BrokenReply(address, Status::BadArgument("negative hops"));
+  return FoundOwner{owner.value(), wire->hops, reply_bits};
+}
+
+Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) const {
+  auto wire = CallFor<WireStep>(transport_, address, "chord.step", MakeParams(id.ToHex(bits_)));
+  if (!wire.ok()) return wire.status();
+  auto nodes = FromWire(wire->nodes, bits_, "nodes");
+  if (!nodes.ok()) return BrokenReply(address, nodes.status());
+  auto successors = FromWire(wire->successors, bits_, "successors");
+  if (!successors.ok()) return BrokenReply(address, successors.status());
+  return LookupStep{wire->done, nodes.value(), successors.value()};
+}
+
+Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
+  auto wire = CallFor<WireNeighbors>(transport_, address, "chord.neighbors", xmlrpc_c::paramList());
+  if (!wire.ok()) return wire.status();
+  auto predecessor = FromWire(wire->predecessor, bits_, "predecessor");
+  if (!predecessor.ok()) return BrokenReply(address, predecessor.status());
+  auto successors = FromWire(wire->successors, bits_, "successors");
+  if (!successors.ok()) return BrokenReply(address, successors.status());
+  return Neighbors{predecessor.value(), successors.value()};
+}
+
+Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
+  return CallFor<WireEmpty>(transport_, address, "chord.notify", MakeParams(ToWire(self, bits_)))
+      .status();
+}
+
+Status ChordStub::Leaving(const std::string& address, const LeavingNotice& notice) const {
+  WireLeaving wire{ToWire(notice.leaving, bits_), ToWire(notice.predecessor, bits_),
+                   ToWire(notice.successors, bits_)};
+  return CallFor<WireEmpty>(transport_, address, "chord.leaving", MakeParams(wire)).status();
+}
+
+}  // namespace chord
