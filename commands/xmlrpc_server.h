@@ -23,9 +23,11 @@
 // Strings: characters beyond U+FFFF cross the wire as standard UTF-8 and reach handlers in the
 // BMP form of commands/xml_unicode.h.
 //
-// Connections are accepted by the server thread and each is served (keep-alive included) on a
-// thread of its own, at most max_connections at a time; further callers wait in the listen
-// backlog rather than being refused.
+// Connections are accepted by the server thread and each is served on a thread of its own, at
+// most max_connections at a time; further callers wait in the listen backlog rather than being
+// refused. Note that xmlrpc-c 1.33 serves one request per connection handed to it
+// (ServerRunChannel forces its keep-alive limit to 1, so every answer says "Connection:
+// close"); clients reconnect for the next call.
 //
 // Thread-safety: Start() and Stop() must be called from the owning thread; the registry is
 // called from the connection threads. Stop() is idempotent: it shuts every connection down at
