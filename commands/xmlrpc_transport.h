@@ -5,6 +5,10 @@
 // calls from many threads run in parallel, and a returned handle keeps its HTTP keep-alive
 // connection for the next call to the same peer. Each handle is used by one thread at a time.
 //
+// With Options::secret set, every call carries a fresh proof of it (X-Chord-Auth, see
+// commands/auth.h and docs/security.md). Strings travel as standard UTF-8; values hold
+// characters beyond U+FFFF in the BMP form of commands/xml_unicode.h.
+//
 // Thread-safety: Call() is safe from any number of threads.
 #ifndef CHORD_COMMANDS_XMLRPC_TRANSPORT_H_
 #define CHORD_COMMANDS_XMLRPC_TRANSPORT_H_

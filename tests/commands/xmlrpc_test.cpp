@@ -10,13 +10,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -32,6 +31,7 @@
 #include <vector>
 
 #include "commands/command_registry.h"
+#include "commands/xml_unicode.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 
@@ -188,9 +188,12 @@ std::vector<std::pair<std::string, xmlrpc_c::value>> Samples() {
   s.emplace_back("empty string", xmlrpc_c::value_string(""));
   s.emplace_back("plain string", xmlrpc_c::value_string("hello, world"));
   s.emplace_back("markup string", xmlrpc_c::value_string("<a href=\"x\">&amp; 'q'</a> ]]>"));
-  // Basic Multilingual Plane only: xmlrpc-c 1.33 refuses to build strings with characters
-  // beyond U+FFFF (value_string's constructor throws).
   s.emplace_back("utf-8 string", xmlrpc_c::value_string("caf\xc3\xa9 \xe2\x82\xac \xe4\xb8\xad"));
+  // xmlrpc-c 1.33 refuses to build strings with characters beyond U+FFFF (value_string's
+  // constructor throws): values hold them in BMP form (commands/xml_unicode.h).
+  s.emplace_back(
+      "astral string",
+      xmlrpc_c::value_string(chord::ToBmpForm("\xf0\x9f\x98\x80 \xef\xb7\x90 \xf4\x8f\xbf\xbf")));
   s.emplace_back("whitespace string", xmlrpc_c::value_string("  lead\ttab\nline  "));
   s.emplace_back("long string", xmlrpc_c::value_string(std::string(100000, 'z')));
   s.emplace_back("empty bytes", Bytes(""));
@@ -305,7 +308,9 @@ struct TestCommands {
 
   void Add(const std::string& name, const std::string& signature, const std::string& help,
            chord::Handler handler) {
-    BOOST_REQUIRE(registry.Register(Command{name, Audience::kClient, signature, help, std::move(handler)}).ok());
+    BOOST_REQUIRE(
+        registry.Register(Command{name, Audience::kClient, signature, help, std::move(handler)})
+            .ok());
   }
 
   Gate gate;
