@@ -10,10 +10,11 @@
 #include <unistd.h>
 #include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/base.h>
-#include <xmlrpc-c/server_abyss.h>
 
+#include <algorithm>
 #include <boost/log/trivial.hpp>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -21,7 +22,11 @@
 #include <list>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <xmlrpc-c/xml.hpp>
+
+#include "commands/auth.h"
+#include "commands/xml_unicode.h"
 
 namespace chord {
 
@@ -43,6 +48,9 @@ struct XmlRpcServer::Abyss {
   std::condition_variable slot_freed;
   bool stopping = false;              // guarded by mutex
   std::list<Connection> connections;  // guarded by mutex
+
+  // Abyss's request handler (handleReq3Fn); `self` is the XmlRpcServer.
+  static void HandleRequest(void* self, TSession* session, abyss_bool* handled);
 };
 
 namespace {
@@ -69,9 +77,9 @@ std::string TakeError(const char* error) {
   return text;
 }
 
-// Runs one call: parses it, dispatches it into the registry and encodes the answer. A non-ok
-// Status becomes a fault whose code is the ErrorCode; a request that is not a well-formed
-// XML-RPC call becomes a bad-argument fault.
+// The answer as XML for the wire. Values hold characters beyond U+FFFF in BMP form
+// (commands/xml_unicode.h); the wire carries standard UTF-8. Only a value xmlrpc-c cannot
+// write, which handlers cannot build, makes the answer an internal fault.
 std::string Encode(const xmlrpc_c::rpcOutcome& outcome) {
   std::string response;
   try {
@@ -83,44 +91,136 @@ std::string Encode(const xmlrpc_c::rpcOutcome& outcome) {
                             static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kInternal))),
         &response);
   }
-  return response;
+  std::string wire;
+  return BmpXmlToWire(response, &wire) ? wire : response;
 }
 
 xmlrpc_c::rpcOutcome Fault(ErrorCode code, const std::string& message) {
   return xmlrpc_c::rpcOutcome(xmlrpc_c::fault(message, static_cast<xmlrpc_c::fault::code_t>(code)));
 }
 
-// Runs one call: parses it, dispatches it into the registry and encodes the answer. A non-ok
-// Status becomes a fault whose code is the ErrorCode; a request that is not a well-formed
-// XML-RPC call becomes a bad-argument fault. (Outcomes are never copied: a successful
-// rpcOutcome holds an uninitialised fault code in xmlrpc-c 1.33.)
-std::string Answer(const CommandRegistry* registry, const std::string& call_xml) {
+std::string OverLimit(size_t length, size_t limit) {
+  return "request of " + std::to_string(length) + " bytes is over this node's limit of " +
+         std::to_string(limit) + " bytes";
+}
+
+// Runs one call: parses it, dispatches it into the registry with the caller's access and
+// encodes the answer. A non-ok Status becomes a fault whose code is the ErrorCode; a request
+// that is not a well-formed XML-RPC call (invalid UTF-8 included) becomes a bad-argument fault.
+// When a command is refused for want of a proof, the fault says what was wrong with the proof.
+// (Outcomes are never copied: a successful rpcOutcome holds an uninitialised fault code in
+// xmlrpc-c 1.33.)
+std::string Answer(const CommandRegistry* registry, const std::string& body, Access access,
+                   const Status& proof) {
   std::string name;
   xmlrpc_c::paramList params;
   try {
-    xmlrpc_c::xml::parseCall(call_xml, &name, &params);
+    std::string parsable;
+    xmlrpc_c::xml::parseCall(WireXmlToBmp(body, &parsable) ? parsable : body, &name, &params);
   } catch (const std::exception& e) {
     return Encode(
         Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
   }
-  Result<xmlrpc_c::value> result = registry->Dispatch(name, params);
-  if (!result.ok()) return Encode(Fault(result.status().code(), result.status().message()));
-  return Encode(xmlrpc_c::rpcOutcome(result.value()));
+  Result<xmlrpc_c::value> result = registry->Dispatch(name, params, access);
+  if (result.ok()) return Encode(xmlrpc_c::rpcOutcome(result.value()));
+  std::string message = result.status().message();
+  if (result.status().code() == ErrorCode::kRefused && access != Access::kAll) {
+    auto command = registry->Find(name);
+    if (command && (command->audience == Audience::kPeer || access == Access::kNone)) {
+      message += " (proof of the ring secret: " + proof.message() + ")";
+    }
+  }
+  return Encode(Fault(result.status().code(), message));
 }
 
-void ProcessCall(xmlrpc_env* env, void* arg, const char* xml, size_t length, TSession*,
-                 xmlrpc_mem_block** response_block) {
-  auto* registry = static_cast<const CommandRegistry*>(arg);
-  std::string response;
-  try {
-    response = Answer(registry, std::string(xml, length));
-  } catch (const std::exception& e) {
-    xmlrpc_faultf(env, "internal error: %s", e.what());
-    return;
+// ---- HTTP, on Abyss's session -------------------------------------------------------------
+
+void SendText(TSession* session, uint16_t status, const std::string& text,
+              const char* allow = nullptr) {
+  // Statuses >= 400 end the connection (Abyss sends "Connection: close"): a request we did not
+  // read to its end leaves the stream at an unknown place.
+  ResponseStatus(session, status);
+  if (allow) ResponseAddField(session, "Allow", allow);
+  ResponseContentType(session, "text/plain; charset=utf-8");
+  ResponseContentLength(session, text.size());
+  ResponseWriteStart(session);
+  ResponseWriteBody(session, text.data(), static_cast<uint32_t>(text.size()));
+  ResponseWriteEnd(session);
+}
+
+void SendXml(TSession* session, const std::string& xml) {
+  ResponseStatus(session, 200);
+  ResponseContentType(session, "text/xml; charset=utf-8");
+  ResponseContentLength(session, xml.size());
+  ResponseWriteStart(session);
+  // ResponseWriteBody takes 32-bit lengths.
+  constexpr size_t kPiece = size_t{1} << 30;
+  for (size_t at = 0; at < xml.size(); at += kPiece) {
+    size_t piece = std::min(kPiece, xml.size() - at);
+    if (!ResponseWriteBody(session, xml.data() + at, static_cast<uint32_t>(piece))) break;
   }
-  *response_block = XMLRPC_MEMBLOCK_NEW(char, env, 0);
-  if (env->fault_occurred) return;
-  XMLRPC_MEMBLOCK_APPEND(char, env, *response_block, response.data(), response.size());
+  ResponseWriteEnd(session);
+}
+
+// Reads `length` body bytes as they arrive (part may be buffered with the headers), appending
+// them to *body, or dropping them when body is null: an over-limit body is never held in
+// memory. False if the caller stops sending (Abyss's per-read time-out) or hangs up.
+bool ReadBody(TSession* session, size_t length, std::string* body) {
+  if (body) body->reserve(length);
+  size_t read = 0;
+  while (true) {
+    const char* data = nullptr;
+    size_t got = 0;
+    SessionGetReadData(session, length - read, &data, &got);
+    if (body) body->append(data, got);
+    read += got;
+    if (read == length) return true;
+    if (!SessionRefillBuffer(session)) return false;
+  }
+}
+
+// The Content-Length header: ok with the length, or the HTTP status and text to answer with.
+struct BodyLength {
+  size_t length = 0;
+  uint16_t error_status = 0;  // 0: length is valid
+  std::string error;
+};
+
+BodyLength ParseBodyLength(TSession* session) {
+  BodyLength result;
+  if (RequestHeaderValue(session, "transfer-encoding")) {
+    // Abyss cannot read chunked bodies; every XML-RPC client we know sends a length.
+    return {0, 411, "this server needs a Content-Length (chunked request bodies are not read)\n"};
+  }
+  const char* header = RequestHeaderValue(session, "content-length");
+  if (!header) return {0, 411, "a Content-Length is required\n"};
+  std::string_view text(header);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text.empty() || text.size() > 18) return {0, 400, "unreadable Content-Length\n"};
+  for (char c : text) {
+    if (c < '0' || c > '9') return {0, 400, "unreadable Content-Length\n"};
+    result.length = result.length * 10 + size_t(c - '0');
+  }
+  return result;
+}
+
+// Closing a socket with unread data makes the kernel send a reset, which can destroy our last
+// answer (a 413, say) before the caller reads it. So: send our end-of-stream, then read and drop
+// what the caller still sends until it closes too, for at most 1 s and 1 MiB. Stop() shuts the
+// socket down, which ends this at once.
+void LingerBeforeClose(int fd) {
+  if (shutdown(fd, SHUT_WR) != 0) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  char scratch[16384];
+  for (size_t drained = 0; drained < (1u << 20);) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd, POLLIN, 0};
+    if (left.count() <= 0 || poll(&pfd, 1, int(left.count())) <= 0) return;
+    ssize_t got = recv(fd, scratch, sizeof(scratch), 0);
+    if (got <= 0) return;
+    drained += size_t(got);
+  }
 }
 
 }  // namespace
@@ -128,7 +228,68 @@ void ProcessCall(xmlrpc_env* env, void* arg, const char* xml, size_t length, TSe
 void SetXmlSizeLimit(size_t bytes) { xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, bytes); }
 
 XmlRpcServer::XmlRpcServer(const CommandRegistry* registry, Options options)
-    : registry_(registry), options_(std::move(options)) {}
+    : registry_(registry), options_(std::move(options)) {
+  if (!options_.secret.empty()) checker_ = std::make_unique<ProofChecker>(options_.secret);
+}
+
+size_t XmlRpcServer::max_request_bytes() const {
+  return std::min(options_.max_request_bytes, size_t(xmlrpc_limit_get(XMLRPC_XML_SIZE_LIMIT_ID)));
+}
+
+Access XmlRpcServer::AccessFor(TSession* session, const std::string& path, const std::string& body,
+                               Status* proof) const {
+  if (!checker_) return Access::kAll;
+  const char* header = RequestHeaderValue(session, "x-chord-auth");
+  *proof = checker_->Check(header ? header : "", path, body, UnixMillis());
+  if (proof->ok()) return Access::kAll;
+  BOOST_LOG_TRIVIAL(debug) << "XML-RPC request without a valid proof: " << proof->message();
+  return options_.client_auth ? Access::kNone : Access::kClientOnly;
+}
+
+void XmlRpcServer::Abyss::HandleRequest(void* self_arg, TSession* session, abyss_bool* handled) {
+  *handled = true;  // every request is ours, errors included
+  const auto* self = static_cast<const XmlRpcServer*>(self_arg);
+  // Nothing may unwind through Abyss's C frames.
+  try {
+    const TRequestInfo* info = nullptr;
+    SessionGetRequestInfo(session, &info);
+    std::string path = info->uri ? info->uri : "";
+    if (path != "/RPC2" && path != "/") {
+      return SendText(session, 404, "XML-RPC is served at /RPC2 and /\n");
+    }
+    if (info->method != m_post) {
+      return SendText(session, 405, "XML-RPC calls are POSTed\n", "POST");
+    }
+    BodyLength length = ParseBodyLength(session);
+    if (length.error_status) return SendText(session, length.error_status, length.error);
+    const size_t limit = self->max_request_bytes();
+    if (length.length > kMaxDiscardedBody) {
+      // Not worth reading: answer at once and close (a 4xx status ends the connection).
+      return SendText(session, 413, OverLimit(length.length, limit) + "\n");
+    }
+    if (length.length > limit) {
+      // Read and drop it, so the caller gets a fault it can read instead of a broken pipe, and
+      // its connection stays usable.
+      if (!ReadBody(session, length.length, nullptr)) {
+        return SendText(session, 408, "timed out reading the request body\n");
+      }
+      return SendXml(session,
+                     Encode(Fault(ErrorCode::kBadArgument, OverLimit(length.length, limit))));
+    }
+    std::string body;
+    if (!ReadBody(session, length.length, &body)) {
+      return SendText(session, 408, "timed out reading the request body\n");
+    }
+    Status proof;
+    Access access = self->AccessFor(session, path, body, &proof);
+    SendXml(session, Answer(self->registry_, body, access, proof));
+  } catch (const std::exception& e) {
+    BOOST_LOG_TRIVIAL(error) << "XML-RPC server: " << e.what();
+    SendText(session, 500, std::string("internal error: ") + e.what() + "\n");
+  } catch (...) {
+    SendText(session, 500, "internal error\n");
+  }
+}
 
 XmlRpcServer::~XmlRpcServer() { Stop(); }
 
@@ -182,23 +343,14 @@ Status XmlRpcServer::Start() {
   }
   abyss->server_created = true;
 
-  xmlrpc_env env;
-  xmlrpc_env_init(&env);
-  for (const char* path : {"/RPC2", "/"}) {
-    xmlrpc_server_abyss_handler_parms parms{};
-    parms.xml_processor = &ProcessCall;
-    parms.xml_processor_arg = const_cast<CommandRegistry*>(registry_);
-    parms.xml_processor_max_stack = 1024 * 1024;
-    parms.uri_path = path;
-    parms.chunk_response = false;
-    xmlrpc_server_abyss_set_handler3(&env, &abyss->server, &parms, XMLRPC_AHPSIZE(chunk_response));
-    if (env.fault_occurred) {
-      std::string what = env.fault_string;
-      xmlrpc_env_clean(&env);
-      return fail(what);
-    }
-  }
-  xmlrpc_env_clean(&env);
+  // One handler for every request: it serves / and /RPC2 and answers anything else with an
+  // HTTP error, so Abyss's default handler (which would serve files) never runs.
+  ServerReqHandler3 handler{};
+  handler.handleReq = &Abyss::HandleRequest;
+  handler.userdata = this;
+  abyss_bool added = false;
+  ServerAddHandler3(&abyss->server, &handler, &added);
+  if (!added) return fail("ServerAddHandler3 failed");
   // An idle keep-alive connection holds one of max_connections slots: free it after 10 s, so
   // that a ring of many peers, each keeping a few connections in its pool, cannot fill the
   // server with idle ones for long. (Clients reconnect transparently.)
@@ -278,6 +430,7 @@ void XmlRpcServer::Serve(int fd, void* connection_handle) {
     ChannelDestroy(channel);
     free(info);
   }
+  LingerBeforeClose(fd);
   std::lock_guard<std::mutex> lock(abyss.mutex);
   close(fd);
   static_cast<Abyss::Connection*>(connection_handle)->done = true;

@@ -6,8 +6,22 @@
 //
 // Binds a numeric IPv4 address (127.0.0.1 by default); port 0 picks a free port, reported by
 // port() after Start(). Every call is dispatched into the registry; a non-ok Status becomes an
-// XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests get a fault
-// from xmlrpc-c itself and the server keeps serving.
+// XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests (invalid UTF-8
+// included) get a bad_argument fault and the server keeps serving.
+//
+// HTTP is read by our own Abyss handler rather than xmlrpc-c's, which refuses an over-limit
+// body without reading it (the caller then sees a broken pipe, not an answer). Here a body up to
+// max_request_bytes() is parsed; a longer one up to kMaxDiscardedBody is read as it arrives,
+// dropped, and answered with a bad_argument fault naming the limit (the connection stays
+// usable); beyond that, or without a Content-Length, the answer is HTTP 413 / 411 and the
+// connection closes. Other paths get 404, other methods 405.
+//
+// Access: with Options::secret set, each request's X-Chord-Auth proof (commands/auth.h) decides
+// what it may call: a valid proof everything, none or an invalid one client commands only, or
+// only system.* with client_auth. The registry refuses the rest with a refused fault.
+//
+// Strings: characters beyond U+FFFF cross the wire as standard UTF-8 and reach handlers in the
+// BMP form of commands/xml_unicode.h.
 //
 // Connections are accepted by the server thread and each is served (keep-alive included) on a
 // thread of its own, at most max_connections at a time; further callers wait in the listen
@@ -27,10 +41,22 @@
 
 #include "commands/command_registry.h"
 
+struct _TSession;  // Abyss's HTTP session (xmlrpc-c/abyss.h)
+
 namespace chord {
+
+class ProofChecker;
+
+// The largest request body the server reads (and drops) to answer with a fault when it is over
+// Options::max_request_bytes; a longer one gets HTTP 413 and the connection is closed unread.
+// 64 MiB, the largest value a client could sensibly try, plus room for the XML around it.
+inline constexpr size_t kMaxDiscardedBody = (size_t{64} << 20) + (size_t{1} << 20);
 
 // Sets xmlrpc-c's process-global limit on the size of one XML document. Call once from main (or
 // a test's set-up) before any thread starts; values above 1 MiB need more than the default.
+// xmlrpc-c parses nothing longer, so it caps what a server accepts (see max_request_bytes()):
+// set it at least to Options::max_request_bytes, with some room, because characters beyond
+// U+FFFF take 9 bytes instead of 4 once in BMP form (commands/xml_unicode.h).
 void SetXmlSizeLimit(size_t bytes);
 
 class XmlRpcServer {
@@ -44,8 +70,9 @@ class XmlRpcServer {
     // commands only (Access::kClientOnly), or nothing but system.* with client_auth.
     std::string secret;
     bool client_auth = false;
-    // Largest request body parsed. A larger one, up to kMaxDiscardedBody, is read and discarded
-    // and answered with a bad_argument fault naming the limit; beyond that, HTTP 413.
+    // Largest request body parsed (capped by SetXmlSizeLimit). A larger one, up to
+    // kMaxDiscardedBody, is read and discarded and answered with a bad_argument fault naming
+    // the limit; beyond that, HTTP 413.
     size_t max_request_bytes = 4u << 20;
   };
 
@@ -62,6 +89,9 @@ class XmlRpcServer {
   void Stop();
 
   int port() const { return port_; }
+  // The largest body parsed: Options::max_request_bytes, or xmlrpc-c's process-wide XML size
+  // limit (SetXmlSizeLimit) when that is smaller, since xmlrpc-c refuses to parse more.
+  size_t max_request_bytes() const;
   // "HOST:PORT" that peers use to reach this server.
   std::string address() const { return options_.bind + ":" + std::to_string(port_); }
 
@@ -70,6 +100,10 @@ class XmlRpcServer {
   Options options_;
   int port_ = 0;
   int socket_fd_ = -1;
+  std::unique_ptr<ProofChecker> checker_;  // null when there is no secret
+  // What the request may call, from the secret and the request's proof (*proof: why not).
+  Access AccessFor(_TSession* session, const std::string& path, const std::string& body,
+                   Status* proof) const;
   void AcceptLoop();                     // the server thread
   void Serve(int fd, void* connection);  // one connection's thread
   struct Abyss;  // xmlrpc-c's C server state and our connections, kept out of this header

@@ -5,6 +5,9 @@
 #include <xmlrpc-c/girerr.hpp>
 #include <xmlrpc-c/xml.hpp>
 
+#include "commands/auth.h"
+#include "commands/xml_unicode.h"
+
 namespace chord {
 namespace {
 
@@ -82,12 +85,21 @@ Result<xmlrpc_c::value> XmlRpcTransport::Call(const std::string& address, const 
   } catch (const std::exception& e) {
     return Status::BadArgument("cannot encode call to " + method + ": " + e.what());
   }
+  std::string wire;
+  if (BmpXmlToWire(request, &wire)) request.swap(wire);
   CURL* curl = static_cast<CURL*>(Borrow(address));
-  std::string url = "http://" + address + "/RPC2";
+  static const char kPath[] = "/RPC2";
+  std::string url = "http://" + address + kPath;
   std::string response;
   // "Expect:" stops curl from waiting for a 100-continue before sending large bodies.
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: text/xml");
   headers = curl_slist_append(headers, "Expect:");
+  if (!options_.secret.empty()) {
+    // A fresh proof per call: the server accepts each one once.
+    std::string proof = std::string(kAuthHeader) + ": " +
+                        SignRequest(options_.secret, kPath, request, UnixMillis(), NewNonce());
+    headers = curl_slist_append(headers, proof.c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.data());
@@ -104,13 +116,18 @@ Result<xmlrpc_c::value> XmlRpcTransport::Call(const std::string& address, const 
     return Status::Unavailable(method + " on " + address + ": " + curl_easy_strerror(code));
   }
   Return(address, curl);
+  if (http_status == 413) {
+    // The server would not even read a request this long; retrying elsewhere will not help.
+    return Status::BadArgument(method + " on " + address + ": " + response);
+  }
   if (http_status != 200) {
     return Status::Unavailable(method + " on " + address + ": HTTP status " +
                                std::to_string(http_status));
   }
   try {
     xmlrpc_c::rpcOutcome outcome;
-    xmlrpc_c::xml::parseResponse(response, &outcome);
+    std::string parsable;
+    xmlrpc_c::xml::parseResponse(WireXmlToBmp(response, &parsable) ? parsable : response, &outcome);
     if (!outcome.succeeded()) return FromFault(outcome.getFault());
     return outcome.getResult();
   } catch (const std::exception& e) {
