@@ -452,3 +452,25 @@ BOOST_AUTO_TEST_CASE(with_client_auth_only_clients_with_the_secret_are_served) {
   BOOST_TEST(AllGone(nodes, std::chrono::seconds(5)));
   BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
 }
+
+// An unusable secret file stops every program before it does anything, naming the file.
+BOOST_AUTO_TEST_CASE(an_unusable_secret_file_is_refused_up_front) {
+  const std::string dir = TempDir();
+  const std::string missing = dir + "/missing";
+  const std::string empty = WriteSecret(dir, "empty", "");  // only the newline
+  for (const std::string& file : {missing, empty}) {
+    Run node = RunProgram(CHORD_NODE_BINARY, {"--create", "--secret-file", file});
+    BOOST_TEST(node.exit_code == 1, node.out);
+    BOOST_TEST(node.out.find("bad_argument: --secret-file " + file + ":") != std::string::npos,
+               node.out);
+    Run ring = RunProgram(CREATE_CHORD_BINARY,
+                          {"2", "--no-shell", "--ring-file", dir + "/ring.txt", "--node-binary",
+                           CHORD_NODE_BINARY, "--secret-file", file});
+    BOOST_TEST(ring.exit_code == 2, ring.out);
+    BOOST_TEST(ring.out.find("--secret-file " + file + ":") != std::string::npos, ring.out);
+  }
+  Run auth = RunProgram(CHORD_NODE_BINARY, {"--create", "--client-auth"});
+  BOOST_TEST(auth.exit_code == 2, auth.out);
+  BOOST_TEST(auth.out.find("--client-auth requires --secret-file") != std::string::npos, auth.out);
+  BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
+}
