@@ -1,21 +1,54 @@
 #include "overlay/node_host.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <boost/log/trivial.hpp>
+
+#include "settings/secret.h"
+
 namespace chord {
 namespace {
 
-XmlRpcTransport::Options TransportOptions(const Settings& settings) {
+Result<std::string> SecretOf(const Settings& settings) {
+  if (settings.secret_file.empty()) return std::string();
+  return LoadSecret(settings.secret_file);
+}
+
+// The loaded secret, or "" if there is none or it failed to load (Start() then refuses to run).
+std::string SecretOrNone(const Result<std::string>& secret) {
+  return secret.ok() ? secret.value() : std::string();
+}
+
+XmlRpcTransport::Options TransportOptions(const Settings& settings, const std::string& secret) {
   XmlRpcTransport::Options options;
   options.connect_timeout_ms = settings.connect_timeout_ms;
   options.call_timeout_ms = settings.call_timeout_ms;
+  options.secret = secret;
   return options;
 }
 
-XmlRpcServer::Options ServerOptions(const Settings& settings) {
+XmlRpcServer::Options ServerOptions(const Settings& settings, const std::string& secret) {
   XmlRpcServer::Options options;
   options.bind = settings.bind;
   options.port = settings.port;
   options.max_connections = settings.max_connections;
+  options.secret = secret;
+  options.client_auth = settings.client_auth;
+  // The largest request carries one value of max_value_bytes as base64: 4 characters per 3
+  // bytes, which xmlrpc-c writes in lines of 76 characters plus CRLF (78 per 57 bytes). 64 KiB
+  // more hold the XML envelope, plus the key (max_key_bytes, each byte at most 6 once escaped).
+  const size_t value_bytes = size_t(settings.max_value_bytes);
+  options.max_request_bytes =
+      (value_bytes + 56) / 57 * 78 + (64u << 10) + 6 * size_t(settings.max_key_bytes);
   return options;
+}
+
+// True for a numeric IPv4 address in 127.0.0.0/8.
+bool IsLoopback(const std::string& address) {
+  in_addr parsed{};
+  if (inet_pton(AF_INET, address.c_str(), &parsed) != 1) return false;
+  return (ntohl(parsed.s_addr) >> 24) == 127;
 }
 
 }  // namespace
@@ -30,13 +63,20 @@ OverlayOptions OverlayOptionsFrom(const Settings& settings) {
 
 NodeHost::NodeHost(Settings settings)
     : settings_(std::move(settings)),
-      transport_(TransportOptions(settings_)),
-      server_(&registry_, ServerOptions(settings_)) {}
+      secret_(SecretOf(settings_)),
+      transport_(TransportOptions(settings_, SecretOrNone(secret_))),
+      server_(&registry_, ServerOptions(settings_, SecretOrNone(secret_))) {}
 
 NodeHost::~NodeHost() { Stop(); }
 
 Status NodeHost::Start() {
   if (local_) return Status::Refused("node already started");
+  if (!secret_.ok()) return secret_.status();
+  if (secret_.value().empty() && !IsLoopback(settings_.bind)) {
+    BOOST_LOG_TRIVIAL(warning) << "binding " << settings_.bind
+                               << " without --secret-file: any host that reaches this port can "
+                                  "call peer commands (write any record, claim to be a neighbour)";
+  }
   Status status = server_.Start();
   if (!status.ok()) return status;
   local_ = std::make_unique<Local>(OverlayOptionsFrom(settings_), server_.address(), &transport_,

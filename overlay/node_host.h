@@ -38,7 +38,11 @@ class NodeHost {
   NodeHost& operator=(const NodeHost&) = delete;
 
   // Binds the server (settings.bind, settings.port; port 0 picks one) and creates the overlay
-  // node at that address. Errors: those of XmlRpcServer::Start.
+  // node at that address. With settings.secret_file the server asks callers for proof of the
+  // secret (and with settings.client_auth, for client commands too) and the transport signs
+  // every call; binding a non-loopback address without a secret logs a warning.
+  // Errors: BadArgument if the secret file cannot be loaded (see LoadSecret); those of
+  // XmlRpcServer::Start.
   Status Start();
   // Creates a ring (settings.create) or joins through settings.join, then starts maintenance.
   // Errors: those of Local::Create / Local::Join; BadArgument if neither is set.
@@ -58,6 +62,7 @@ class NodeHost {
 
  private:
   Settings settings_;
+  Result<std::string> secret_;  // LoadSecret(settings.secret_file), "" without one
   CommandRegistry registry_;
   XmlRpcTransport transport_;
   XmlRpcServer server_;

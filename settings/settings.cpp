@@ -100,6 +100,9 @@ std::string Validate(const Settings& s) {
   if (!s.join.empty() && !ParseHostPort(s.join, nullptr, nullptr)) {
     return Invalid("join", Quoted(s.join), "HOST:PORT with a numeric port 1..65535");
   }
+  if (s.client_auth && s.secret_file.empty()) {
+    return "--client-auth requires --secret-file FILE (the secret callers must prove)";
+  }
   if (s.create && !s.join.empty()) {
     return "--create and --join are mutually exclusive (got --create and --join " + s.join + ")";
   }

@@ -31,6 +31,12 @@ struct Settings {
   int connect_timeout_ms = 1000;   // Default 1000: client TCP connect timeout in milliseconds.
   int call_timeout_ms = 5000;      // Default 5000: client whole-call timeout in milliseconds.
 
+  // --- security ---
+  std::string secret_file;   // Default "": file holding the ring's shared secret ("" = none);
+                             // read with LoadSecret (settings/secret.h).
+  bool client_auth = false;  // Default false: client commands need the secret too
+                             // (requires secret_file).
+
   // --- overlay ---
   int id_bits = 160;               // Default 160: m, number of identifier bits, 1..160.
   int successors = 8;              // Default 8: r, length of the successor list, >= 1.

@@ -16,14 +16,14 @@ namespace po = boost::program_options;
 namespace {
 
 // Sections of Settings; each becomes one captioned group in the help text.
-enum Group { kNode, kNetwork, kOverlay, kDht, kLogging, kGroupCount };
+enum Group { kNode, kNetwork, kSecurity, kOverlay, kDht, kLogging, kGroupCount };
 
 // Help text layout: total line length and minimum width left for descriptions.
 constexpr unsigned kHelpLineLength = 100;
 constexpr unsigned kHelpMinDescription = 50;
 
-const char* const kGroupCaptions[kGroupCount] = {"Node start", "Network", "Overlay", "DHT",
-                                                 "Logging"};
+const char* const kGroupCaptions[kGroupCount] = {"Node start", "Network", "Security",
+                                                 "Overlay",    "DHT",     "Logging"};
 
 // The one table of Settings options (config_file excepted; it is --config). Calls
 // visit(group, option_name, pointer_to_member, value_name, description) for each field, so the
@@ -40,6 +40,12 @@ void ForEachSettingsOption(Visitor&& visit) {
   visit(kNetwork, "connect-timeout-ms", &Settings::connect_timeout_ms, "MS",
         "client TCP connect timeout");
   visit(kNetwork, "call-timeout-ms", &Settings::call_timeout_ms, "MS", "client whole-call timeout");
+
+  visit(kSecurity, "secret-file", &Settings::secret_file, "FILE",
+        "file holding the ring's shared secret; calls are signed with it and peer commands "
+        "need it");
+  visit(kSecurity, "client-auth", &Settings::client_auth, "",
+        "client commands need the secret too (requires --secret-file)");
 
   visit(kOverlay, "id-bits", &Settings::id_bits, "N", "identifier bits m, 1..160");
   visit(kOverlay, "successors", &Settings::successors, "N", "successor-list length r, >= 1");

@@ -1,6 +1,7 @@
 // chord: the command-line client of a Chord ring, one-shot or as a shell.
 //
 //   chord [--node HOST:PORT | --ring FILE] [--json] get KEY        one command, for scripts
+//   chord --secret-file FILE ...                                   sign calls with the secret
 //   chord shell                                                    the random-query shell
 //   chord put-file PATH NAME / chord get-file NAME PATH            files of any size
 //   chord ring --svg ring.svg [--dot ring.dot] [--fingers NODE]    a picture of the ring
@@ -20,6 +21,7 @@
 #include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "settings/secret.h"
 #include "settings/settings.h"
 #include "tools/shell.h"
 
@@ -34,6 +36,8 @@ constexpr char kUsage[] =
     "  --json                  answer with one JSON object per command\n"
     "  --call-timeout-ms N     give up on a node after N ms (default 5000)\n"
     "  --connect-timeout-ms N  connection time-out (default 1000)\n"
+    "  --secret-file FILE      sign every call with the ring's secret read from FILE (as the\n"
+    "                          nodes' --secret-file); nodes started by join get it too\n"
     "  --chunk-bytes N         put-file chunk size (default 262144; at most the nodes'\n"
     "                          --max-value-bytes)\n"
     "  --node-binary PATH      chord-node started by the shell's join (default: next to chord)\n"
@@ -83,7 +87,7 @@ bool ParsePositive(const std::string& text, int* value) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string node, ring_file, node_binary = chord::ProgramSibling("chord-node");
+  std::string node, ring_file, secret_file, node_binary = chord::ProgramSibling("chord-node");
   bool json = false;
   chord::XmlRpcTransport::Options transport_options;
   chord::ShellOptions shell_options;
@@ -117,6 +121,8 @@ int main(int argc, char** argv) {
       ring_file = value;
     } else if (option == "--node-binary") {
       node_binary = value;
+    } else if (option == "--secret-file") {
+      secret_file = value;
     } else if (option == "--call-timeout-ms" && ParsePositive(value, &number)) {
       transport_options.call_timeout_ms = number;
     } else if (option == "--connect-timeout-ms" && ParsePositive(value, &number)) {
@@ -129,6 +135,14 @@ int main(int argc, char** argv) {
   }
   if (i >= argc) return Usage("give a command");
   if (!node.empty() && !ring_file.empty()) return Usage("give --node or --ring, not both");
+  if (!secret_file.empty()) {
+    auto secret = chord::LoadSecret(secret_file);
+    if (!secret.ok()) {
+      std::cerr << "chord: " << secret.status().message() << "\n";
+      return 2;
+    }
+    transport_options.secret = secret.value();
+  }
   std::vector<std::string> words(argv + i, argv + argc);
   const bool shell = words[0] == "shell";
   if (shell && words.size() > 1) return Usage("shell takes no arguments");
@@ -172,6 +186,7 @@ int main(int argc, char** argv) {
 
   // Nodes started by `join` get the ring's id size, learned from any member.
   std::vector<std::string> node_args = {"--log-level", "warning"};
+  if (!secret_file.empty()) node_args.insert(node_args.end(), {"--secret-file", secret_file});
   {
     chord::DhtClient probe(&transport, members);
     auto info = probe.Call("chord.info", xmlrpc_c::paramList());

@@ -2,12 +2,13 @@
 //
 //   create_chord 8 [--base-port 5000] [--ring-file ring.txt] [--no-shell] [any node setting]
 //
-// Every node setting (config file, --replicas, --id-bits, periods, ...) is passed on to each
-// node. The launcher waits until the ring is verified correct (a walk of successors visits every
-// node in id order), prints a table of the ring, writes the node addresses to the ring file, then
-// opens the random-query shell (tools/shell.h) when stdin is a terminal, or waits for
-// SIGINT/SIGTERM otherwise (--no-shell forces this). On exit every node leaves gracefully; nodes
-// also get SIGTERM if the launcher itself dies, so none outlives it.
+// Every node setting (config file, --replicas, --id-bits, periods, --secret-file, --client-auth,
+// ...) is passed on to each node; with --secret-file the launcher's own calls (and the shell's)
+// are signed with the secret too. The launcher waits until the ring is verified correct (a walk of
+// successors visits every node in id order), prints a table of the ring, writes the node addresses
+// to the ring file, then opens the random-query shell (tools/shell.h) when stdin is a terminal, or
+// waits for SIGINT/SIGTERM otherwise (--no-shell forces this). On exit every node leaves
+// gracefully; nodes also get SIGTERM if the launcher itself dies, so none outlives it.
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "settings/secret.h"
 #include "settings/settings_parser.h"
 #include "tools/ring_walk.h"
 #include "tools/shell.h"
@@ -48,6 +50,8 @@ std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
       args.insert(args.end(), {"--" + name, std::to_string(*i)});
     } else if (const std::string* s = boost::any_cast<std::string>(&any)) {
       args.insert(args.end(), {"--" + name, *s});
+    } else if (const bool* b = boost::any_cast<bool>(&any)) {
+      if (*b) args.push_back("--" + name);  // a switch such as --client-auth
     }
   }
   return args;
@@ -110,6 +114,19 @@ int main(int argc, char** argv) {
   const int base_port = vm["base-port"].as<int>();
   const std::string binary = vm["node-binary"].as<std::string>();
   const bool open_shell = !vm.count("no-shell") && isatty(STDIN_FILENO);
+  // The ring's secret: the nodes read the same file (--secret-file is passed on); the launcher
+  // and its shell sign their own calls with it.
+  chord::XmlRpcTransport::Options transport_options;
+  transport_options.connect_timeout_ms = settings.connect_timeout_ms;
+  transport_options.call_timeout_ms = settings.call_timeout_ms;
+  if (!settings.secret_file.empty()) {
+    auto secret = chord::LoadSecret(settings.secret_file);
+    if (!secret.ok()) {
+      std::cerr << "create_chord: " << secret.status().message() << "\n";
+      return 2;
+    }
+    transport_options.secret = secret.value();
+  }
   std::vector<std::string> forwarded = ForwardedSettings(vm);
   // Node log lines would scramble the shell's screen: only warnings, unless asked otherwise.
   if (open_shell && vm["log-level"].defaulted()) {
@@ -133,7 +150,7 @@ int main(int argc, char** argv) {
   }
   std::cerr << "\n";
 
-  chord::XmlRpcTransport transport({});
+  chord::XmlRpcTransport transport(transport_options);
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(vm["startup-timeout-s"].as<int>());
   chord::RingWalk walk;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "settings/logging.h"
+#include "settings/secret.h"
 #include "settings/settings_parser.h"
 
 namespace fs = std::filesystem;
@@ -36,6 +37,8 @@ const char* const kOptionNames[] = {
     "max-connections",
     "connect-timeout-ms",
     "call-timeout-ms",
+    "secret-file",
+    "client-auth",
     "id-bits",
     "successors",
     "stabilize-ms",
@@ -112,6 +115,8 @@ void CheckSameSettings(const Settings& actual, const Settings& expected) {
   BOOST_CHECK_EQUAL(actual.max_connections, expected.max_connections);
   BOOST_CHECK_EQUAL(actual.connect_timeout_ms, expected.connect_timeout_ms);
   BOOST_CHECK_EQUAL(actual.call_timeout_ms, expected.call_timeout_ms);
+  BOOST_CHECK_EQUAL(actual.secret_file, expected.secret_file);
+  BOOST_CHECK_EQUAL(actual.client_auth, expected.client_auth);
   BOOST_CHECK_EQUAL(actual.id_bits, expected.id_bits);
   BOOST_CHECK_EQUAL(actual.successors, expected.successors);
   BOOST_CHECK_EQUAL(actual.stabilize_ms, expected.stabilize_ms);
@@ -142,6 +147,8 @@ BOOST_AUTO_TEST_CASE(built_in_defaults) {
   BOOST_CHECK_EQUAL(s.max_connections, 256);
   BOOST_CHECK_EQUAL(s.connect_timeout_ms, 1000);
   BOOST_CHECK_EQUAL(s.call_timeout_ms, 5000);
+  BOOST_CHECK_EQUAL(s.secret_file, "");
+  BOOST_CHECK(!s.client_auth);
   BOOST_CHECK_EQUAL(s.id_bits, 160);
   BOOST_CHECK_EQUAL(s.successors, 8);
   BOOST_CHECK_EQUAL(s.stabilize_ms, 200);
@@ -184,6 +191,9 @@ BOOST_AUTO_TEST_CASE(command_line_sets_every_option) {
                                   "11",
                                   "--call-timeout-ms",
                                   "12",
+                                  "--secret-file",
+                                  "/etc/chord/secret",
+                                  "--client-auth",
                                   "--id-bits",
                                   "8",
                                   "--successors",
@@ -220,6 +230,8 @@ BOOST_AUTO_TEST_CASE(command_line_sets_every_option) {
   expected.max_connections = 10;
   expected.connect_timeout_ms = 11;
   expected.call_timeout_ms = 12;
+  expected.secret_file = "/etc/chord/secret";
+  expected.client_auth = true;
   expected.id_bits = 8;
   expected.successors = 4;
   expected.stabilize_ms = 13;
@@ -374,6 +386,87 @@ BOOST_AUTO_TEST_CASE(every_validation_rule_names_its_option) {
   Settings id_bits;
   id_bits.id_bits = 200;
   BOOST_CHECK_EQUAL(Validate(id_bits), "invalid value for --id-bits: 200 (must be 1..160)");
+}
+
+BOOST_AUTO_TEST_CASE(secret_file_and_client_auth) {
+  TempDir dir;
+  // Both from a config file; the command line can name another secret file.
+  const std::string path = dir.Write("secret.conf",
+                                     "secret-file = /run/chord/secret\n"
+                                     "client-auth = true\n");
+  Settings s;
+  auto outcome = ParseArgs({"--config", path}, &s);
+  BOOST_REQUIRE_MESSAGE(outcome.ok, outcome.message);
+  BOOST_CHECK_EQUAL(s.secret_file, "/run/chord/secret");
+  BOOST_CHECK(s.client_auth);
+  outcome = ParseArgs({"--config", path, "--secret-file", "other"}, &s);
+  BOOST_REQUIRE_MESSAGE(outcome.ok, outcome.message);
+  BOOST_CHECK_EQUAL(s.secret_file, "other");
+
+  // A secret without client_auth is fine; client_auth without a secret is not.
+  outcome = ParseArgs({"--secret-file", "f"}, &s);
+  BOOST_CHECK_MESSAGE(outcome.ok, outcome.message);
+  BOOST_CHECK(!s.client_auth);
+  s.port = 4242;
+  outcome = ParseArgs({"--client-auth"}, &s);
+  BOOST_CHECK(!outcome.ok);
+  BOOST_CHECK_MESSAGE(
+      Contains(outcome.message, "--client-auth") && Contains(outcome.message, "--secret-file"),
+      outcome.message);
+  BOOST_CHECK_EQUAL(s.port, 4242);  // untouched on error
+  Settings direct;
+  direct.client_auth = true;
+  BOOST_CHECK(Contains(Validate(direct), "--client-auth"));
+  direct.secret_file = "f";
+  BOOST_CHECK_EQUAL(Validate(direct), "");
+
+  // The help lists both in their own group.
+  SettingsParser parser("chord-node");
+  BOOST_CHECK(Contains(parser.Help(), "Security"));
+  BOOST_CHECK(Contains(parser.Help(), "--secret-file FILE"));
+  BOOST_CHECK(Contains(parser.Help(), "--client-auth"));
+}
+
+BOOST_AUTO_TEST_CASE(load_secret) {
+  TempDir dir;
+  // One trailing newline (LF or CRLF) goes; everything else stays.
+  auto loaded = [](const std::string& path) {
+    const Result<std::string> secret = LoadSecret(path);
+    BOOST_REQUIRE_MESSAGE(secret.ok(), path << ": " << secret.status().message());
+    return secret.value();
+  };
+  BOOST_CHECK_EQUAL(loaded(dir.Write("plain", "s3cret")), "s3cret");
+  BOOST_CHECK_EQUAL(loaded(dir.Write("newline", "s3cret\n")), "s3cret");
+  BOOST_CHECK_EQUAL(loaded(dir.Write("crlf", "s3cret\r\n")), "s3cret");
+  BOOST_CHECK_EQUAL(loaded(dir.Write("two", " two words \n\n")), " two words \n");
+  const std::string binary("\x00\xff\x01", 3);
+  BOOST_CHECK(loaded(dir.Write("binary", binary)) == binary);
+  BOOST_CHECK_EQUAL(loaded(dir.Write("limit", std::string(kMaxSecretBytes, 'k') + "\r\n")).size(),
+                    kMaxSecretBytes);
+
+  // Each failure is a bad_argument naming the option and the file.
+  struct Bad {
+    std::string path;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {(dir.path() / "missing").string(), "cannot open"},
+      {dir.Write("empty", ""), "empty"},
+      {dir.Write("only-newline", "\n"), "empty"},
+      {dir.Write("too-long", std::string(kMaxSecretBytes + 1, 'k')), "longer than 4096"},
+      {dir.Write("far-too-long", std::string(100000, 'k')), "longer than 4096"},
+      {dir.path().string(), "directory"},
+  };
+  for (const Bad& b : bad) {
+    BOOST_TEST_CONTEXT(b.path) {
+      const Result<std::string> secret = LoadSecret(b.path);
+      BOOST_REQUIRE(!secret.ok());
+      BOOST_CHECK(secret.status().code() == ErrorCode::kBadArgument);
+      const std::string& message = secret.status().message();
+      BOOST_CHECK_MESSAGE(Contains(message, "--secret-file " + b.path + ":"), message);
+      BOOST_CHECK_MESSAGE(Contains(message, b.says), message);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(boundary_values_are_valid) {

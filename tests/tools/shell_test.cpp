@@ -19,8 +19,8 @@
 
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
-#include "tools/ring_walk.h"
 #include "tests/common/test_setup.h"
+#include "tools/ring_walk.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -220,6 +220,56 @@ BOOST_AUTO_TEST_CASE(ring_info_lookup_keys_stats_and_help) {
     holders += Has(shell.ExecuteLine("keys " + std::to_string(i)).text, "\"k1\"");
   }
   BOOST_TEST(holders == 3u);
+}
+
+// The README's "\x00\x01\xff" escapes give bytes an XML-RPC string cannot carry: such a value
+// travels as base64 and comes back byte-identical (as binary); plain text stays a string.
+BOOST_AUTO_TEST_CASE(escaped_bytes_travel_as_binary_and_come_back_identical) {
+  Ring& ring = TheRing();
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  int failed = -1;
+  std::string out = RunScript(shell,
+                              "set raw \"\\x00\\x01\\xff\"\n"
+                              "get raw\n"
+                              "set text \"caf\\xc3\\xa9 \\x41\\tb\\nc\"\n"
+                              "set cr \"a\\x0db\"\n"
+                              "get text\n",
+                              &failed);
+  BOOST_TEST_MESSAGE(out);
+  BOOST_TEST(failed == 0);
+  BOOST_TEST(Has(out, "stored \"raw\""));
+  BOOST_TEST(Has(out, "\"raw\" = <binary, 3 bytes: 0001ff>"));
+  BOOST_TEST(Has(out, "\"text\" = \"caf\xc3\xa9 A\\tb\\nc\""));
+
+  auto raw = shell.client().Get("raw");
+  BOOST_REQUIRE_MESSAGE(raw.ok(), raw.status().ToString());
+  BOOST_REQUIRE(raw->ok);
+  BOOST_TEST(raw->value.binary);
+  BOOST_TEST((raw->value.bytes == std::string("\x00\x01\xff", 3)));
+  auto text = shell.client().Get("text");
+  BOOST_REQUIRE_MESSAGE(text.ok(), text.status().ToString());
+  BOOST_REQUIRE(text->ok);
+  BOOST_TEST(!text->value.binary);
+  BOOST_TEST(text->value.bytes == "caf\xc3\xa9 A\tb\nc");
+  // A CR would come back from an XML-RPC string as LF: it goes as binary.
+  auto cr = shell.client().Get("cr");
+  BOOST_REQUIRE(cr.ok() && cr->ok);
+  BOOST_TEST(cr->value.binary);
+  BOOST_TEST(cr->value.bytes == "a\rb");
+
+  // Words that are not valid UTF-8 (as the one-shot client passes argv) go as binary too.
+  const std::string invalid("ok\xc3(\xed\xa0\x80\xef\xbf\xbf", 10);
+  BOOST_TEST(shell.Execute({"set", "invalid", invalid}).exit_code == 0);
+  auto back = shell.client().Get("invalid");
+  BOOST_REQUIRE(back.ok() && back->ok);
+  BOOST_TEST(back->value.binary);
+  BOOST_TEST((back->value.bytes == invalid));
+  // --json gives the binary value as base64.
+  chord::ShellOptions json;
+  json.json = true;
+  chord::Shell json_shell(&ring.transport, ring.launcher.addresses(), nullptr, json);
+  auto answer = json_shell.ExecuteLine("get raw");
+  BOOST_TEST(Has(answer.json, "\"value\":\"AAH/\",\"binary\":true"), answer.json);
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_message_and_the_shell_goes_on) {
