@@ -59,6 +59,7 @@
 #include "commands/command.h"
 #include "commands/status.h"
 #include "commands/value_util.h"
+#include "commands/xml_unicode.h"
 
 namespace chord {
 
@@ -210,16 +211,23 @@ struct ValueTraits<int64_t> {
   }
 };
 
+// Strings are standard UTF-8 on both sides: characters above U+FFFF, which xmlrpc-c holds in
+// its "BMP form" (commands/xml_unicode.h), are converted here, so a handler and a caller see
+// the same text whether the call came over XML-RPC or not. Precondition of ToValue: the text
+// is XML text (IsXmlText); check what comes from users before it gets here.
 template <>
 struct ValueTraits<std::string> {
   static constexpr char kLetter = 's';
   static std::string Describe() { return "string"; }
-  static xmlrpc_c::value ToValue(const std::string& value) { return xmlrpc_c::value_string(value); }
+  static xmlrpc_c::value ToValue(const std::string& value) {
+    return xmlrpc_c::value_string(MayNeedBmpConversion(value) ? ToBmpForm(value) : value);
+  }
   static Result<std::string> FromValue(const xmlrpc_c::value& value, const ValuePath& path) {
     if (value.type() != xmlrpc_c::value::TYPE_STRING) {
       return typed_internal::Mismatch(path, "string", value);
     }
-    return std::string(xmlrpc_c::value_string(value));
+    std::string text = xmlrpc_c::value_string(value);
+    return MayNeedBmpConversion(text) ? FromBmpForm(text) : text;
   }
 };
 
@@ -284,7 +292,9 @@ struct ValueTraits<std::map<std::string, T>> {
   static xmlrpc_c::value ToValue(const std::map<std::string, T>& values) {
     std::map<std::string, xmlrpc_c::value> members;
     for (const auto& entry : values) {
-      members.emplace(entry.first, ValueTraits<T>::ToValue(entry.second));
+      const std::string& name = entry.first;
+      members.emplace(MayNeedBmpConversion(name) ? ToBmpForm(name) : name,
+                      ValueTraits<T>::ToValue(entry.second));
     }
     return xmlrpc_c::value_struct(members);
   }
@@ -296,9 +306,11 @@ struct ValueTraits<std::map<std::string, T>> {
     std::map<std::string, xmlrpc_c::value> members = xmlrpc_c::value_struct(value);
     std::map<std::string, T> out;
     for (const auto& entry : members) {
-      Result<T> member = ValueTraits<T>::FromValue(entry.second, path.Member(entry.first));
+      const std::string& wire_name = entry.first;
+      std::string name = MayNeedBmpConversion(wire_name) ? FromBmpForm(wire_name) : wire_name;
+      Result<T> member = ValueTraits<T>::FromValue(entry.second, path.Member(name));
       if (!member.ok()) return member.status();
-      out.emplace(entry.first, std::move(member).value());
+      out.emplace(std::move(name), std::move(member).value());
     }
     return out;
   }

@@ -133,6 +133,54 @@ bool WireXmlNeedsWork(const Byte* p, size_t n) {
 
 }  // namespace
 
+namespace {
+
+// The length of the XML character starting at p[0] (1..4), or 0 if there is none there.
+size_t XmlCharLength(const Byte* p, size_t n) {
+  const Byte c = p[0];
+  if (c < 0x80) return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
+  size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+  if (c > 0xF4 || c < 0xC2 || length > n) return 0;
+  char32_t cp = c & (0x7F >> length);
+  for (size_t k = 1; k < length; ++k) {
+    if ((p[k] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (p[k] & 0x3F);
+  }
+  const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < smallest[length] || cp > 0x10FFFF) return 0;  // overlong or too large
+  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) return 0;
+  return length;
+}
+
+}  // namespace
+
+bool IsXmlText(std::string_view text) {
+  const Byte* p = reinterpret_cast<const Byte*>(text.data());
+  for (size_t i = 0, n = text.size(); i < n;) {
+    size_t length = XmlCharLength(p + i, n - i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string ToXmlText(std::string_view text) {
+  if (IsXmlText(text)) return std::string(text);
+  const Byte* p = reinterpret_cast<const Byte*>(text.data());
+  std::string out;
+  for (size_t i = 0, n = text.size(); i < n;) {
+    size_t length = XmlCharLength(p + i, n - i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 std::string ToBmpForm(std::string_view utf8) {
   const Byte* p = reinterpret_cast<const Byte*>(utf8.data());
   const size_t n = utf8.size();

@@ -37,6 +37,24 @@ namespace chord {
 // are not valid UTF-8 are copied unchanged (value_string will then refuse them).
 std::string ToBmpForm(std::string_view utf8);
 
+// True if `text` may differ between the two forms (it holds a byte >= 0xEF): a cheap test that
+// lets the common case skip both conversions.
+inline bool MayNeedBmpConversion(std::string_view text) {
+  for (unsigned char c : text) {
+    if (c >= 0xEF) return true;
+  }
+  return false;
+}
+
+// True if `text` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above
+// U+10FFFF) holding no character XML 1.0 forbids (controls other than tab, LF and CR;
+// U+FFFE, U+FFFF): what an XML-RPC string can carry.
+bool IsXmlText(std::string_view text);
+
+// `text` made XML text: every byte or character IsXmlText refuses becomes U+FFFD. For messages
+// that quote what a caller sent (fault strings), which must never fail to encode.
+std::string ToXmlText(std::string_view text);
+
 // BMP form -> standard UTF-8. A U+FDD0 that does not start one of the sequences above is copied
 // unchanged.
 std::string FromBmpForm(std::string_view text);

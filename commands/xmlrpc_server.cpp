@@ -95,8 +95,11 @@ std::string Encode(const xmlrpc_c::rpcOutcome& outcome) {
   return BmpXmlToWire(response, &wire) ? wire : response;
 }
 
+// A fault's message may quote what the caller sent (any text, or bytes that are not text): it
+// is made XML text and put in BMP form so that the fault itself always encodes.
 xmlrpc_c::rpcOutcome Fault(ErrorCode code, const std::string& message) {
-  return xmlrpc_c::rpcOutcome(xmlrpc_c::fault(message, static_cast<xmlrpc_c::fault::code_t>(code)));
+  return xmlrpc_c::rpcOutcome(
+      xmlrpc_c::fault(ToBmpForm(ToXmlText(message)), static_cast<xmlrpc_c::fault::code_t>(code)));
 }
 
 std::string OverLimit(size_t length, size_t limit) {

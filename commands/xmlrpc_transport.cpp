@@ -30,7 +30,7 @@ Status FromFault(const xmlrpc_c::fault& fault) {
   int code = static_cast<int>(fault.getCode());
   if (code >= static_cast<int>(ErrorCode::kBadArgument) &&
       code <= static_cast<int>(kLastErrorCode)) {
-    return Status(static_cast<ErrorCode>(code), fault.getDescription());
+    return Status(static_cast<ErrorCode>(code), FromBmpForm(fault.getDescription()));
   }
   // xmlrpc-c's own faults (-500 .. -510) are about the request itself.
   return Status::BadArgument(fault.getDescription() + " (fault " + std::to_string(code) + ")");

@@ -304,7 +304,6 @@ Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
 
 Status Dht::HandOverForeign(const NodeRef& predecessor) {
   const NodeRef self = local_->self();
-  const int bits = local_->bits();
   // This node keeps its own range and those it replicates: (P_replicas, self], where P_k is
   // its k-th predecessor. Find that boundary by walking predecessors.
   NodeRef boundary = predecessor;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "commands/typed_command.h"
+#include "commands/xml_unicode.h"
 
 namespace chord {
 
@@ -13,13 +14,13 @@ struct ValueTraits<DhtValue> {
   static constexpr char kLetter = '*';
   static std::string Describe() { return "string or base64"; }
   static xmlrpc_c::value ToValue(const DhtValue& value) {
-    if (!value.binary) return xmlrpc_c::value_string(value.bytes);
+    if (!value.binary) return ValueTraits<std::string>::ToValue(value.bytes);
     return xmlrpc_c::value_bytestring(
         std::vector<unsigned char>(value.bytes.begin(), value.bytes.end()));
   }
   static Result<DhtValue> FromValue(const xmlrpc_c::value& value, const ValuePath& path) {
     if (value.type() == xmlrpc_c::value::TYPE_STRING) {
-      return DhtValue{std::string(xmlrpc_c::value_string(value)), false};
+      return DhtValue{ValueTraits<std::string>::FromValue(value, path).value(), false};
     }
     if (value.type() == xmlrpc_c::value::TYPE_BYTESTRING) {
       auto bytes = xmlrpc_c::value_bytestring(value).vectorUcharValue();
@@ -556,7 +557,9 @@ Result<xmlrpc_c::value> ServeDigest(const xmlrpc_c::paramList& p, const DhtLimit
   }
   std::optional<std::string> after;
   if (has_after) {
-    after = p.getString(2);
+    auto key = Arg<std::string>(p, 2, "after");
+    if (!key.ok()) return key.status();
+    after = key.value();
     Status check = CheckKey(*after, limits);
     if (!check.ok()) return Status::BadArgument("argument 3 (after): " + check.message());
   }
@@ -594,6 +597,9 @@ const char kPutManyMethod[] = "dht.put_many";
 
 Status CheckKey(const std::string& key, const DhtLimits& limits) {
   if (key.empty()) return Status::BadArgument("key is empty");
+  if (!IsXmlText(key)) {
+    return Status::BadArgument("key is not text (UTF-8 without control characters)");
+  }
   if (key.size() > limits.max_key_bytes) {
     return Status::BadArgument("key is " + std::to_string(key.size()) + " bytes, limit " +
                                std::to_string(limits.max_key_bytes));
@@ -602,6 +608,10 @@ Status CheckKey(const std::string& key, const DhtLimits& limits) {
 }
 
 Status CheckValue(const DhtValue& value, const DhtLimits& limits) {
+  if (!value.binary && !IsXmlText(value.bytes)) {
+    return Status::BadArgument(
+        "a string value must be text (UTF-8 without control characters); store bytes as base64");
+  }
   if (value.bytes.size() > limits.max_value_bytes) {
     return Status::BadArgument("value is " + std::to_string(value.bytes.size()) + " bytes, limit " +
                                std::to_string(limits.max_value_bytes));
