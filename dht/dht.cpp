@@ -20,6 +20,7 @@ DhtOptions DhtOptionsFrom(const Settings& settings) {
   options.max_value_bytes = size_t(settings.max_value_bytes);
   options.tombstone_ttl_ms = int64_t(settings.tombstone_ttl_s) * 1000;
   options.transfer_batch = size_t(settings.transfer_batch);
+  options.max_batch_bytes = MaxBatchBytes(settings);
   return options;
 }
 
@@ -124,7 +125,7 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   const size_t look = std::min(successors.size(), size_t(options_.replicas) + 1);
   for (size_t i = 0; i < look; ++i) {
     if (successors[i].address == self) break;
-    auto records = peers_.Fetch(successors[i].address, {key});
+    auto records = FetchAll(successors[i].address, {key});
     if (!records.ok() || records->empty()) continue;
     const Record& record = records->front();
     if (record.key != key || record.id != id) continue;
@@ -193,6 +194,37 @@ bool Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* a
   return true;
 }
 
+Result<size_t> Dht::SendRecords(const std::string& address, const std::vector<Record>& records) {
+  size_t stored = 0;
+  for (size_t begin = 0; begin < records.size();) {
+    size_t end = begin, bytes = 0;
+    do {
+      bytes += RecordWireBytes(records[end++]);
+    } while (end < records.size() &&
+             bytes + RecordWireBytes(records[end]) <= options_.max_batch_bytes);
+    auto sent = peers_.PutMany(
+        address, std::vector<Record>(records.begin() + long(begin), records.begin() + long(end)));
+    if (!sent.ok()) return sent.status();
+    stored += sent.value();
+    begin = end;
+  }
+  return stored;
+}
+
+Result<std::vector<Record>> Dht::FetchAll(const std::string& address,
+                                          const std::vector<std::string>& keys) {
+  std::vector<Record> out;
+  // Each answer covers at least one key, so this ends within keys.size() calls.
+  for (size_t begin = 0; begin < keys.size();) {
+    auto part =
+        peers_.Fetch(address, std::vector<std::string>(keys.begin() + long(begin), keys.end()));
+    if (!part.ok()) return part.status();
+    for (auto& record : part->records) out.push_back(std::move(record));
+    begin += part->answered;
+  }
+  return out;
+}
+
 void Dht::Replicate(const Record& record) {
   // A holder that does not answer is not live: the write is acknowledged by the live ones (the
   // router passes its turn to the next successor) and repair restores the copy later.
@@ -248,7 +280,7 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
       if (!local || local->version < d.version) wanted.push_back(d.key);
     }
     if (!wanted.empty()) {
-      auto records = peers_.Fetch(successor.address, wanted);
+      auto records = FetchAll(successor.address, wanted);
       if (!records.ok()) return records.status();
       for (const auto& r : records.value()) {
         if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) {
@@ -480,12 +512,21 @@ size_t Dht::ServicePutMany(const std::vector<Record>& records) {
   return stored;
 }
 
-std::vector<Record> Dht::ServiceFetch(const std::vector<std::string>& keys) const {
-  std::vector<Record> out;
+FetchedRecords Dht::ServiceFetch(const std::vector<std::string>& keys) const {
+  // The answer stays within max_batch_bytes (at least one key is always answered), so that a
+  // batch of large values comes over in several calls instead of one the caller cannot take.
+  FetchedRecords out;
+  size_t bytes = 0;
   for (const auto& key : keys) {
     Id id = Id::Hash(key, local_->bits());
     auto entry = storage_->Get(id, key);
-    if (entry) out.push_back({id, key, *entry});
+    if (entry) {
+      Record record{id, key, *entry};
+      bytes += RecordWireBytes(record);
+      if (out.answered > 0 && bytes > options_.max_batch_bytes) break;
+      out.records.push_back(std::move(record));
+    }
+    ++out.answered;
   }
   return out;
 }

@@ -54,8 +54,11 @@ struct DhtOptions {
   size_t max_value_bytes = 1 << 20;   // larger values are refused (bad argument)
   int64_t tombstone_ttl_ms = 600000;  // tombstones are collected after this long
   size_t transfer_batch = 256;        // records per batch when entries move between nodes
-  size_t max_batches_per_step = 64;   // bound on the work of one RepairStep phase
-  std::function<int64_t()> now_ms;    // wall clock in ms since the epoch; empty: system clock
+  // Bytes of records per batch (as the wire estimates them: RecordWireBytes), so that a batch
+  // fits in the receiver's request limit; one record always goes, whatever its size.
+  size_t max_batch_bytes = 1 << 20;
+  size_t max_batches_per_step = 64;  // bound on the work of one RepairStep phase
+  std::function<int64_t()> now_ms;   // wall clock in ms since the epoch; empty: system clock
 };
 
 // DHT options taken from Settings (replicas, limits, tombstone ttl, transfer batch).
@@ -105,7 +108,7 @@ class Dht : public OverlayObserver, private DhtService {
   DhtKeyList ServiceKeys(size_t limit) const override;
   Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
   size_t ServicePutMany(const std::vector<Record>& records) override;
-  std::vector<Record> ServiceFetch(const std::vector<std::string>& keys) const override;
+  FetchedRecords ServiceFetch(const std::vector<std::string>& keys) const override;
   std::vector<RecordDigest> ServiceDigest(const Id& from, const Id& to,
                                           const std::optional<std::string>& after_key,
                                           size_t limit) const override;
@@ -130,9 +133,12 @@ class Dht : public OverlayObserver, private DhtService {
   // most `max_batches` scans; stops when `visit` returns false.
   void ForEachRecord(size_t batch_size, size_t max_batches,
                      const std::function<bool(const Record&)>& visit) const;
-  Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records) {
-    return peers_.PutMany(address, records);
-  }
+  // Sends `records` in as many dht.put_many calls as max_batch_bytes asks for. Returns how
+  // many the receiver stored; stops at the first error.
+  Result<size_t> SendRecords(const std::string& address, const std::vector<Record>& records);
+  // Fetches `keys` from `address`, in as many calls as the holder's answers need.
+  Result<std::vector<Record>> FetchAll(const std::string& address,
+                                       const std::vector<std::string>& keys);
   bool Live(const Entry& entry) const;
   // An old tombstone or an expired entry: collected, never sent or accepted.
   bool Collectible(const Entry& entry) const;

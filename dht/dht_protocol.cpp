@@ -196,9 +196,11 @@ struct WireStored {
 
 struct WireRecords {
   std::vector<WireRecord> records;
+  std::optional<int> answered;  // keys covered; absent: all of them
   template <typename Visit>
   void Fields(Visit&& visit) {
     visit("records", records);
+    visit("answered", answered);
   }
 };
 
@@ -542,7 +544,8 @@ void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, Dht
           Status check = CheckKey(key, limits);
           if (!check.ok()) return Status::BadArgument("argument 1 (keys): " + check.message());
         }
-        return WireRecords{RecordsToWire(service->ServiceFetch(keys))};
+        FetchedRecords fetched = service->ServiceFetch(keys);
+        return WireRecords{RecordsToWire(fetched.records), int(fetched.answered)};
       }));
 }
 
@@ -593,6 +596,11 @@ void RegisterRepair(RegisteredCommands* commands, const DhtLimits& limits, DhtSe
 }  // namespace
 
 const char kOwnerOpMethod[] = "dht.owner_op";
+
+size_t RecordWireBytes(const Record& record) {
+  constexpr size_t kStructBytes = 512;  // member names, tags, version and times
+  return (record.entry.value.size() + 56) / 57 * 78 + 6 * record.key.size() + kStructBytes;
+}
 const char kPutManyMethod[] = "dht.put_many";
 
 Status CheckKey(const std::string& key, const DhtLimits& limits) {
@@ -694,13 +702,19 @@ Result<size_t> DhtPeerStub::PutMany(const std::string& address,
   return DecodePutManyReply(reply.value());
 }
 
-Result<std::vector<Record>> DhtPeerStub::Fetch(const std::string& address,
-                                               const std::vector<std::string>& keys) const {
+Result<FetchedRecords> DhtPeerStub::Fetch(const std::string& address,
+                                          const std::vector<std::string>& keys) const {
   auto wire = CallFor<WireRecords>(transport_, address, "dht.fetch", MakeParams(keys));
   if (!wire.ok()) return wire.status();
   auto records = RecordsFromWire(wire->records, limits_, "records");
   if (!records.ok()) return BrokenReply(address, records.status());
-  return records;
+  const int answered = wire->answered.value_or(int(keys.size()));
+  if (keys.empty() ? answered != 0 : answered < 1 || size_t(answered) > keys.size()) {
+    return BrokenReply(address,
+                       Status::BadArgument("answered " + std::to_string(answered) + " of " +
+                                           std::to_string(keys.size()) + " keys"));
+  }
+  return FetchedRecords{std::move(records).value(), size_t(answered)};
 }
 
 Result<std::vector<RecordDigest>> DhtPeerStub::Digest(const std::string& address, const Id& from,

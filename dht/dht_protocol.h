@@ -143,6 +143,17 @@ struct OwnerRequest {
   int ttl_s = 0;   // set, add
 };
 
+// An estimate, from above, of the bytes a record takes in a request: its value as base64 with
+// line breaks, its key escaped, and the struct around them.
+size_t RecordWireBytes(const Record& record);
+
+// dht.fetch's answer: the records held for the first `answered` keys asked for (all of them,
+// or fewer when the answer would grow too large; the caller asks again for the rest).
+struct FetchedRecords {
+  std::vector<Record> records;
+  size_t answered = 0;
+};
+
 // A key and the version held of it.
 struct RecordDigest {
   std::string key;
@@ -163,7 +174,8 @@ class DhtService {
   virtual Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) = 0;
   // Stores the records that are newer than what is held; returns how many were stored.
   virtual size_t ServicePutMany(const std::vector<Record>& records) = 0;
-  virtual std::vector<Record> ServiceFetch(const std::vector<std::string>& keys) const = 0;
+  // Answers at least one key when `keys` is not empty.
+  virtual FetchedRecords ServiceFetch(const std::vector<std::string>& keys) const = 0;
   virtual std::vector<RecordDigest> ServiceDigest(const Id& from, const Id& to,
                                                   const std::optional<std::string>& after_key,
                                                   size_t limit) const = 0;
@@ -196,8 +208,8 @@ class DhtPeerStub {
   DhtPeerStub(Transport* transport, DhtLimits limits) : transport_(transport), limits_(limits) {}
 
   Result<size_t> PutMany(const std::string& address, const std::vector<Record>& records) const;
-  Result<std::vector<Record>> Fetch(const std::string& address,
-                                    const std::vector<std::string>& keys) const;
+  Result<FetchedRecords> Fetch(const std::string& address,
+                               const std::vector<std::string>& keys) const;
   Result<std::vector<RecordDigest>> Digest(const std::string& address, const Id& from, const Id& to,
                                            const std::optional<std::string>& after,
                                            size_t limit) const;

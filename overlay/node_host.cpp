@@ -35,12 +35,7 @@ XmlRpcServer::Options ServerOptions(const Settings& settings, const std::string&
   options.max_connections = settings.max_connections;
   options.secret = secret;
   options.client_auth = settings.client_auth;
-  // The largest request carries one value of max_value_bytes as base64: 4 characters per 3
-  // bytes, which xmlrpc-c writes in lines of 76 characters plus CRLF (78 per 57 bytes). 64 KiB
-  // more hold the XML envelope, plus the key (max_key_bytes, each byte at most 6 once escaped).
-  const size_t value_bytes = size_t(settings.max_value_bytes);
-  options.max_request_bytes =
-      (value_bytes + 56) / 57 * 78 + (64u << 10) + 6 * size_t(settings.max_key_bytes);
+  options.max_request_bytes = MaxRequestBytes(settings);
   return options;
 }
 

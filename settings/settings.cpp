@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <climits>
 #include <string>
 
@@ -34,6 +35,19 @@ std::string CheckInt(const IntRule& rule) {
 }
 
 }  // namespace
+
+namespace {
+constexpr size_t kEnvelopeBytes = 64u << 10;
+}  // namespace
+
+size_t MaxBatchBytes(const Settings& settings) {
+  const size_t value_bytes = size_t(std::max(0, settings.max_value_bytes));
+  return (value_bytes + 56) / 57 * 78 + 6 * size_t(std::max(0, settings.max_key_bytes));
+}
+
+size_t MaxRequestBytes(const Settings& settings) {
+  return MaxBatchBytes(settings) + kEnvelopeBytes;
+}
 
 bool ParseHostPort(const std::string& text, std::string* host, int* port) {
   const std::string::size_type colon = text.rfind(':');

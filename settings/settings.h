@@ -9,6 +9,7 @@
 #ifndef CHORD_SETTINGS_SETTINGS_H_
 #define CHORD_SETTINGS_SETTINGS_H_
 
+#include <cstddef>
 #include <string>
 
 namespace chord {
@@ -63,6 +64,13 @@ struct Settings {
 // rule that names the command-line option, e.g.
 // "invalid value for --id-bits: 200 (must be 1..160)". Never throws (except std::bad_alloc).
 std::string Validate(const Settings& settings);
+
+// The largest request body a node parses: one value of max_value_bytes as base64 (xmlrpc-c
+// writes 78 characters per 57 bytes, line breaks included), the key (each byte at most 6 once
+// escaped) and 64 KiB of XML envelope. Nodes size their own batches (dht.put_many) to fit.
+size_t MaxRequestBytes(const Settings& settings);
+// Of that, what the payload of one request may take: MaxRequestBytes less the envelope.
+size_t MaxBatchBytes(const Settings& settings);
 
 // Splits "HOST:PORT" at the last ':'. HOST must be non-empty and contain no ':'; PORT must be
 // decimal digits only with a value in 1..65535. Returns false (outputs untouched) on any other
