@@ -757,15 +757,19 @@ Result<Wire> ClientCall(const DhtCaller& caller, const std::string& method,
   return wire;
 }
 
-// Fills the routing part every dht.* answer has: {node, hops}.
-Status ReadRouting(const WireNode& node, int hops, const std::string& who, DhtNode* owner,
-                   int* hops_out) {
-  Status check = CheckWireNode(node, "node");
-  if (!check.ok()) return BrokenReply(who, check);
-  if (hops < 0) return BrokenReply(who, Status::BadArgument("negative hops"));
-  *owner = node.node;
-  *hops_out = hops;
-  return Status::Ok();
+// Calls a routed dht.* command and fills the part every such answer has: who answered, the
+// owner ({node}) and the hops. `Reply` is DhtReply or DhtLocation.
+template <typename Wire, typename Reply>
+Result<Wire> RoutedCall(const DhtCaller& caller, const char* method,
+                        const xmlrpc_c::paramList& params, Reply* reply) {
+  auto wire = ClientCall<Wire>(caller, method, params, &reply->answered_by);
+  if (!wire.ok()) return wire.status();
+  Status check = CheckWireNode(wire->node, "node");
+  if (!check.ok()) return BrokenReply(reply->answered_by, check);
+  if (wire->hops < 0) return BrokenReply(reply->answered_by, Status::BadArgument("negative hops"));
+  reply->owner = wire->node.node;
+  reply->hops = wire->hops;
+  return wire;
 }
 
 }  // namespace
@@ -775,11 +779,8 @@ Result<DhtReply> DhtClientStub::Write(const char* method, const std::string& key
   xmlrpc_c::paramList params = MakeParams(key, value);
   if (ttl_s != 0) params.add(ToValue(ttl_s));
   DhtReply reply;
-  auto wire = ClientCall<WireWriteReply>(caller_, method, params, &reply.answered_by);
+  auto wire = RoutedCall<WireWriteReply>(caller_, method, params, &reply);
   if (!wire.ok()) return wire.status();
-  Status routing =
-      ReadRouting(wire->node, wire->hops, reply.answered_by, &reply.owner, &reply.hops);
-  if (!routing.ok()) return routing;
   reply.ok = wire->stored;
   reply.exists = wire->exists.value_or(false);
   return reply;
@@ -797,11 +798,8 @@ Result<DhtReply> DhtClientStub::Add(const std::string& key, const DhtValue& valu
 
 Result<DhtReply> DhtClientStub::Get(const std::string& key) const {
   DhtReply reply;
-  auto wire = ClientCall<WireGetReply>(caller_, "dht.get", MakeParams(key), &reply.answered_by);
+  auto wire = RoutedCall<WireGetReply>(caller_, "dht.get", MakeParams(key), &reply);
   if (!wire.ok()) return wire.status();
-  Status routing =
-      ReadRouting(wire->node, wire->hops, reply.answered_by, &reply.owner, &reply.hops);
-  if (!routing.ok()) return routing;
   reply.ok = wire->found;
   if (reply.ok && !wire->value) {
     return BrokenReply(reply.answered_by, Status::BadArgument("found without a value"));
@@ -812,24 +810,16 @@ Result<DhtReply> DhtClientStub::Get(const std::string& key) const {
 
 Result<DhtReply> DhtClientStub::Remove(const std::string& key) const {
   DhtReply reply;
-  auto wire =
-      ClientCall<WireRemoveReply>(caller_, "dht.remove", MakeParams(key), &reply.answered_by);
+  auto wire = RoutedCall<WireRemoveReply>(caller_, "dht.remove", MakeParams(key), &reply);
   if (!wire.ok()) return wire.status();
-  Status routing =
-      ReadRouting(wire->node, wire->hops, reply.answered_by, &reply.owner, &reply.hops);
-  if (!routing.ok()) return routing;
   reply.ok = wire->removed;
   return reply;
 }
 
 Result<DhtLocation> DhtClientStub::Locate(const std::string& key) const {
   DhtLocation location;
-  auto wire =
-      ClientCall<WireLocateReply>(caller_, "dht.locate", MakeParams(key), &location.answered_by);
+  auto wire = RoutedCall<WireLocateReply>(caller_, "dht.locate", MakeParams(key), &location);
   if (!wire.ok()) return wire.status();
-  Status routing =
-      ReadRouting(wire->node, wire->hops, location.answered_by, &location.owner, &location.hops);
-  if (!routing.ok()) return routing;
   location.key_id = wire->id;
   for (const WireNode& replica : wire->replicas) {
     Status check = CheckWireNode(replica, "replicas");
