@@ -4,8 +4,10 @@
 //   chord-bench --node 127.0.0.1:4000 ...
 //
 // Phases: chord.find_successor of random ids, dht.set of new keys, dht.get of those keys. Each
-// operation goes to a random member. For each phase it prints operations per second, latency
-// percentiles and mean hops. Exits 1 if any operation failed, 2 on bad usage.
+// operation goes to a random member, through the protocol stubs a user program uses (ChordStub,
+// and DhtClient with the member named), so the figures include their checks. For each phase it
+// prints operations per second, latency percentiles and mean hops. Exits 1 if any operation
+// failed, 2 on bad usage.
 #include <algorithm>
 #include <atomic>
 #include <boost/program_options.hpp>
@@ -17,9 +19,10 @@
 #include <random>
 #include <thread>
 
-#include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "dht/dht_client.h"
+#include "overlay/chord_protocol.h"
 #include "overlay/id.h"
 
 namespace po = boost::program_options;
@@ -35,8 +38,10 @@ struct PhaseResult {
   double seconds = 0;
 };
 
-using Operation = std::function<chord::Result<xmlrpc_c::value>(chord::Transport*,
-                                                               const std::string& node, int i)>;
+// One operation on `node`; returns the lookup hops it took. Each client thread has its own
+// DhtClient (not thread-safe) over the shared transport.
+using Operation = std::function<chord::Result<int>(chord::Transport*, chord::DhtClient* client,
+                                                   const std::string& node, int i)>;
 
 PhaseResult RunPhase(const std::vector<std::string>& nodes, int ops, int threads,
                      const Operation& op) {
@@ -49,6 +54,9 @@ PhaseResult RunPhase(const std::vector<std::string>& nodes, int ops, int threads
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       std::mt19937 random(1234 + t);
+      chord::DhtClientOptions client_options;
+      client_options.seed = uint32_t(1234 + t);
+      chord::DhtClient client(&transport, nodes, client_options);
       std::vector<double> latencies;
       long hops = 0;
       int failures = 0;
@@ -56,15 +64,14 @@ PhaseResult RunPhase(const std::vector<std::string>& nodes, int ops, int threads
       for (int i = next++; i < ops; i = next++) {
         const std::string& node = nodes[random() % nodes.size()];
         auto begin = Clock::now();
-        auto answer = op(&transport, node, i);
+        auto answer = op(&transport, &client, node, i);
         latencies.push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
         if (!answer.ok()) {
           if (failures++ == 0) error = answer.status().ToString();
           continue;
         }
-        auto h = chord::StructInt(answer.value(), "hops");
-        if (h.ok()) hops += h.value();
+        hops += answer.value();
       }
       std::lock_guard<std::mutex> lock(mutex);
       result.latencies_ms.insert(result.latencies_ms.end(), latencies.begin(), latencies.end());
@@ -142,35 +149,37 @@ int main(int argc, char** argv) {
   std::cout << nodes.size() << " nodes, " << ops << " operations per phase, " << threads
             << " client threads, " << value.size() << "-byte values\n";
 
-  auto call = [](chord::Transport* t, const std::string& node, const std::string& method,
-                 std::vector<xmlrpc_c::value> args) {
-    xmlrpc_c::paramList params;
-    for (auto& a : args) params.add(a);
-    return t->Call(node, method, params);
-  };
-  PhaseResult lookups =
-      RunPhase(nodes, ops, threads, [&](chord::Transport* t, const std::string& node, int i) {
+  PhaseResult lookups = RunPhase(
+      nodes, ops, threads,
+      [&](chord::Transport* t, chord::DhtClient*, const std::string& node,
+          int i) -> chord::Result<int> {
         std::string id = chord::Id::Hash(prefix + "id" + std::to_string(i), bits).ToHex(bits);
-        return call(t, node, "chord.find_successor", {xmlrpc_c::value_string(id)});
+        auto found = chord::ChordStub(t, bits).FindSuccessorOfHex(node, id);
+        if (!found.ok()) return found.status();
+        return found->hops;
       });
   Print("find_successor", lookups);
-  PhaseResult sets =
-      RunPhase(nodes, ops, threads, [&](chord::Transport* t, const std::string& node, int i) {
-        return call(
-            t, node, "dht.set",
-            {xmlrpc_c::value_string(prefix + std::to_string(i)), xmlrpc_c::value_string(value)});
-      });
+  const chord::DhtValue dht_value{value, false};
+  PhaseResult sets = RunPhase(nodes, ops, threads,
+                              [&](chord::Transport*, chord::DhtClient* client,
+                                  const std::string& node, int i) -> chord::Result<int> {
+                                auto reply =
+                                    client->Set(prefix + std::to_string(i), dht_value, 0, node);
+                                if (!reply.ok()) return reply.status();
+                                return reply->hops;
+                              });
   Print("dht.set", sets);
   PhaseResult gets =
-      RunPhase(nodes, ops, threads, [&](chord::Transport* t, const std::string& node, int i) {
-        auto answer =
-            call(t, node, "dht.get", {xmlrpc_c::value_string(prefix + std::to_string(i))});
-        if (answer.ok() && !chord::StructBool(answer.value(), "found").value()) {
-          return chord::Result<xmlrpc_c::value>(
-              chord::Status::NotFound("key lost: " + prefix + std::to_string(i)));
-        }
-        return answer;
-      });
+      RunPhase(nodes, ops, threads,
+               [&](chord::Transport*, chord::DhtClient* client, const std::string& node,
+                   int i) -> chord::Result<int> {
+                 auto reply = client->Get(prefix + std::to_string(i), node);
+                 if (!reply.ok()) return reply.status();
+                 if (!reply->ok) {
+                   return chord::Status::NotFound("key lost: " + prefix + std::to_string(i));
+                 }
+                 return reply->hops;
+               });
   Print("dht.get", gets);
   return lookups.failures + sets.failures + gets.failures == 0 ? 0 : 1;
 }

@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "settings/secret.h"
@@ -189,11 +188,8 @@ int main(int argc, char** argv) {
   if (!secret_file.empty()) node_args.insert(node_args.end(), {"--secret-file", secret_file});
   {
     chord::DhtClient probe(&transport, members);
-    auto info = probe.Call("chord.info", xmlrpc_c::paramList());
-    if (info.ok()) {
-      auto bits = chord::StructInt(info.value(), "bits");
-      if (bits.ok()) node_args.insert(node_args.end(), {"--id-bits", std::to_string(bits.value())});
-    }
+    auto info = probe.Info();
+    if (info.ok()) node_args.insert(node_args.end(), {"--id-bits", std::to_string(info->bits)});
   }
   chord::ProcessLauncher launcher(node_binary, node_args);
   if (terminal) {

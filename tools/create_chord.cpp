@@ -22,7 +22,6 @@
 #include <memory>
 #include <random>
 
-#include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "settings/secret.h"
@@ -58,13 +57,10 @@ std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
 }
 
 std::string KeysHeld(chord::Transport* transport, const std::string& address) {
-  auto stats = transport->Call(address, "dht.stats", xmlrpc_c::paramList());
+  auto stats = chord::DhtClient(transport, {address}).Stats(address);
   if (!stats.ok()) return "-";
-  auto owned = chord::StructInt(stats.value(), "owned");
-  auto replicas = chord::StructInt(stats.value(), "replicas");
-  if (!owned.ok()) return "-";
-  return std::to_string(owned.value()) +
-         (replicas.ok() ? " (+" + std::to_string(replicas.value()) + " replicas)" : "");
+  return std::to_string(stats->stats.owned) + " (+" + std::to_string(stats->stats.replicas) +
+         " replicas)";
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 #include <sstream>
 #include <vector>
 
-#include "commands/value_util.h"
-
 namespace chord {
 namespace {
 
@@ -68,8 +66,6 @@ struct FingerGroup {
 
 std::vector<FingerGroup> Fingers(const RingMember& member) {
   std::vector<FingerGroup> groups;
-  auto fingers = StructArray(member.info, "fingers");
-  if (!fingers.ok()) return groups;
   int first = -1, last = -1;
   std::string current;
   auto flush = [&] {
@@ -78,17 +74,17 @@ std::vector<FingerGroup> Fingers(const RingMember& member) {
     if (last != first) range += "-" + std::to_string(last);
     groups.push_back({current, range});
   };
-  for (const auto& f : fingers.value()) {
-    auto address = StructString(f, "address");
-    auto index = StructInt(f, "index");
-    if (!address.ok() || !index.ok()) continue;
-    if (address.value() == current && index.value() == last + 1) {
-      last = index.value();
+  const auto& fingers = member.info.fingers;
+  for (size_t i = 0; i < fingers.size(); ++i) {
+    if (!fingers[i]) continue;  // an unset finger
+    const int index = int(i);
+    if (fingers[i]->address == current && index == last + 1) {
+      last = index;
       continue;
     }
     flush();
-    current = address.value();
-    first = last = index.value();
+    current = fingers[i]->address;
+    first = last = index;
   }
   flush();
   return groups;

@@ -1,31 +1,26 @@
 #include "tools/ring_walk.h"
 
-#include "commands/value_util.h"
-
 namespace chord {
 
 RingWalk WalkRing(Transport* transport, const std::string& start, size_t max_nodes) {
   RingWalk walk;
+  const ChordStub stub(transport, 0);
   std::string at = start;
   for (size_t step = 0; step < max_nodes; ++step) {
-    auto info = transport->Call(at, "chord.info", xmlrpc_c::paramList());
+    auto info = stub.Info(at);
     if (!info.ok()) {
       walk.problem = at + " does not answer: " + info.status().message();
       return walk;
     }
     RingMember member;
-    member.info = info.value();
-    member.id = StructString(info.value(), "id").value();
-    member.address = StructString(info.value(), "address").value();
-    if (StructHas(info.value(), "predecessor")) {
-      member.predecessor =
-          StructString(StructMember(info.value(), "predecessor").value(), "address").value();
-    }
-    for (const auto& s : StructArray(info.value(), "successors").value()) {
-      member.successors.push_back(StructString(s, "address").value());
-    }
-    walk.members.push_back(member);
-    std::string next = member.successors.empty() ? member.address : member.successors.front();
+    member.id = info->self.id.ToHex(info->bits);
+    member.address = info->self.address;
+    if (info->predecessor) member.predecessor = info->predecessor->address;
+    for (const auto& s : info->successors) member.successors.push_back(s.address);
+    member.info = std::move(info.value());
+    walk.members.push_back(std::move(member));
+    const RingMember& added = walk.members.back();
+    std::string next = added.successors.empty() ? added.address : added.successors.front();
     if (next == start) {
       walk.closed = true;
       return walk;

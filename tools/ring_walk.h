@@ -10,15 +10,16 @@
 #include <vector>
 
 #include "commands/transport.h"
+#include "overlay/chord_protocol.h"
 
 namespace chord {
 
 struct RingMember {
-  std::string id;  // hex
+  std::string id;  // hex, as the node prints it (ToHex of its ring size)
   std::string address;
   std::string predecessor;              // address, "" if none
   std::vector<std::string> successors;  // addresses
-  xmlrpc_c::value info;                 // the whole chord.info answer
+  NodeInfo info;                        // the whole chord.info answer
 };
 
 struct RingWalk {
@@ -27,7 +28,8 @@ struct RingWalk {
   std::string problem;              // "" if the ring is correct (see CheckRing)
 };
 
-// Walks from `start` along first successors, at most `max_nodes` steps.
+// Walks from `start` along first successors, at most `max_nodes` steps. Each node is asked with
+// ChordStub::Info (ring size not known up front: each node's ids are read at the size it reports).
 RingWalk WalkRing(Transport* transport, const std::string& start, size_t max_nodes);
 
 // Empty if `walk` is a correct ring of exactly `expected` nodes (expected 0: any size): it

@@ -194,48 +194,37 @@ std::string Base64(const std::string& bytes) {
   return out;
 }
 
-// Any XML-RPC value as JSON (base64 becomes a base64 string).
-std::string ToJson(const xmlrpc_c::value& value) {
-  switch (value.type()) {
-    case xmlrpc_c::value::TYPE_INT:
-      return std::to_string(int(xmlrpc_c::value_int(value)));
-    case xmlrpc_c::value::TYPE_I8:
-      return std::to_string(static_cast<long long>(xmlrpc_c::value_i8(value)));
-    case xmlrpc_c::value::TYPE_BOOLEAN:
-      return bool(xmlrpc_c::value_boolean(value)) ? "true" : "false";
-    case xmlrpc_c::value::TYPE_DOUBLE: {
-      std::ostringstream out;
-      out << double(xmlrpc_c::value_double(value));
-      return out.str();
-    }
-    case xmlrpc_c::value::TYPE_STRING:
-      return JsonString(std::string(xmlrpc_c::value_string(value)));
-    case xmlrpc_c::value::TYPE_BYTESTRING: {
-      auto bytes = xmlrpc_c::value_bytestring(value).vectorUcharValue();
-      return JsonString(Base64(std::string(bytes.begin(), bytes.end())));
-    }
-    case xmlrpc_c::value::TYPE_DATETIME:
-      return JsonString(xmlrpc_c::value_datetime(value).iso8601Value());
-    case xmlrpc_c::value::TYPE_ARRAY: {
-      std::vector<std::string> items;
-      for (const auto& v : xmlrpc_c::value_array(value).vectorValueValue()) {
-        items.push_back(ToJson(v));
-      }
-      return JsonArray(items);
-    }
-    case xmlrpc_c::value::TYPE_STRUCT: {
-      JsonObject object;
-      std::map<std::string, xmlrpc_c::value> members = xmlrpc_c::value_struct(value);
-      for (const auto& [name, v] : members) object.Raw(name, ToJson(v));
-      return object.str();
-    }
-    default:
-      return "null";
-  }
-}
-
 std::string JsonNode(const DhtNode& node) {
   return JsonObject().Str("id", node.id).Str("address", node.address).str();
+}
+
+// chord.info's answer as JSON, as the node sends it: members in name order, ids as the node
+// prints them (hex of its ring size), the predecessor only if there is one, set fingers only.
+std::string InfoJson(const NodeInfo& info) {
+  const int bits = info.bits;
+  auto node = [bits](const NodeRef& n) {
+    return JsonObject().Str("address", n.address).Str("id", n.id.ToHex(bits)).str();
+  };
+  std::vector<std::string> fingers, successors;
+  for (size_t i = 0; i < info.fingers.size(); ++i) {
+    if (!info.fingers[i]) continue;
+    fingers.push_back(JsonObject()
+                          .Str("address", info.fingers[i]->address)
+                          .Str("id", info.fingers[i]->id.ToHex(bits))
+                          .Int("index", long(i))
+                          .Str("start", info.finger_starts[i].ToHex(bits))
+                          .str());
+  }
+  for (const auto& s : info.successors) successors.push_back(node(s));
+  JsonObject json;
+  json.Str("address", info.self.address)
+      .Int("bits", bits)
+      .Raw("fingers", JsonArray(fingers))
+      .Str("id", info.self.id.ToHex(bits))
+      .Bool("joined", info.joined);
+  if (info.predecessor) json.Raw("predecessor", node(*info.predecessor));
+  json.Raw("successors", JsonArray(successors));
+  return json.str();
 }
 
 // Text with quotes; control bytes escaped, cut after `limit` bytes (0: never).
@@ -703,62 +692,41 @@ ShellAnswer Shell::DoInfo(const std::vector<std::string>& args, const std::strin
     node = resolved.value();
   }
   std::string answered_by;
-  auto info = client_.Call("chord.info", xmlrpc_c::paramList(), node, &answered_by);
+  auto info = client_.Info(node, &answered_by);
   if (!info.ok()) return Error(info.status());
-  const xmlrpc_c::value& v = info.value();
-  auto node_text = [](const xmlrpc_c::value& n) {
-    auto id = StructString(n, "id");
-    auto address = StructString(n, "address");
-    return (address.ok() ? address.value() : "?") + "  id " + (id.ok() ? id.value() : "?");
-  };
+  const int bits = info->bits;
+  auto node_text = [bits](const NodeRef& n) { return n.address + "  id " + n.id.ToHex(bits); };
   std::ostringstream text;
-  auto bits = StructInt(v, "bits");
-  auto joined = StructBool(v, "joined");
-  text << "node         " << node_text(v) << "  (" << (bits.ok() ? bits.value() : 0) << "-bit ids"
-       << (joined.ok() && !joined.value() ? ", not in a ring" : "") << ")\n";
-  text << "predecessor  "
-       << (StructHas(v, "predecessor") ? node_text(StructMember(v, "predecessor").value())
-                                       : std::string("none"))
-       << "\n";
-  auto successors = StructArray(v, "successors");
-  if (successors.ok()) {
-    for (size_t i = 0; i < successors->size(); ++i) {
-      text << (i == 0 ? "successors   " : "             ") << std::setw(2) << i + 1 << ". "
-           << node_text((*successors)[i]) << "\n";
-    }
-    if (successors->empty()) text << "successors   none\n";
+  text << "node         " << node_text(info->self) << "  (" << bits << "-bit ids"
+       << (info->joined ? "" : ", not in a ring") << ")\n";
+  text << "predecessor  " << (info->predecessor ? node_text(*info->predecessor) : "none") << "\n";
+  for (size_t i = 0; i < info->successors.size(); ++i) {
+    text << (i == 0 ? "successors   " : "             ") << std::setw(2) << i + 1 << ". "
+         << node_text(info->successors[i]) << "\n";
   }
-  auto fingers = StructArray(v, "fingers");
-  if (fingers.ok()) {
-    // Consecutive fingers usually point to the same node: one row per run.
-    text << "fingers      " << Pad("index", 10) << Pad("start", 18) << "node\n";
-    for (size_t i = 0; i < fingers->size();) {
-      const auto& first = (*fingers)[i];
-      auto address = StructString(first, "address");
-      size_t j = i + 1;
-      while (j < fingers->size() && address.ok() &&
-             StructString((*fingers)[j], "address").value() == address.value()) {
-        ++j;
-      }
-      auto first_index = StructInt(first, "index");
-      auto last_index = StructInt((*fingers)[j - 1], "index");
-      std::string range = std::to_string(first_index.ok() ? first_index.value() : int(i));
-      if (j - 1 > i) {
-        range += "-" + std::to_string(last_index.ok() ? last_index.value() : int(j - 1));
-      }
-      auto start = StructString(first, "start");
-      auto id = StructString(first, "id");
-      text << "             " << Pad(range, 10)
-           << Pad(ShortId(start.ok() ? start.value() : "?"), 18)
-           << (address.ok() ? address.value() : "?") << " (id "
-           << ShortId(id.ok() ? id.value() : "?") << ")\n";
-      i = j;
-    }
+  if (info->successors.empty()) text << "successors   none\n";
+  // The set fingers, in index order; consecutive ones usually point to the same node: one row
+  // per run.
+  std::vector<size_t> set;
+  for (size_t i = 0; i < info->fingers.size(); ++i) {
+    if (info->fingers[i]) set.push_back(i);
+  }
+  text << "fingers      " << Pad("index", 10) << Pad("start", 18) << "node\n";
+  for (size_t i = 0; i < set.size();) {
+    const NodeRef& first = *info->fingers[set[i]];
+    size_t j = i + 1;
+    while (j < set.size() && info->fingers[set[j]]->address == first.address) ++j;
+    std::string range = std::to_string(set[i]);
+    if (j - 1 > i) range += "-" + std::to_string(set[j - 1]);
+    text << "             " << Pad(range, 10)
+         << Pad(ShortId(info->finger_starts[set[i]].ToHex(bits)), 18) << first.address << " (id "
+         << ShortId(first.id.ToHex(bits)) << ")\n";
+    i = j;
   }
   text << "  [answered by " << answered_by << "]\n";
   std::string json = JsonObject()
                          .Str("command", "info")
-                         .Raw("info", ToJson(v))
+                         .Raw("info", InfoJson(info.value()))
                          .Str("answered_by", answered_by)
                          .str();
   return Answer(0, text.str(), json);
@@ -781,9 +749,8 @@ ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::strin
   }
   // Start the walk at a member that answers.
   std::string start;
-  auto first = client_.Call("chord.info", xmlrpc_c::paramList(), via, &start);
+  auto first = client_.Info(via, &start);
   if (!first.ok()) return Error(first.status());
-  auto bits = StructInt(first.value(), "bits");
   RingWalk walk = WalkRing(transport_, start, 4096);
   std::string problem = CheckRing(walk, 0);
 
@@ -829,7 +796,7 @@ ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::strin
   }
 
   RingPictureOptions picture;
-  picture.bits = bits.ok() ? bits.value() : 160;
+  picture.bits = first->bits;
   picture.fingers_of = fingers_of.empty() ? start : fingers_of;
   picture.keys = keys;
   if (!svg_file.empty()) {
@@ -954,9 +921,10 @@ ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& vi
         Status::Refused("join starts a node that lives as long as the program that "
                         "started it: use it in `chord shell` or create_chord"));
   }
+  // A member that answers (any, or `via`) to join through.
   std::string through;
-  auto ping = client_.Call("chord.ping", xmlrpc_c::paramList(), via, &through);
-  if (!ping.ok()) return Error(ping.status());
+  auto alive = client_.Info(via, &through);
+  if (!alive.ok()) return Error(alive.status());
   auto node = launcher_->Join(through);
   if (!node.ok()) return Error(node.status());
   AddMember(node->address);
@@ -964,24 +932,20 @@ ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& vi
   // Wait (bounded) until both neighbours point at the newcomer, so that the next command sees
   // the ring with it; stabilization does this within a few rounds.
   const std::string& self = node->address;
-  auto first_successor = [](const xmlrpc_c::value& info) {
-    auto successors = StructArray(info, "successors");
-    if (!successors.ok() || successors->empty()) return std::string();
-    auto address = StructString(successors->front(), "address");
-    return address.ok() ? address.value() : std::string();
+  const ChordStub chord(transport_, 0);
+  auto first_successor = [](const NodeInfo& info) {
+    return info.successors.empty() ? std::string() : info.successors.front().address;
   };
-  auto predecessor = [](const xmlrpc_c::value& info) {
-    if (!StructHas(info, "predecessor")) return std::string();
-    auto address = StructString(StructMember(info, "predecessor").value(), "address");
-    return address.ok() ? address.value() : std::string();
+  auto predecessor = [](const NodeInfo& info) {
+    return info.predecessor ? info.predecessor->address : std::string();
   };
   auto linked = [&] {
-    auto mine = transport_->Call(self, "chord.info", xmlrpc_c::paramList());
+    auto mine = chord.Info(self);
     if (!mine.ok()) return false;
     std::string before = predecessor(mine.value()), after = first_successor(mine.value());
     if (before.empty() || after.empty()) return false;
-    auto p = transport_->Call(before, "chord.info", xmlrpc_c::paramList());
-    auto s = transport_->Call(after, "chord.info", xmlrpc_c::paramList());
+    auto p = chord.Info(before);
+    auto s = chord.Info(after);
     return p.ok() && s.ok() && first_successor(p.value()) == self && predecessor(s.value()) == self;
   };
   auto start = std::chrono::steady_clock::now();
