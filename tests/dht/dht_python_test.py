@@ -2,28 +2,213 @@
 """The DHT contract through Python's standard xmlrpc.client only, across joins, graceful
 leaves and the crash (kill -9) of replicas-1 = 2 adjacent chord-node processes.
 
-Usage: dht_python_test.py PATH/TO/chord-node
+Usage: dht_python_test.py PATH/TO/chord-node [--create-chord PATH/TO/create_chord]
+
+With --create-chord the ring is a ring with a secret, as a user starts it: `create_chord 6
+--secret-file F --no-shell` with a random secret in F; the nodes that join later get
+--secret-file F too, and the graceful leaves and crashes hit create_chord's nodes as well
+(found by the port they listen on). The client calls are not signed: client commands stay open
+on a ring with a secret, and the peers' own calls prove it.
+
 Prints 'N passed, N failed' and exits 0 only if nothing failed.
 """
+import ctypes
+import os
 import random
+import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import xmlrpc.client
+
+# Every call is bounded: a node that hangs fails the test instead of stalling it.
+socket.setdefaulttimeout(60)
 
 FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
         "--repair-ms", "300", "--replicas", "3", "--successors", "6", "--log-level", "warning"]
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when this test dies, so nothing outlives it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def read_line(stream, seconds):
+    """The next line of a child's stdout (bytes pipe), read with a deadline ('' if none)."""
+    fd = stream.fileno()
+    data = b""
+    deadline = time.monotonic() + seconds
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        byte = os.read(fd, 1)  # one byte at a time: leave later lines in the pipe
+        if not byte:
+            break
+        data += byte
+    return data.decode(errors="replace").rstrip("\n")
+
+
 class Node:
+    """A chord-node this test started."""
+
     def __init__(self, binary, args):
-        self.proc = subprocess.Popen([binary] + args + FAST, stdout=subprocess.PIPE, text=True)
-        words = self.proc.stdout.readline().split()  # chord-node: id HEX address HOST:PORT
+        self.proc = subprocess.Popen([binary] + args + FAST, stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        words = read_line(self.proc.stdout, 20).split()  # chord-node: id HEX address HOST:PORT
         if len(words) != 5:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
             raise RuntimeError("node did not start: %r" % words)
-        self.id, self.address = words[2], words[4]
+        self.id, self.address = int(words[2], 16), words[4]
         self.rpc = xmlrpc.client.ServerProxy("http://" + self.address)
+
+    def signal(self, number):
+        self.proc.send_signal(number)
+
+    def wait_exit(self, seconds):
+        """The exit code, or None if still running after `seconds`."""
+        try:
+            return self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def proc_children(pid):
+    children = set()
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                children.update(int(c) for c in f.read().split())
+    except OSError:
+        pass
+    if not children:  # no children files: scan every process's parent
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry) as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                            children.add(int(entry))
+                except (OSError, IndexError, ValueError):
+                    pass
+    return children
+
+
+def listening_ports_by_pid(pids):
+    """{port: pid} of the TCP sockets in LISTEN state held by the given processes."""
+    inode_port = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if fields[3] == "0A":  # LISTEN
+                        inode_port[fields[9]] = int(fields[1].rsplit(":", 1)[1], 16)
+        except OSError:
+            pass
+    ports = {}
+    for pid in pids:
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if link.startswith("socket:[") and link[8:-1] in inode_port:
+                    ports[inode_port[link[8:-1]]] = pid
+        except OSError:
+            pass
+    return ports
+
+
+class LaunchedNode:
+    """A chord-node that create_chord started (a child of create_chord, not of this test)."""
+
+    def __init__(self, address, pid):
+        self.address, self.pid = address, pid
+        self.rpc = xmlrpc.client.ServerProxy("http://" + self.address)
+        self.id = int(self.rpc.chord.info()["id"], 16)
+
+    def signal(self, number):
+        os.kill(self.pid, number)
+
+    def wait_exit(self, seconds):
+        """The exit code read from the zombie (create_chord reaps its nodes only when it stops),
+        0 if it is gone already, or None if still running after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/stat" % self.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return 0  # reaped already: its exit code is not ours to read
+            if fields[0] in ("Z", "X"):
+                status = int(fields[-1])  # exit_code, as waitpid reports it
+                return status >> 8 if status & 0x7f == 0 else -(status & 0x7f)
+            time.sleep(0.05)  # polling a live process with a deadline
+        return None
+
+
+class CreateChordRing:
+    """`create_chord N --secret-file F --no-shell` and the nodes it started."""
+
+    def __init__(self, create_chord, node_binary, count, secret_file, workdir):
+        ring_file = os.path.join(workdir, "ring.txt")
+        self.stderr = open(os.path.join(workdir, "create_chord.log"), "w")
+        self.proc = subprocess.Popen(
+            [create_chord, str(count), "--no-shell", "--ring-file", ring_file, "--node-binary",
+             node_binary, "--secret-file", secret_file] + FAST,
+            stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent)
+        try:
+            self.nodes = self._find_nodes(ring_file)
+        except Exception:
+            self.stop()
+            raise
+
+    def _find_nodes(self, ring_file):
+        deadline = time.monotonic() + 90
+        line = ""
+        while not line.startswith("ring file:") and time.monotonic() < deadline:
+            line = read_line(self.proc.stdout, deadline - time.monotonic())
+            if not line and self.proc.poll() is not None:
+                break
+        if not line.startswith("ring file:"):
+            raise RuntimeError("create_chord did not start its ring: %s" % self.log())
+        with open(ring_file) as f:
+            addresses = [a.strip() for a in f if a.strip()]
+        ports = listening_ports_by_pid(proc_children(self.proc.pid))
+        nodes = []
+        for address in addresses:
+            port = int(address.rsplit(":", 1)[1])
+            if port not in ports:
+                raise RuntimeError("no process of create_chord listens on %s" % address)
+            nodes.append(LaunchedNode(address, ports[port]))
+        return nodes
+
+    def log(self):
+        self.stderr.flush()
+        with open(self.stderr.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # its nodes get SIGKILL with it (PR_SET_PDEATHSIG)
+            self.proc.wait(timeout=10)
 
 
 def value_of(i):
@@ -69,9 +254,18 @@ def copies_ok(nodes, live_keys):
 
 
 def main():
-    binary = sys.argv[1]
+    binary = os.path.abspath(sys.argv[1])
+    create_chord = None
+    if len(sys.argv) == 4 and sys.argv[2] == "--create-chord":
+        create_chord = os.path.abspath(sys.argv[3])
+    elif len(sys.argv) != 2:
+        print(__doc__)
+        return 2
     passed = failed = 0
     nodes = []
+    ring = None
+    workdir = tempfile.mkdtemp(prefix="dht_python_test_")
+    secret_args = []
 
     def check(ok, what):
         nonlocal passed, failed
@@ -96,9 +290,17 @@ def main():
         return bad
 
     try:
-        nodes.append(Node(binary, ["--create"]))
-        for _ in range(5):
-            nodes.append(Node(binary, ["--join", nodes[-1].address]))
+        if create_chord:
+            secret_file = os.path.join(workdir, "secret")
+            with open(secret_file, "w") as f:
+                f.write(os.urandom(32).hex() + "\n")
+            secret_args = ["--secret-file", secret_file]
+            ring = CreateChordRing(create_chord, binary, 6, secret_file, workdir)
+            nodes.extend(ring.nodes)
+        else:
+            nodes.append(Node(binary, ["--create"]))
+            for _ in range(5):
+                nodes.append(Node(binary, ["--join", nodes[-1].address]))
         check(wait_for(lambda: ring_ok(nodes), 30), "6-node ring")
         rnd = random.Random(9)
         expected = {}
@@ -115,7 +317,7 @@ def main():
 
         # Two joins.
         for _ in range(2):
-            nodes.append(Node(binary, ["--join", rnd.choice(nodes).address]))
+            nodes.append(Node(binary, ["--join", rnd.choice(nodes).address] + secret_args))
         check(wait_for(lambda: ring_ok(nodes), 30), "8-node ring after joins")
         check(unreadable(expected, nodes) == 0, "every key through every node after joins")
         check(wait_for(lambda: copies_ok(nodes, live), 30), "3 copies after joins")
@@ -123,8 +325,9 @@ def main():
         # Two graceful leaves.
         for _ in range(2):
             leaving = nodes.pop(rnd.randrange(len(nodes)))
-            leaving.proc.send_signal(signal.SIGTERM)
-            check(leaving.proc.wait(timeout=15) == 0, "graceful leave exits 0")
+            print("leave:", leaving.address, type(leaving).__name__)
+            leaving.signal(signal.SIGTERM)
+            check(leaving.wait_exit(15) == 0, "graceful leave exits 0")
         check(wait_for(lambda: ring_ok(nodes), 30), "6-node ring after leaves")
         check(unreadable(expected, nodes) == 0, "every key through every node after leaves")
         check(wait_for(lambda: copies_ok(nodes, live), 30), "3 copies after leaves")
@@ -134,8 +337,9 @@ def main():
         first = rnd.randrange(len(ordered))
         victims = [ordered[first], ordered[(first + 1) % len(ordered)]]
         for victim in victims:
-            victim.proc.kill()
-            victim.proc.wait(timeout=15)
+            print("kill -9:", victim.address, type(victim).__name__)
+            victim.signal(signal.SIGKILL)
+            check(victim.wait_exit(15) is not None, "kill -9 ends the node")
             nodes.remove(victim)
         check(wait_for(lambda: unreadable(expected, nodes) == 0, 30),
               "every key through every surviving node after kill -9 of 2 adjacent nodes")
@@ -143,13 +347,16 @@ def main():
         check(wait_for(lambda: copies_ok(nodes, live), 30), "3 copies restored after the crash")
         check(unreadable(expected, nodes) == 0, "removed keys stayed removed")
     finally:
-        for node in nodes:
-            node.proc.send_signal(signal.SIGTERM)
-        for node in nodes:
-            try:
-                node.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+        own = [node for node in nodes if isinstance(node, Node)]
+        for node in own:
+            node.signal(signal.SIGTERM)
+        for node in own:
+            if node.wait_exit(15) is None:
                 node.proc.kill()
+                node.proc.wait(timeout=10)
+        if ring:
+            ring.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
