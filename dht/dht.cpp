@@ -10,6 +10,10 @@ namespace {
 constexpr size_t kScanBatch = 4096;  // records per storage scan for stats and listings
 // Times the owner tries to write a key when newer versions keep arriving during the write.
 constexpr int kOwnerWriteTries = 3;
+// How far ahead of this node's clock a version (µs) or write time (ms) may be. Versions come
+// from owners' clocks, so a version much later than any clock was made up: accepting it would
+// freeze the key (no later write could win) until the clocks catch up.
+constexpr int64_t kClockLeadMs = 24 * 3600 * 1000;
 
 }  // namespace
 
@@ -51,11 +55,37 @@ int64_t Dht::NowMs() const {
 
 uint64_t Dht::NextVersion(uint64_t existing) {
   // Microseconds of wall clock, so that versions from different owners over time compare in
-  // write order; never below what this node has seen or issued. Every version that crossed the
-  // wire is at most kMaxVersion (2^62), so adding one cannot wrap around.
+  // write order; above the key's version and never below what this node issued before. The
+  // node-wide counter does not follow one key's version: a key held at a version ahead of the
+  // clock must not drag every other key's versions along. Versions held are at most
+  // LatestVersion() (a day ahead), so adding one cannot wrap around.
   uint64_t now_us = uint64_t(std::max<int64_t>(0, NowMs())) * 1000;
-  last_version_ = std::max({existing + 1, now_us, last_version_ + 1});
-  return last_version_;
+  last_version_ = std::max(now_us, last_version_ + 1);
+  return std::max(existing + 1, last_version_);
+}
+
+uint64_t Dht::LatestVersion() const {
+  return uint64_t(std::max<int64_t>(0, NowMs()) + kClockLeadMs) * 1000;
+}
+
+Status Dht::CheckPlausible(const Record& record) const {
+  if (record.entry.version > LatestVersion()) {
+    return Status::BadArgument("record " + record.key + ": version " +
+                               std::to_string(record.entry.version) +
+                               " is more than a day ahead of this node's clock");
+  }
+  if (record.entry.written_at_ms > NowMs() + kClockLeadMs) {
+    return Status::BadArgument("record " + record.key +
+                               ": written_at_ms is more than a day ahead of this node's clock");
+  }
+  return Status::Ok();
+}
+
+bool Dht::Keep(const Record& record) {
+  if (Collectible(record.entry) || !CheckPlausible(record).ok()) return false;
+  if (!storage_->PutIfNewer(record.id, record.key, record.entry)) return false;
+  received_.fetch_add(1);
+  return true;
 }
 
 bool Dht::Collectible(const Entry& entry) const {
@@ -129,9 +159,8 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
     if (!records.ok() || records->empty()) continue;
     const Record& record = records->front();
     if (record.key != key || record.id != id) continue;
-    if (!Collectible(record.entry) && storage_->PutIfNewer(id, key, record.entry)) {
-      received_.fetch_add(1);
-    }
+    if (!CheckPlausible(record).ok()) continue;
+    Keep(record);
     return record.entry;
   }
   return std::nullopt;
@@ -160,7 +189,9 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
   Record record{id, request.key, {}};
   for (int attempt = 0; attempt < kOwnerWriteTries; ++attempt) {
     answer.ok = answer.exists = false;
-    if (!WriteAsOwner(request, &record, &answer)) continue;  // a newer version won: retry
+    auto applied = WriteAsOwner(request, &record, &answer);
+    if (!applied.ok()) return applied.status();
+    if (!applied.value()) continue;  // a newer version won: retry
     if (!answer.exists) Replicate(record);
     return answer;
   }
@@ -168,7 +199,7 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
                              " kept arriving during the write; nothing was stored");
 }
 
-bool Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer) {
+Result<bool> Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   std::optional<Entry> existing = storage_->Get(record->id, record->key);
   const bool live = existing && Live(*existing);
@@ -179,6 +210,11 @@ bool Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* a
   Entry& entry = record->entry;
   entry = Entry{};
   entry.version = NextVersion(existing ? existing->version : 0);
+  if (entry.version > LatestVersion()) {
+    // Only a clock that went back a day gets here; replicas would refuse the version.
+    return Status::Unavailable("the version held of " + record->key +
+                               " is ahead of this node's clock; nothing was stored");
+  }
   entry.written_at_ms = NowMs();
   if (request.op == DhtOp::kRemove) {
     entry.tombstone = true;
@@ -283,10 +319,7 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
       auto records = FetchAll(successor.address, wanted);
       if (!records.ok()) return records.status();
       for (const auto& r : records.value()) {
-        if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) {
-          received_.fetch_add(1);
-          received_as_owner_.fetch_add(1);
-        }
+        if (Keep(r)) received_as_owner_.fetch_add(1);
       }
     }
     if (digests->size() < options_.transfer_batch) {
@@ -503,12 +536,17 @@ DhtKeyList Dht::ServiceKeys(size_t limit) const {
   return list;
 }
 
-size_t Dht::ServicePutMany(const std::vector<Record>& records) {
-  size_t stored = 0;
-  for (const auto& r : records) {
-    if (!Collectible(r.entry) && storage_->PutIfNewer(r.id, r.key, r.entry)) ++stored;
+Result<size_t> Dht::ServicePutMany(const std::vector<Record>& records) {
+  // All or nothing: a batch holding a record from the future is refused as a whole.
+  for (size_t i = 0; i < records.size(); ++i) {
+    Status plausible = CheckPlausible(records[i]);
+    if (!plausible.ok()) {
+      return Status::BadArgument("argument 1 (records)[" + std::to_string(i) +
+                                 "]: " + plausible.message());
+    }
   }
-  received_.fetch_add(uint64_t(stored));
+  size_t stored = 0;
+  for (const auto& r : records) stored += Keep(r) ? 1 : 0;
   return stored;
 }
 
@@ -546,6 +584,7 @@ std::vector<RecordDigest> Dht::ServiceDigest(const Id& from, const Id& to,
 std::vector<std::string> Dht::ServiceNeed(const std::vector<RecordDigest>& digests) const {
   std::vector<std::string> needed;
   for (const auto& d : digests) {
+    if (d.version > LatestVersion()) continue;  // put_many would refuse it: do not ask for it
     auto entry = storage_->Get(Id::Hash(d.key, local_->bits()), d.key);
     if (!entry || entry->version < d.version) needed.push_back(d.key);
   }

@@ -107,7 +107,7 @@ class Dht : public OverlayObserver, private DhtService {
   DhtStats ServiceStats() const override { return Stats(); }
   DhtKeyList ServiceKeys(size_t limit) const override;
   Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
-  size_t ServicePutMany(const std::vector<Record>& records) override;
+  Result<size_t> ServicePutMany(const std::vector<Record>& records) override;
   FetchedRecords ServiceFetch(const std::vector<std::string>& keys) const override;
   std::vector<RecordDigest> ServiceDigest(const Id& from, const Id& to,
                                           const std::optional<std::string>& after_key,
@@ -120,7 +120,14 @@ class Dht : public OverlayObserver, private DhtService {
   // so nothing is acknowledged; the caller may retry).
   Result<DhtAnswer> ExecuteAsOwner(const OwnerRequest& request);
   // Stores a new version of the key as its owner; false if a newer one got there first.
-  bool WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer);
+  // Errors: Unavailable if the version would be ahead of what replicas accept.
+  Result<bool> WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer);
+  // The latest version (µs) and write time this node accepts: a day ahead of its clock.
+  uint64_t LatestVersion() const;
+  Status CheckPlausible(const Record& record) const;
+  // Stores a record received from another node if it is newer than what is held, plausible
+  // and not collectible; true if stored.
+  bool Keep(const Record& record);
   // While this node's range is not settled, looks for a key it lacks on its first successors
   // (which held the range before) and keeps what it finds.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);

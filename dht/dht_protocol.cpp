@@ -532,7 +532,9 @@ void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, Dht
       {"records"}, [limits, service](const std::vector<WireRecord>& wire) -> Result<WireStored> {
         auto records = RecordsFromWire(wire, limits, "argument 1 (records)");
         if (!records.ok()) return records.status();
-        return WireStored{int(service->ServicePutMany(records.value()))};
+        auto stored = service->ServicePutMany(records.value());
+        if (!stored.ok()) return stored.status();
+        return WireStored{int(stored.value())};
       }));
   commands->Add(MakeCommand<WireRecords(std::vector<std::string>)>(
       "dht.fetch", Audience::kPeer,

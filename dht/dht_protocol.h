@@ -173,7 +173,8 @@ class DhtService {
   // Peer commands.
   virtual Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) = 0;
   // Stores the records that are newer than what is held; returns how many were stored.
-  virtual size_t ServicePutMany(const std::vector<Record>& records) = 0;
+  // Errors: BadArgument if one of them is refused (then none is stored).
+  virtual Result<size_t> ServicePutMany(const std::vector<Record>& records) = 0;
   // Answers at least one key when `keys` is not empty.
   virtual FetchedRecords ServiceFetch(const std::vector<std::string>& keys) const = 0;
   virtual std::vector<RecordDigest> ServiceDigest(const Id& from, const Id& to,
