@@ -22,10 +22,11 @@ chord::Status CounterLayer::Attach() {
       "counter.incr", chord::Audience::kClient,
       "Adds delta to the named counter; answers its new value, owner and hops.", {"name", "delta"},
       [this](const std::string& name, int delta) {
-        return Route(name, "counter.apply", chord::Audience::kPeer, chord::MakeParams(name, delta));
+        return Route(name, "counter.apply", chord::MakeParams(name, delta));
       }));
   commands.push_back(chord::MakeCommand<int(std::string, int)>(
-      "counter.apply", "Internal: counter.incr on the owner.", {"name", "delta"},
+      "counter.apply", chord::Audience::kPeer, "Peers: counter.incr on the owner.",
+      {"name", "delta"},
       [this](const std::string& name, int delta) { return Apply(name, delta); }));
   AddMoreCommands(&commands);  // counter.get and counter.read alike; copies between nodes
   return RegisterAll(std::move(commands));
@@ -70,10 +71,10 @@ void CounterLayer::AddMoreCommands(std::vector<chord::Command>* commands) {
       "counter.get", chord::Audience::kClient,
       "The named counter (0 if never written), its owner and hops.", {"name"},
       [this](const std::string& name) {
-        return Route(name, "counter.read", chord::Audience::kPeer, chord::MakeParams(name));
+        return Route(name, "counter.read", chord::MakeParams(name));
       }));
   commands->push_back(chord::MakeCommand<int(std::string)>(
-      "counter.read", "Internal: counter.get on the owner.", {"name"},
+      "counter.read", chord::Audience::kPeer, "Peers: counter.get on the owner.", {"name"},
       [this](const std::string& name) { return Read(name); }));
   // Between neighbours: copies for replication, hand-off and take-over.
   commands->push_back(chord::MakeCommand<CounterCopy(std::string)>(

@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(wrong_calls_get_faults_that_name_the_argument) {
   BOOST_CHECK_EQUAL(chord::FromValue<std::string>(help.value()).value(),
                     "counter.incr(name: string, delta: int) -> struct {value: int, owner: "
                     "string, hops: int}\nAdds delta to the named counter; answers its new "
-                    "value, owner and hops.");
+                    "value, owner and hops.\nAudience: client");
 }
 
 BOOST_AUTO_TEST_CASE(counters_survive_a_join_a_leave_and_a_crash) {
