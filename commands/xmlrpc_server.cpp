@@ -48,6 +48,7 @@ struct XmlRpcServer::Abyss {
   std::condition_variable slot_freed;
   bool stopping = false;              // guarded by mutex
   std::list<Connection> connections;  // guarded by mutex
+  static void ReapFinished(std::list<Connection>* connections);
 
   // Abyss's request handler (handleReq3Fn); `self` is the XmlRpcServer.
   static void HandleRequest(void* self, TSession* session, abyss_bool* handled);
@@ -369,6 +370,19 @@ Status XmlRpcServer::Start() {
   return Status::Ok();
 }
 
+// Joins and forgets the connections whose thread has ended (it set `done` under the lock and
+// touches nothing after, so the join is short). Called with the lock held.
+void XmlRpcServer::Abyss::ReapFinished(std::list<Connection>* connections) {
+  for (auto it = connections->begin(); it != connections->end();) {
+    if (it->done) {
+      it->thread.join();
+      it = connections->erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void XmlRpcServer::AcceptLoop() {
   // Abyss writes answers with plain send(): writing to a peer that hung up (a caller that timed
   // out, say) raises SIGPIPE, which kills the process by default. Block it here; connection
@@ -381,19 +395,15 @@ void XmlRpcServer::AcceptLoop() {
   const size_t max_connections = size_t(std::max(1, options_.max_connections));
   while (true) {
     {
-      // Reap finished connection threads, and wait for a free slot: a full server leaves new
-      // callers in the listen backlog instead of failing them.
+      // Wait for a free slot: a full server leaves new callers in the listen backlog instead
+      // of failing them. Finished connections are reaped on every wake-up: a slot is freed by
+      // a connection that ends, and it must count as free then (reaping only before waiting
+      // left a full server waiting for ever once all its connections had ended).
       std::unique_lock<std::mutex> lock(abyss.mutex);
-      for (auto it = abyss.connections.begin(); it != abyss.connections.end();) {
-        if (it->done) {
-          it->thread.join();
-          it = abyss.connections.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      abyss.slot_freed.wait(
-          lock, [&] { return abyss.stopping || abyss.connections.size() < max_connections; });
+      abyss.slot_freed.wait(lock, [&] {
+        Abyss::ReapFinished(&abyss.connections);
+        return abyss.stopping || abyss.connections.size() < max_connections;
+      });
       if (abyss.stopping) return;
     }
     pollfd fds[2] = {{socket_fd_, POLLIN, 0}, {abyss.wake_pipe[0], POLLIN, 0}};
