@@ -331,11 +331,19 @@ LookupStep Local::LocalStep(const Id& id) const {
 }
 
 bool Local::ConfirmAlive(const NodeRef& candidate) {
-  auto alive = peers_.Ping(candidate.address);
-  if (!alive.ok()) alive = peers_.Ping(candidate.address);
+  Status alive = PingTwice(candidate.address);
   if (alive.ok()) return true;
-  if (alive.status().code() == ErrorCode::kUnavailable) ForgetFinger(candidate.address);
+  if (alive.code() == ErrorCode::kUnavailable) ForgetFinger(candidate.address);
   return false;
+}
+
+Status Local::PingTwice(const std::string& address) const {
+  Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    last = peers_.Ping(address).status();
+    if (last.ok()) break;
+  }
+  return last;
 }
 
 Result<LookupResult> Local::FindSuccessor(const Id& id) {
@@ -464,8 +472,10 @@ Status Local::Stabilize() {
     }
     if (successor.address == self_.address) return Status::Ok();
   }
-  auto neighbors = peers_.GetNeighbors(successor.address);
-  if (!neighbors.ok()) neighbors = peers_.GetNeighbors(successor.address);  // a second try
+  Result<Neighbors> neighbors = Status::Unavailable("not asked");
+  for (int attempt = 0; attempt < 2 && !neighbors.ok(); ++attempt) {  // two tries, as above
+    neighbors = peers_.GetNeighbors(successor.address);
+  }
   if (!neighbors.ok()) {
     MarkDead(successor.address);
     return Status::Unavailable("successor " + successor.address +
@@ -548,9 +558,7 @@ Status Local::CheckPredecessor() {
   auto predecessor = this->predecessor();
   if (!predecessor) return Status::Ok();
   // Two tries before declaring it dead: one lost call must not cost the ring a pointer.
-  auto answer = peers_.Ping(predecessor->address);
-  if (!answer.ok()) answer = peers_.Ping(predecessor->address);
-  if (!answer.ok() && answer.status().code() == ErrorCode::kUnavailable) {
+  if (PingTwice(predecessor->address).code() == ErrorCode::kUnavailable) {
     MarkDead(predecessor->address);
     return Status::Unavailable("predecessor " + predecessor->address + " does not answer");
   }

@@ -122,6 +122,8 @@ class Local : private ChordService {
   // Confirms that `candidate` answers (two tries: passing over a live owner would give a wrong
   // answer, so one lost call must not be enough to decide it is dead).
   bool ConfirmAlive(const NodeRef& candidate);
+  // Pings `address` up to twice; the last answer's status.
+  Status PingTwice(const std::string& address) const;
   // Forgets a node that did not answer (successor list, fingers, predecessor).
   void MarkDead(const std::string& address);
   // Forgets a node as a finger only (a lookup could not reach it).
