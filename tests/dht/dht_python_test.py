@@ -12,18 +12,18 @@ on a ring with a secret, and the peers' own calls prove it.
 
 Prints 'N passed, N failed' and exits 0 only if nothing failed.
 """
-import ctypes
 import os
 import random
-import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import xmlrpc.client
+
+from ring_helpers import (exit_status, node_identity, read_line, ring_ok, spawn, stop_all,
+                          wait_for)
 
 # Every call is bounded: a node that hangs fails the test instead of stalling it.
 socket.setdefaulttimeout(60)
@@ -32,45 +32,18 @@ FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor
         "--repair-ms", "300", "--replicas", "3", "--successors", "6", "--log-level", "warning"]
 
 
-def die_with_parent():
-    """In the child before exec: SIGKILL when this test dies, so nothing outlives it."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # pylint: disable=broad-except
-        pass
-
-
-def read_line(stream, seconds):
-    """The next line of a child's stdout (bytes pipe), read with a deadline ('' if none)."""
-    fd = stream.fileno()
-    data = b""
-    deadline = time.monotonic() + seconds
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        byte = os.read(fd, 1)  # one byte at a time: leave later lines in the pipe
-        if not byte:
-            break
-        data += byte
-    return data.decode(errors="replace").rstrip("\n")
-
-
 class Node:
     """A chord-node this test started."""
 
     def __init__(self, binary, args):
-        self.proc = subprocess.Popen([binary] + args + FAST, stdout=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        words = read_line(self.proc.stdout, 20).split()  # chord-node: id HEX address HOST:PORT
-        if len(words) != 5:
+        self.proc = spawn([binary] + args + FAST)
+        line = read_line(self.proc.stdout, 20)
+        identity = node_identity(line)
+        if identity is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
-            raise RuntimeError("node did not start: %r" % words)
-        self.id, self.address = int(words[2], 16), words[4]
+            raise RuntimeError("node did not start: %r" % line.split())
+        self.id, self.address = identity
         self.rpc = xmlrpc.client.ServerProxy("http://" + self.address)
 
     def signal(self, number):
@@ -78,10 +51,7 @@ class Node:
 
     def wait_exit(self, seconds):
         """The exit code, or None if still running after `seconds`."""
-        try:
-            return self.proc.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return None
+        return exit_status(self.proc, seconds)
 
 
 def proc_children(pid):
@@ -165,11 +135,9 @@ class CreateChordRing:
     def __init__(self, create_chord, node_binary, count, secret_file, workdir):
         ring_file = os.path.join(workdir, "ring.txt")
         self.stderr = open(os.path.join(workdir, "create_chord.log"), "w")
-        self.proc = subprocess.Popen(
-            [create_chord, str(count), "--no-shell", "--ring-file", ring_file, "--node-binary",
-             node_binary, "--secret-file", secret_file] + FAST,
-            stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent)
+        self.proc = spawn([create_chord, str(count), "--no-shell", "--ring-file", ring_file,
+                           "--node-binary", node_binary, "--secret-file", secret_file] + FAST,
+                          stderr=self.stderr)
         try:
             self.nodes = self._find_nodes(ring_file)
         except Exception:
@@ -204,9 +172,7 @@ class CreateChordRing:
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
+        if exit_status(self.proc, 60) is None:
             self.proc.kill()  # its nodes get SIGKILL with it (PR_SET_PDEATHSIG)
             self.proc.wait(timeout=10)
 
@@ -222,29 +188,6 @@ def same(a, b):
         return (isinstance(a, xmlrpc.client.Binary) and isinstance(b, xmlrpc.client.Binary)
                 and a.data == b.data)
     return a == b
-
-
-def wait_for(predicate, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except (OSError, xmlrpc.client.Error):
-            pass
-        time.sleep(0.1)  # polling live processes with a deadline
-    return False
-
-
-def ring_ok(nodes):
-    ordered = sorted(nodes, key=lambda n: n.id)
-    for i, node in enumerate(ordered):
-        info = node.rpc.chord.info()
-        if info["successors"][0]["address"] != ordered[(i + 1) % len(ordered)].address:
-            return False
-        if info.get("predecessor", {}).get("address") != ordered[i - 1].address:
-            return False
-    return True
 
 
 def copies_ok(nodes, live_keys):
@@ -347,13 +290,7 @@ def main():
         check(wait_for(lambda: copies_ok(nodes, live), 30), "3 copies restored after the crash")
         check(unreadable(expected, nodes) == 0, "removed keys stayed removed")
     finally:
-        own = [node for node in nodes if isinstance(node, Node)]
-        for node in own:
-            node.signal(signal.SIGTERM)
-        for node in own:
-            if node.wait_exit(15) is None:
-                node.proc.kill()
-                node.proc.wait(timeout=10)
+        stop_all([node.proc for node in nodes if isinstance(node, Node)])
         if ring:
             ring.stop()
         shutil.rmtree(workdir, ignore_errors=True)

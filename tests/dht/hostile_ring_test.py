@@ -14,20 +14,19 @@ command open), and a crash of an owner after a write over the largest version.
 Usage: hostile_ring_test.py PATH/TO/chord-node
 Prints 'N passed, N failed' and exits 0 only if nothing failed.
 """
-import ctypes
 import http.client
 import os
 import random
-import select
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
 import xmlrpc.client
+
+import ring_helpers
+from ring_helpers import exit_status, node_identity, read_line, ring_ok, spawn, stop_all
 
 BITS = 16
 FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
@@ -50,14 +49,6 @@ PROCESSES = []   # every process started, killed at the end whatever happens
 WORKDIR = tempfile.mkdtemp(prefix="hostile_ring_")
 
 
-def die_with_parent():
-    """In the child before exec: SIGKILL when this test dies, so no node outlives it."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # pylint: disable=broad-except
-        pass
-
-
 class Node:
     """One chord-node process; its first stdout line names its id and address."""
 
@@ -67,15 +58,13 @@ class Node:
         Node.count += 1
         self.log_path = os.path.join(WORKDIR, "node-%d.log" % Node.count)
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary] + args + FAST, stdout=subprocess.PIPE,
-                                     stderr=self.log, stdin=subprocess.DEVNULL,
-                                     preexec_fn=die_with_parent)
+        self.proc = spawn([binary] + args + FAST, stderr=self.log)
         PROCESSES.append(self.proc)
-        line = read_line(self.proc, startup_s)
-        words = line.split()  # chord-node: id HEX address HOST:PORT
-        if len(words) != 5:
+        line = read_line(self.proc.stdout, startup_s)
+        identity = node_identity(line)
+        if identity is None:
             raise RuntimeError("node did not start: %r, log: %s" % (line, self.stderr()))
-        self.id, self.address = int(words[2], 16), words[4]
+        self.id, self.address = identity
         self.rpc = proxy(self.address)
 
     def stderr(self):
@@ -84,60 +73,29 @@ class Node:
             return f.read()
 
 
-def read_line(proc, seconds):
-    """The first line of proc's stdout, read with a deadline ('' if none came)."""
-    fd = proc.stdout.fileno()
-    data = b""
-    deadline = time.monotonic() + seconds
-    while b"\n" not in data:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.split(b"\n")[0].decode(errors="replace")
-
-
 def proxy(address, transport=None):
     return xmlrpc.client.ServerProxy("http://%s/RPC2" % address, transport=transport,
                                      allow_none=False)
 
 
 def wait_for(predicate, seconds):
-    """Polls predicate until it holds or the deadline passes; errors count as not yet."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return True
-        except (OSError, xmlrpc.client.Error, KeyError, IndexError):
-            pass
-        time.sleep(0.1)  # polling live processes with a deadline
-    return False
+    """Polls predicate until it holds or the deadline passes; errors, missing fields among
+    them, count as not yet."""
+    return ring_helpers.wait_for(predicate, seconds,
+                                 ring_helpers.RPC_ERRORS + (KeyError, IndexError))
 
 
-def exit_status(proc, seconds):
-    """The exit status of proc, or None if it is still running after the deadline."""
-    try:
-        return proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        return None
-
-
-def ring_ok(nodes):
-    ordered = sorted(nodes, key=lambda n: n.id)
-    for i, node in enumerate(ordered):
-        info = node.rpc.chord.info()
-        if info["successors"][0]["address"] != ordered[(i + 1) % len(ordered)].address:
-            return False
-        if info.get("predecessor", {}).get("address") != ordered[i - 1].address:
-            return False
-    return True
+def run_to_exit(command, log_path, seconds=20):
+    """(proc, exit status) of a process expected to stop by itself, its stderr in log_path;
+    status None (and the process killed) if it still ran after `seconds`."""
+    with open(log_path, "w") as log:
+        proc = spawn(command, stderr=log)
+        PROCESSES.append(proc)
+        status = exit_status(proc, seconds)
+        if status is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc, status
 
 
 def start_ring(binary, size, extra=()):
@@ -556,15 +514,8 @@ def sizes(t, nodes):
 def wrong_id_bits(t, binary, nodes):
     for bits in ["160", "8"]:
         log_path = os.path.join(WORKDIR, "wrong-bits-%s.log" % bits)
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen([binary, "--join", nodes[0].address, "--id-bits", bits] + FAST,
-                                    stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                    preexec_fn=die_with_parent)
-            PROCESSES.append(proc)
-            status = exit_status(proc, 20)
-            if status is None:
-                proc.kill()
-                proc.wait(timeout=10)
+        proc, status = run_to_exit([binary, "--join", nodes[0].address, "--id-bits", bits] + FAST,
+                                   log_path)
         with open(log_path, errors="replace") as f:
             text = f.read() + proc.stdout.read().decode(errors="replace")
         t.check(status is not None and status != 0,
@@ -651,15 +602,8 @@ def secret_ring(t, binary):
     # Joins with another secret, or none, fail; with the secret, succeed.
     for name, extra in [("another secret", ["--secret-file", other_file]), ("no secret", [])]:
         log_path = os.path.join(WORKDIR, "intruder-%s.log" % name.replace(" ", "-"))
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen([binary, "--join", nodes[1].address, "--id-bits", str(BITS)] +
-                                    extra + FAST, stdout=subprocess.PIPE, stderr=log,
-                                    stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-            PROCESSES.append(proc)
-            status = exit_status(proc, 20)
-            if status is None:
-                proc.kill()
-                proc.wait(timeout=10)
+        _, status = run_to_exit([binary, "--join", nodes[1].address, "--id-bits", str(BITS)] +
+                                extra + FAST, log_path)
         with open(log_path, errors="replace") as f:
             text = f.read()
         t.check(status is not None and status != 0,
@@ -742,13 +686,7 @@ def main():
         print("FAIL: the test could not run:")
         traceback.print_exc(file=sys.stdout)
     finally:
-        for proc in PROCESSES:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in PROCESSES:
-            if exit_status(proc, 15) is None:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_all(PROCESSES)
         shutil.rmtree(WORKDIR, ignore_errors=True)
     print("%d passed, %d failed (%.1f s)" % (t.passed, t.failed, time.monotonic() - started))
     return 0 if t.failed == 0 else 1

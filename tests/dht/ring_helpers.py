@@ -1,0 +1,105 @@
+"""Helpers shared by the Python tests in tests/dht that start rings of chord-node processes
+(dht_python_test.py, hostile_ring_test.py): starting children that die with the test, reading
+a child's stdout with a deadline, bounded waits, ring checks and clean-up.
+
+The scripts are run as `python3 tests/dht/<script> ...`, so this directory is on sys.path and
+`import ring_helpers` finds this module.
+"""
+import ctypes
+import os
+import select
+import signal
+import subprocess
+import time
+import xmlrpc.client
+
+# What a predicate of wait_for may raise while a ring is still settling.
+RPC_ERRORS = (OSError, xmlrpc.client.Error)
+
+
+def die_with_parent():
+    """In the child before exec: SIGKILL when this test dies, so no node outlives it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def spawn(command, stderr=None):
+    """A child with its stdout piped, no stdin, and SIGKILL when this test dies."""
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr,
+                            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+
+
+def read_line(stream, seconds):
+    """The next line of a child's stdout (bytes pipe), read with a deadline ('' if none)."""
+    fd = stream.fileno()
+    data = b""
+    deadline = time.monotonic() + seconds
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        byte = os.read(fd, 1)  # one byte at a time: leave later lines in the pipe
+        if not byte:
+            break
+        data += byte
+    return data.decode(errors="replace").rstrip("\n")
+
+
+def node_identity(line):
+    """(id, address) from chord-node's first stdout line, 'chord-node: id HEX address
+    HOST:PORT', or None if the line is not that."""
+    words = line.split()
+    if len(words) != 5:
+        return None
+    return int(words[2], 16), words[4]
+
+
+def exit_status(proc, seconds):
+    """The exit status of proc, or None if it is still running after the deadline."""
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def stop_all(procs, seconds=15):
+    """SIGTERM to every process still running, then SIGKILL to those not gone after
+    `seconds` each."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        if exit_status(proc, seconds) is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def wait_for(predicate, seconds, errors=RPC_ERRORS):
+    """Polls predicate until it holds or the deadline passes; `errors` count as not yet."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except errors:
+            pass
+        time.sleep(0.1)  # polling live processes with a deadline
+    return False
+
+
+def ring_ok(nodes):
+    """Every node's first successor and predecessor are its neighbours in id order (nodes have
+    .id, .address and .rpc)."""
+    ordered = sorted(nodes, key=lambda n: n.id)
+    for i, node in enumerate(ordered):
+        info = node.rpc.chord.info()
+        if info["successors"][0]["address"] != ordered[(i + 1) % len(ordered)].address:
+            return False
+        if info.get("predecessor", {}).get("address") != ordered[i - 1].address:
+            return False
+    return True
