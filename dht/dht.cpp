@@ -7,7 +7,8 @@
 namespace chord {
 namespace {
 
-constexpr size_t kScanBatch = 4096;  // records per storage scan for stats and listings
+constexpr size_t kScanBatch = 4096;     // records per storage scan for stats and listings
+constexpr size_t kKeyEntryBytes = 256;  // the XML around one key or digest in a request
 // Times the owner tries to write a key when newer versions keep arriving during the write.
 constexpr int kOwnerWriteTries = 3;
 // How far ahead of this node's clock a version (µs) or write time (ms) may be. Versions come
@@ -39,7 +40,11 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
       commands_(registry) {
   if (options_.replicas < 1) options_.replicas = 1;
   if (options_.transfer_batch < 1) options_.transfer_batch = 1;
-  options_.transfer_batch = std::min(options_.transfer_batch, kMaxWireBatch);
+  // A batch of digests or keys (dht.need, dht.fetch) must fit the request limit even when every
+  // key has the largest size allowed, each byte escaped.
+  const size_t per_key = 6 * options_.max_key_bytes + kKeyEntryBytes;
+  options_.transfer_batch = std::min({options_.transfer_batch, kMaxWireBatch,
+                                      std::max<size_t>(1, options_.max_batch_bytes / per_key)});
   RegisterDhtCommands(&commands_, limits_, this);
   local_->AddObserver(this);
 }

@@ -53,7 +53,8 @@ struct DhtOptions {
   size_t max_key_bytes = 1024;        // longer keys are refused (bad argument)
   size_t max_value_bytes = 1 << 20;   // larger values are refused (bad argument)
   int64_t tombstone_ttl_ms = 600000;  // tombstones are collected after this long
-  size_t transfer_batch = 256;        // records per batch when entries move between nodes
+  size_t transfer_batch = 256;        // records per batch when entries move between nodes (fewer
+                                      // if a batch of maximal keys would not fit max_batch_bytes)
   // Bytes of records per batch (as the wire estimates them: RecordWireBytes), so that a batch
   // fits in the receiver's request limit; one record always goes, whatever its size.
   size_t max_batch_bytes = 1 << 20;
