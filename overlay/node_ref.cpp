@@ -1,6 +1,5 @@
 #include "overlay/node_ref.h"
 
-
 namespace chord {
 
 std::ostream& operator<<(std::ostream& out, const NodeRef& node) {

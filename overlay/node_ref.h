@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 #include <vector>
+
 #include "overlay/id.h"
 
 namespace chord {
@@ -22,7 +23,6 @@ struct NodeRef {
 
 // "address (id prefix)" for logs and test messages.
 std::ostream& operator<<(std::ostream& out, const NodeRef& node);
-
 
 }  // namespace chord
 

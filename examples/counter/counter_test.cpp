@@ -4,12 +4,11 @@
 // survive a join, a graceful leave and a crash.
 #define BOOST_TEST_MODULE counter
 #define BOOST_TEST_DYN_LINK
+#include <algorithm>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
@@ -239,9 +238,9 @@ BOOST_AUTO_TEST_CASE(wrong_calls_get_faults_that_name_the_argument) {
   const std::string address = ring.Sorted().front()->host->address();
   auto wrong_type = Client().Call(address, "counter.incr", chord::MakeParams("x", "one"));
   BOOST_CHECK_EQUAL(wrong_type.status().code(), chord::ErrorCode::kBadArgument);
-  BOOST_CHECK_MESSAGE(
-      wrong_type.status().message().find("argument 2 (delta) must be int, got string") != std::string::npos,
-      wrong_type.status().message());
+  BOOST_CHECK_MESSAGE(wrong_type.status().message().find(
+                          "argument 2 (delta) must be int, got string") != std::string::npos,
+                      wrong_type.status().message());
   auto missing = Client().Call(address, "counter.incr", chord::MakeParams("x"));
   BOOST_CHECK_EQUAL(missing.status().code(), chord::ErrorCode::kBadArgument);
   auto help = Client().Call(address, "system.methodHelp", chord::MakeParams("counter.incr"));
