@@ -138,6 +138,11 @@ Result<DhtAnswer> Dht::Route(DhtOp op, const std::string& key, const DhtValue& v
        {CheckKey(key, limits_), writes ? CheckValue(value, limits_) : Status(), CheckTtl(ttl_s)}) {
     if (!check.ok()) return check;
   }
+  return RouteChecked(op, key, value, ttl_s);
+}
+
+Result<DhtAnswer> Dht::RouteChecked(DhtOp op, const std::string& key, const DhtValue& value,
+                                    int ttl_s) {
   // The router finds the owner, and if it is down, its successor, which holds the range as a
   // replica and takes it over; a stale lookup is corrected by following predecessors.
   auto reply = router_.CallOnOwnerOfKey(key, kOwnerOpMethod,

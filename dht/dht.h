@@ -99,10 +99,10 @@ class Dht : public OverlayObserver, private DhtService {
   void OnLeaving() override;
 
  private:
-  // DhtService: the dht.* commands this node serves, with checked arguments.
+  // DhtService: the dht.* commands this node serves, with arguments dht_protocol checked.
   Result<DhtAnswer> ServiceClientOp(DhtOp op, const std::string& key, const DhtValue& value,
                                     int ttl_s) override {
-    return Route(op, key, value, ttl_s);
+    return RouteChecked(op, key, value, ttl_s);
   }
   Result<LookupResult> ServiceLocate(const std::string& key) override;
   DhtStats ServiceStats() const override { return Stats(); }
@@ -115,7 +115,12 @@ class Dht : public OverlayObserver, private DhtService {
                                           size_t limit) const override;
   std::vector<std::string> ServiceNeed(const std::vector<RecordDigest>& digests) const override;
 
+  // Checks the key, value and ttl (callers of the C++ API), then RouteChecked.
   Result<DhtAnswer> Route(DhtOp op, const std::string& key, const DhtValue& value, int ttl_s);
+  // Carries the operation to the key's owner; the arguments have passed CheckKey, CheckValue
+  // and CheckTtl (once is enough: a 1 MiB value is scanned for valid text on each check).
+  Result<DhtAnswer> RouteChecked(DhtOp op, const std::string& key, const DhtValue& value,
+                                 int ttl_s);
   // Runs `request` on this node as the key's owner. Errors: Router::NotOwner if it is not;
   // Unavailable if a newer version of the key arrived during the write (nothing was applied,
   // so nothing is acknowledged; the caller may retry).

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "commands/typed_command.h"
+#include "commands/typed_call.h"
 #include "commands/xml_unicode.h"
 
 namespace chord {
@@ -367,12 +367,6 @@ Status CheckWireNode(const WireNode& wire, const std::string& what) {
   return CheckNode(NodeRef{id.value(), wire.node.address}, what);
 }
 
-// A peer's reply that does not fit the protocol: that peer is broken, which for the caller is
-// as good as down.
-Status BrokenReply(const std::string& who, const Status& why) {
-  return Status::Unavailable("malformed reply from " + who + ": " + why.message());
-}
-
 template <typename T>
 Result<T> Arg(const xmlrpc_c::paramList& params, size_t index, const std::string& name) {
   return ValueTraits<T>::FromValue(params[index], ValuePath::Argument(index + 1, name));
@@ -660,13 +654,13 @@ xmlrpc_c::paramList EncodeOwnerOp(const OwnerRequest& request) {
 
 Result<DhtAnswer> DecodeOwnerReply(const xmlrpc_c::value& reply, const DhtLimits& limits) {
   auto wire = FromValue<WireOwnerReply>(reply, "the reply of dht.owner_op");
-  if (!wire.ok()) return BrokenReply("the owner", wire.status());
+  if (!wire.ok()) return MalformedReply("the owner", wire.status());
   DhtAnswer answer;
   answer.ok = wire->ok;
   answer.exists = wire->exists;
   if (wire->value) {
     Status check = CheckValue(*wire->value, limits);
-    if (!check.ok()) return BrokenReply("the owner", check);
+    if (!check.ok()) return MalformedReply("the owner", check);
     answer.value = *wire->value;
   }
   return answer;
@@ -678,24 +672,10 @@ xmlrpc_c::paramList EncodePutMany(const std::vector<Record>& records) {
 
 Result<size_t> DecodePutManyReply(const xmlrpc_c::value& reply) {
   auto wire = FromValue<WireStored>(reply, "the reply of dht.put_many");
-  if (!wire.ok()) return BrokenReply("a holder", wire.status());
-  if (wire->stored < 0) return BrokenReply("a holder", Status::BadArgument("negative count"));
+  if (!wire.ok()) return MalformedReply("a holder", wire.status());
+  if (wire->stored < 0) return MalformedReply("a holder", Status::BadArgument("negative count"));
   return size_t(wire->stored);
 }
-
-namespace {
-
-template <typename Wire>
-Result<Wire> CallFor(Transport* transport, const std::string& address, const std::string& method,
-                     const xmlrpc_c::paramList& params) {
-  auto reply = transport->Call(address, method, params);
-  if (!reply.ok()) return reply.status();
-  auto wire = FromValue<Wire>(reply.value(), "the reply of " + method);
-  if (!wire.ok()) return BrokenReply(address, wire.status());
-  return wire;
-}
-
-}  // namespace
 
 Result<size_t> DhtPeerStub::PutMany(const std::string& address,
                                     const std::vector<Record>& records) const {
@@ -706,15 +686,15 @@ Result<size_t> DhtPeerStub::PutMany(const std::string& address,
 
 Result<FetchedRecords> DhtPeerStub::Fetch(const std::string& address,
                                           const std::vector<std::string>& keys) const {
-  auto wire = CallFor<WireRecords>(transport_, address, "dht.fetch", MakeParams(keys));
+  auto wire = CallTyped<WireRecords>(transport_, address, "dht.fetch", MakeParams(keys));
   if (!wire.ok()) return wire.status();
   auto records = RecordsFromWire(wire->records, limits_, "records");
-  if (!records.ok()) return BrokenReply(address, records.status());
+  if (!records.ok()) return MalformedReply(address, records.status());
   const int answered = wire->answered.value_or(int(keys.size()));
   if (keys.empty() ? answered != 0 : answered < 1 || size_t(answered) > keys.size()) {
-    return BrokenReply(address,
-                       Status::BadArgument("answered " + std::to_string(answered) + " of " +
-                                           std::to_string(keys.size()) + " keys"));
+    return MalformedReply(address,
+                          Status::BadArgument("answered " + std::to_string(answered) + " of " +
+                                              std::to_string(keys.size()) + " keys"));
   }
   return FetchedRecords{std::move(records).value(), size_t(answered)};
 }
@@ -727,20 +707,20 @@ Result<std::vector<RecordDigest>> DhtPeerStub::Digest(const std::string& address
   xmlrpc_c::paramList params = MakeParams(from.ToHex(bits), to.ToHex(bits));
   if (after) params.add(ToValue(*after));
   params.add(ToValue(int(limit)));
-  auto wire = CallFor<WireDigests>(transport_, address, "dht.digest", params);
+  auto wire = CallTyped<WireDigests>(transport_, address, "dht.digest", params);
   if (!wire.ok()) return wire.status();
   auto digests = DigestsFromWire(wire->digests, limits_, "digests");
-  if (!digests.ok()) return BrokenReply(address, digests.status());
+  if (!digests.ok()) return MalformedReply(address, digests.status());
   return digests;
 }
 
 Result<std::vector<std::string>> DhtPeerStub::Need(const std::string& address,
                                                    const std::vector<RecordDigest>& digests) const {
   auto wire =
-      CallFor<WireNeeded>(transport_, address, "dht.need", MakeParams(DigestsToWire(digests)));
+      CallTyped<WireNeeded>(transport_, address, "dht.need", MakeParams(DigestsToWire(digests)));
   if (!wire.ok()) return wire.status();
   Status batch = CheckBatch(wire->keys.size(), "keys");
-  if (!batch.ok()) return BrokenReply(address, batch);
+  if (!batch.ok()) return MalformedReply(address, batch);
   return wire->keys;
 }
 
@@ -753,10 +733,7 @@ template <typename Wire>
 Result<Wire> ClientCall(const DhtCaller& caller, const std::string& method,
                         const xmlrpc_c::paramList& params, std::string* answered_by) {
   auto reply = caller(method, params, answered_by);
-  if (!reply.ok()) return reply.status();
-  auto wire = FromValue<Wire>(reply.value(), "the reply of " + method);
-  if (!wire.ok()) return BrokenReply(*answered_by, wire.status());
-  return wire;
+  return ReadReply<Wire>(reply, *answered_by, method);
 }
 
 // Calls a routed dht.* command and fills the part every such answer has: who answered, the
@@ -767,8 +744,9 @@ Result<Wire> RoutedCall(const DhtCaller& caller, const char* method,
   auto wire = ClientCall<Wire>(caller, method, params, &reply->answered_by);
   if (!wire.ok()) return wire.status();
   Status check = CheckWireNode(wire->node, "node");
-  if (!check.ok()) return BrokenReply(reply->answered_by, check);
-  if (wire->hops < 0) return BrokenReply(reply->answered_by, Status::BadArgument("negative hops"));
+  if (!check.ok()) return MalformedReply(reply->answered_by, check);
+  if (wire->hops < 0)
+    return MalformedReply(reply->answered_by, Status::BadArgument("negative hops"));
   reply->owner = wire->node.node;
   reply->hops = wire->hops;
   return wire;
@@ -804,7 +782,7 @@ Result<DhtReply> DhtClientStub::Get(const std::string& key) const {
   if (!wire.ok()) return wire.status();
   reply.ok = wire->found;
   if (reply.ok && !wire->value) {
-    return BrokenReply(reply.answered_by, Status::BadArgument("found without a value"));
+    return MalformedReply(reply.answered_by, Status::BadArgument("found without a value"));
   }
   if (wire->value) reply.value = *wire->value;
   return reply;
@@ -825,7 +803,7 @@ Result<DhtLocation> DhtClientStub::Locate(const std::string& key) const {
   location.key_id = wire->id;
   for (const WireNode& replica : wire->replicas) {
     Status check = CheckWireNode(replica, "replicas");
-    if (!check.ok()) return BrokenReply(location.answered_by, check);
+    if (!check.ok()) return MalformedReply(location.answered_by, check);
     location.replicas.push_back(replica.node);
   }
   return location;
@@ -837,7 +815,7 @@ Result<DhtNodeStats> DhtClientStub::Stats() const {
   if (!wire.ok()) return wire.status();
   for (int count :
        {wire->owned, wire->replicas, wire->tombstones, wire->received, wire->received_as_owner}) {
-    if (count < 0) return BrokenReply(out.address, Status::BadArgument("negative count"));
+    if (count < 0) return MalformedReply(out.address, Status::BadArgument("negative count"));
   }
   out.stats = {size_t(wire->owned),
                size_t(wire->replicas),

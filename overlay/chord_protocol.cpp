@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "commands/typed_command.h"
+#include "commands/typed_call.h"
 
 namespace chord {
 namespace {
@@ -175,23 +175,6 @@ Result<std::optional<NodeRef>> FromWire(const std::optional<WireNode>& wire, int
   return std::optional<NodeRef>(node.value());
 }
 
-// A peer's reply that does not fit the protocol: that peer is broken, which for the caller is
-// as good as down, so it is reported as Unavailable (and routed around like a dead node).
-Status BrokenReply(const std::string& address, const Status& why) {
-  return Status::Unavailable("malformed reply from " + address + ": " + why.message());
-}
-
-// Calls `method` on `address` and converts the reply to `Wire`.
-template <typename Wire>
-Result<Wire> CallFor(Transport* transport, const std::string& address, const std::string& method,
-                     const xmlrpc_c::paramList& params) {
-  auto reply = transport->Call(address, method, params);
-  if (!reply.ok()) return reply.status();
-  auto wire = FromValue<Wire>(reply.value(), "the reply of " + method);
-  if (!wire.ok()) return BrokenReply(address, wire.status());
-  return wire;
-}
-
 Result<NodeInfo> InfoFromWire(const WireInfo& wire, int expected_bits) {
   if (wire.bits < 1 || wire.bits > Id::kMaxBits) {
     return Status::BadArgument("bits " + std::to_string(wire.bits) + " is not 1.." +
@@ -344,23 +327,23 @@ void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService*
 // Stubs
 
 Result<PingReply> ChordStub::Ping(const std::string& address) const {
-  auto wire = CallFor<WirePing>(transport_, address, "chord.ping", xmlrpc_c::paramList());
+  auto wire = CallTyped<WirePing>(transport_, address, "chord.ping", xmlrpc_c::paramList());
   if (!wire.ok()) return wire.status();
   const int bits = wire->bits.value_or(WireBits());
   if (bits < 1 || bits > Id::kMaxBits) {
-    return BrokenReply(address, Status::BadArgument("bits " + std::to_string(bits)));
+    return MalformedReply(address, Status::BadArgument("bits " + std::to_string(bits)));
   }
   // The id is read at the node's own size: the caller compares the sizes itself.
   auto node = FromWire(WireNode{wire->id, wire->address}, bits, "the reply of chord.ping");
-  if (!node.ok()) return BrokenReply(address, node.status());
+  if (!node.ok()) return MalformedReply(address, node.status());
   return PingReply{node.value(), bits};
 }
 
 Result<NodeInfo> ChordStub::Info(const std::string& address) const {
-  auto wire = CallFor<WireInfo>(transport_, address, "chord.info", xmlrpc_c::paramList());
+  auto wire = CallTyped<WireInfo>(transport_, address, "chord.info", xmlrpc_c::paramList());
   if (!wire.ok()) return wire.status();
   auto info = InfoFromWire(wire.value(), bits_);
-  if (!info.ok()) return BrokenReply(address, info.status());
+  if (!info.ok()) return MalformedReply(address, info.status());
   return info;
 }
 
@@ -372,46 +355,47 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
                                                  const std::string& hex) const {
   auto id = Id::FromHex(hex, WireBits());
   if (!id.ok()) return id.status();
-  auto wire = CallFor<WireFound>(transport_, address, "chord.find_successor", MakeParams(hex));
+  auto wire = CallTyped<WireFound>(transport_, address, "chord.find_successor", MakeParams(hex));
   if (!wire.ok()) return wire.status();
   // A caller that does not know the ring's size reads the id at the size its digits give.
   const int reply_bits =
       bits_ > 0 ? bits_ : std::max(1, std::min(Id::kMaxBits, 4 * int(wire->id.size())));
   auto owner = FromWire(WireNode{wire->id, wire->address}, reply_bits, "owner");
-  if (!owner.ok()) return BrokenReply(address, owner.status());
-  if (wire->hops < 0) return BrokenReply(address, Status::BadArgument("negative hops"));
+  if (!owner.ok()) return MalformedReply(address, owner.status());
+  if (wire->hops < 0) return MalformedReply(address, Status::BadArgument("negative hops"));
   return FoundOwner{owner.value(), wire->hops, reply_bits};
 }
 
 Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) const {
-  auto wire = CallFor<WireStep>(transport_, address, "chord.step", MakeParams(id.ToHex(bits_)));
+  auto wire = CallTyped<WireStep>(transport_, address, "chord.step", MakeParams(id.ToHex(bits_)));
   if (!wire.ok()) return wire.status();
   auto nodes = FromWire(wire->nodes, bits_, "nodes");
-  if (!nodes.ok()) return BrokenReply(address, nodes.status());
+  if (!nodes.ok()) return MalformedReply(address, nodes.status());
   auto successors = FromWire(wire->successors, bits_, "successors");
-  if (!successors.ok()) return BrokenReply(address, successors.status());
+  if (!successors.ok()) return MalformedReply(address, successors.status());
   return LookupStep{wire->done, nodes.value(), successors.value()};
 }
 
 Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
-  auto wire = CallFor<WireNeighbors>(transport_, address, "chord.neighbors", xmlrpc_c::paramList());
+  auto wire =
+      CallTyped<WireNeighbors>(transport_, address, "chord.neighbors", xmlrpc_c::paramList());
   if (!wire.ok()) return wire.status();
   auto predecessor = FromWire(wire->predecessor, bits_, "predecessor");
-  if (!predecessor.ok()) return BrokenReply(address, predecessor.status());
+  if (!predecessor.ok()) return MalformedReply(address, predecessor.status());
   auto successors = FromWire(wire->successors, bits_, "successors");
-  if (!successors.ok()) return BrokenReply(address, successors.status());
+  if (!successors.ok()) return MalformedReply(address, successors.status());
   return Neighbors{predecessor.value(), successors.value()};
 }
 
 Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
-  return CallFor<WireEmpty>(transport_, address, "chord.notify", MakeParams(ToWire(self, bits_)))
+  return CallTyped<WireEmpty>(transport_, address, "chord.notify", MakeParams(ToWire(self, bits_)))
       .status();
 }
 
 Status ChordStub::Leaving(const std::string& address, const LeavingNotice& notice) const {
   WireLeaving wire{ToWire(notice.leaving, bits_), ToWire(notice.predecessor, bits_),
                    ToWire(notice.successors, bits_)};
-  return CallFor<WireEmpty>(transport_, address, "chord.leaving", MakeParams(wire)).status();
+  return CallTyped<WireEmpty>(transport_, address, "chord.leaving", MakeParams(wire)).status();
 }
 
 }  // namespace chord

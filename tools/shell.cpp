@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "commands/value_util.h"
+#include "commands/xml_unicode.h"
 #include "settings/settings.h"
 #include "tools/node_process.h"
 #include "tools/ring_picture.h"
@@ -287,47 +288,12 @@ std::string Pad(const std::string& text, size_t width) {
   return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
 }
 
-// True if `bytes` can travel as an XML-RPC string and come back unchanged: valid UTF-8 (no
-// overlong forms, surrogates or code points above U+10FFFF) holding only characters XML 1.0
-// allows (no control character but tab and LF; not U+FFFE or U+FFFF). CR is allowed by XML but
-// comes back as LF (line-end normalization), so it does not count either. Anything else, e.g.
-// what "\x00\x01\xff" escapes give, must go as base64.
-bool IsXmlText(const std::string& bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const uint8_t lead = uint8_t(bytes[i]);
-    if (lead < 0x80) {
-      if (lead < 0x20 && lead != '\t' && lead != '\n') return false;
-      ++i;
-      continue;
-    }
-    size_t length;
-    uint32_t code;
-    if (lead >= 0xc2 && lead <= 0xdf) {
-      length = 2;
-      code = lead & 0x1f;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      length = 3;
-      code = lead & 0x0f;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      length = 4;
-      code = lead & 0x07;
-    } else {
-      return false;  // a continuation byte, an overlong lead (C0, C1) or beyond U+10FFFF
-    }
-    if (i + length > bytes.size()) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const uint8_t next = uint8_t(bytes[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = code << 6 | (next & 0x3f);
-    }
-    const uint32_t smallest = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
-    if (code < smallest || code > 0x10ffff) return false;  // overlong or too large
-    if (code >= 0xd800 && code <= 0xdfff) return false;    // surrogate
-    if (code == 0xfffe || code == 0xffff) return false;    // not an XML character
-    i += length;
-  }
-  return true;
+// True if `bytes` can travel as an XML-RPC string and come back unchanged: XML text
+// (chord::IsXmlText: valid UTF-8 of characters XML 1.0 allows) without CR, which XML allows but
+// line-end normalization turns into LF. Anything else, e.g. what "\x00\x01\xff" escapes give,
+// must go as base64.
+bool TravelsAsString(const std::string& bytes) {
+  return IsXmlText(bytes) && bytes.find('\r') == std::string::npos;
 }
 
 Status WriteFile(const std::string& path, const std::string& content) {
@@ -584,7 +550,7 @@ ShellAnswer Shell::DoWrite(const std::vector<std::string>& args, const std::stri
   }
   // Text goes as an XML-RPC string; bytes a string cannot carry (from \xHH escapes, or any
   // invalid UTF-8) go as base64, and come back from get as binary, byte for byte.
-  DhtValue value{args[1], !IsXmlText(args[1])};
+  DhtValue value{args[1], !TravelsAsString(args[1])};
   auto reply = add ? client_.Add(args[0], value, ttl, via) : client_.Set(args[0], value, ttl, via);
   if (!reply.ok()) return Error(reply.status());
   JsonObject json;
