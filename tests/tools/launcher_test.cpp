@@ -230,6 +230,16 @@ bool AllGone(const std::vector<pid_t>& pids, std::chrono::seconds limit) {
   return false;
 }
 
+// SIGTERM to create_chord: it must exit 0 within 30 s and take every node it started along.
+void StopAndExpectClean(Launcher* launcher, const std::vector<pid_t>& nodes) {
+  kill(launcher->pid, SIGTERM);
+  int status = launcher->Wait(std::chrono::seconds(30));
+  BOOST_REQUIRE(status != -1);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+  BOOST_TEST(AllGone(nodes, std::chrono::seconds(5)));
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(eight_nodes_answer_and_sigterm_stops_them_all) {
@@ -263,12 +273,7 @@ BOOST_AUTO_TEST_CASE(eight_nodes_answer_and_sigterm_stops_them_all) {
   BOOST_TEST(WIFEXITED(chord_status));
   BOOST_TEST(WEXITSTATUS(chord_status) == 0);
 
-  kill(launcher.pid, SIGTERM);
-  int status = launcher.Wait(std::chrono::seconds(30));
-  BOOST_REQUIRE(status != -1);
-  BOOST_TEST(WIFEXITED(status));
-  BOOST_TEST(WEXITSTATUS(status) == 0);
-  BOOST_TEST(AllGone(nodes, std::chrono::seconds(5)));
+  StopAndExpectClean(&launcher, nodes);
   for (const auto& member : members) {
     auto answer = transport.Call(member, "chord.ping", xmlrpc_c::paramList());
     BOOST_TEST(answer.status().code() == chord::ErrorCode::kUnavailable, member);
@@ -409,12 +414,7 @@ BOOST_AUTO_TEST_CASE(a_ring_with_a_secret_serves_its_clients_and_keeps_other_nod
   BOOST_TEST(ring.exit_code == 0, ring.out);
   BOOST_TEST(ring.out.find("ring of 3 nodes, correct") != std::string::npos, ring.out);
 
-  kill(launcher.pid, SIGTERM);
-  int status = launcher.Wait(std::chrono::seconds(30));
-  BOOST_REQUIRE(status != -1);
-  BOOST_TEST(WIFEXITED(status));
-  BOOST_TEST(WEXITSTATUS(status) == 0);
-  BOOST_TEST(AllGone(nodes, std::chrono::seconds(5)));
+  StopAndExpectClean(&launcher, nodes);
   BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
 }
 
@@ -444,12 +444,7 @@ BOOST_AUTO_TEST_CASE(with_client_auth_only_clients_with_the_secret_are_served) {
                        {"--ring", launcher.ring_file, "--secret-file", secret, "get", "k"});
   BOOST_TEST(get.exit_code == 0, get.out);
 
-  kill(launcher.pid, SIGTERM);
-  int status = launcher.Wait(std::chrono::seconds(30));
-  BOOST_REQUIRE(status != -1);
-  BOOST_TEST(WIFEXITED(status));
-  BOOST_TEST(WEXITSTATUS(status) == 0);
-  BOOST_TEST(AllGone(nodes, std::chrono::seconds(5)));
+  StopAndExpectClean(&launcher, nodes);
   BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
 }
 
