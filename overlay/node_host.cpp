@@ -20,14 +20,6 @@ std::string SecretOrNone(const Result<std::string>& secret) {
   return secret.ok() ? secret.value() : std::string();
 }
 
-XmlRpcTransport::Options TransportOptions(const Settings& settings, const std::string& secret) {
-  XmlRpcTransport::Options options;
-  options.connect_timeout_ms = settings.connect_timeout_ms;
-  options.call_timeout_ms = settings.call_timeout_ms;
-  options.secret = secret;
-  return options;
-}
-
 XmlRpcServer::Options ServerOptions(const Settings& settings, const std::string& secret) {
   XmlRpcServer::Options options;
   options.bind = settings.bind;
@@ -48,6 +40,14 @@ bool IsLoopback(const std::string& address) {
 
 }  // namespace
 
+XmlRpcTransport::Options TransportOptionsFrom(const Settings& settings, const std::string& secret) {
+  XmlRpcTransport::Options options;
+  options.connect_timeout_ms = settings.connect_timeout_ms;
+  options.call_timeout_ms = settings.call_timeout_ms;
+  options.secret = secret;
+  return options;
+}
+
 OverlayOptions OverlayOptionsFrom(const Settings& settings) {
   OverlayOptions options;
   options.id_bits = settings.id_bits;
@@ -59,7 +59,7 @@ OverlayOptions OverlayOptionsFrom(const Settings& settings) {
 NodeHost::NodeHost(Settings settings)
     : settings_(std::move(settings)),
       secret_(SecretOf(settings_)),
-      transport_(TransportOptions(settings_, SecretOrNone(secret_))),
+      transport_(TransportOptionsFrom(settings_, SecretOrNone(secret_))),
       server_(&registry_, ServerOptions(settings_, SecretOrNone(secret_))) {}
 
 NodeHost::~NodeHost() { Stop(); }

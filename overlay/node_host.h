@@ -72,6 +72,9 @@ class NodeHost {
 
 // Overlay options taken from Settings.
 OverlayOptions OverlayOptionsFrom(const Settings& settings);
+// Client options taken from Settings (time-outs) and the ring's secret ("" for none): what a
+// node uses for its calls, and what a tool talking to the ring uses for its own.
+XmlRpcTransport::Options TransportOptionsFrom(const Settings& settings, const std::string& secret);
 
 }  // namespace chord
 

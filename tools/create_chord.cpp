@@ -24,6 +24,7 @@
 
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "overlay/node_host.h"
 #include "settings/secret.h"
 #include "settings/settings_parser.h"
 #include "tools/ring_walk.h"
@@ -112,16 +113,14 @@ int main(int argc, char** argv) {
   const bool open_shell = !vm.count("no-shell") && isatty(STDIN_FILENO);
   // The ring's secret: the nodes read the same file (--secret-file is passed on); the launcher
   // and its shell sign their own calls with it.
-  chord::XmlRpcTransport::Options transport_options;
-  transport_options.connect_timeout_ms = settings.connect_timeout_ms;
-  transport_options.call_timeout_ms = settings.call_timeout_ms;
+  std::string secret;
   if (!settings.secret_file.empty()) {
-    auto secret = chord::LoadSecret(settings.secret_file);
-    if (!secret.ok()) {
-      std::cerr << "create_chord: " << secret.status().message() << "\n";
+    auto loaded = chord::LoadSecret(settings.secret_file);
+    if (!loaded.ok()) {
+      std::cerr << "create_chord: " << loaded.status().message() << "\n";
       return 2;
     }
-    transport_options.secret = secret.value();
+    secret = loaded.value();
   }
   std::vector<std::string> forwarded = ForwardedSettings(vm);
   // Node log lines would scramble the shell's screen: only warnings, unless asked otherwise.
@@ -146,7 +145,7 @@ int main(int argc, char** argv) {
   }
   std::cerr << "\n";
 
-  chord::XmlRpcTransport transport(transport_options);
+  chord::XmlRpcTransport transport(chord::TransportOptionsFrom(settings, secret));
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(vm["startup-timeout-s"].as<int>());
   chord::RingWalk walk;
