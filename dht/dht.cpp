@@ -533,7 +533,6 @@ DhtStats Dht::Stats() const {
 
 DhtKeyList Dht::ServiceKeys(size_t limit) const {
   DhtKeyList list;
-  list.address = local_->self().address;
   ForEachRecord(kScanBatch, SIZE_MAX, [&](const Record& r) {
     if (!Live(r.entry)) return true;
     if (list.keys.size() >= limit) {
