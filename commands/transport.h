@@ -9,11 +9,19 @@
 #define CHORD_COMMANDS_TRANSPORT_H_
 
 #include <string>
+#include <vector>
 #include <xmlrpc-c/base.hpp>
 
 #include "commands/status.h"
 
 namespace chord {
+
+// One call of a batch (Transport::CallAll).
+struct CallSpec {
+  std::string address;
+  std::string method;
+  xmlrpc_c::paramList params;
+};
 
 class Transport {
  public:
@@ -24,6 +32,17 @@ class Transport {
   // is never a hang); otherwise the remote command's own Status, with its fault code.
   virtual Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
                                        const xmlrpc_c::paramList& params) = 0;
+
+  // Makes every call of `calls` and returns their results in the same order. Implementations
+  // that can do so run them concurrently (XmlRpcTransport: all in flight at once from the
+  // calling thread, no thread started), so the batch takes about as long as its slowest call;
+  // this default runs them one after the other.
+  virtual std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) {
+    std::vector<Result<xmlrpc_c::value>> results;
+    results.reserve(calls.size());
+    for (const auto& call : calls) results.push_back(Call(call.address, call.method, call.params));
+    return results;
+  }
 };
 
 }  // namespace chord
