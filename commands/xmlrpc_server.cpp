@@ -1,82 +1,50 @@
 #include "commands/xmlrpc_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <xmlrpc-c/abyss.h>
 #include <xmlrpc-c/base.h>
 
 #include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/log/trivial.hpp>
-#include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
-#include <cstdlib>
-#include <cstring>
+#include <limits>
 #include <list>
 #include <mutex>
-#include <set>
-#include <string_view>
+#include <optional>
+#include <thread>
+#include <vector>
 #include <xmlrpc-c/xml.hpp>
 
 #include "commands/auth.h"
+#include "commands/worker_pool.h"
 #include "commands/xml_unicode.h"
 
 namespace chord {
 
-// Abyss parses HTTP and runs the call processor; the connections themselves are ours. The
-// server thread accepts, and each connection is served on a thread of its own with
-// ServerRunChannel (keep-alive included). Owning the sockets lets Stop() shut every connection
-// down at once, where Abyss's own loop waits for idle keep-alive connections in 2 s steps.
-struct XmlRpcServer::Abyss {
-  TServer server{};
-  bool server_created = false;
-  int wake_pipe[2] = {-1, -1};  // written by Stop() to end the accept loop
-
-  struct Connection {
-    int fd;
-    bool done = false;
-    std::thread thread;
-  };
-  std::mutex mutex;
-  std::condition_variable slot_freed;
-  bool stopping = false;              // guarded by mutex
-  std::list<Connection> connections;  // guarded by mutex
-  static void ReapFinished(std::list<Connection>* connections);
-
-  // Abyss's request handler (handleReq3Fn); `self` is the XmlRpcServer.
-  static void HandleRequest(void* self, TSession* session, abyss_bool* handled);
-};
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Abyss needs one global initialisation per process before any server is created.
-bool InitAbyssOnce(std::string* error) {
-  static std::once_flag once;
-  static std::string init_error;
-  std::call_once(once, [] {
-    const char* e = nullptr;
-    AbyssInit(&e);
-    if (e) {
-      init_error = e;
-      free(const_cast<char*>(e));  // xmlrpc-c allocates error strings with malloc
-    }
-  });
-  *error = init_error;
-  return init_error.empty();
-}
-
-std::string TakeError(const char* error) {
-  std::string text = error ? error : "unknown error";
-  if (error) free(const_cast<char*>(error));
-  return text;
-}
+constexpr size_t kHeaderLimit = 16u << 10;
+// An answer that ends the connection leaves the caller's unread bytes behind; they are drained
+// for this long (and at most kMaxDrained bytes) so that closing does not reset the connection
+// before the caller has read our answer.
+constexpr auto kLinger = std::chrono::seconds(1);
+constexpr size_t kMaxDrained = 1u << 20;
+constexpr size_t kScratchBytes = 64u << 10;
 
 // The answer as XML for the wire. Values hold characters beyond U+FFFF in BMP form
 // (commands/xml_unicode.h); the wire carries standard UTF-8. Only a value xmlrpc-c cannot
@@ -137,97 +105,314 @@ std::string Answer(const CommandRegistry* registry, const std::string& body, Acc
   return Encode(Fault(result.status().code(), message));
 }
 
-// ---- HTTP, on Abyss's session -------------------------------------------------------------
 
-void SendText(TSession* session, uint16_t status, const std::string& text,
-              const char* allow = nullptr) {
-  // Statuses >= 400 end the connection (Abyss sends "Connection: close"): a request we did not
-  // read to its end leaves the stream at an unknown place.
-  ResponseStatus(session, status);
-  if (allow) ResponseAddField(session, "Allow", allow);
-  ResponseContentType(session, "text/plain; charset=utf-8");
-  ResponseContentLength(session, text.size());
-  ResponseWriteStart(session);
-  ResponseWriteBody(session, text.data(), static_cast<uint32_t>(text.size()));
-  ResponseWriteEnd(session);
-}
+}  // namespace
 
-void SendXml(TSession* session, const std::string& xml) {
-  ResponseStatus(session, 200);
-  ResponseContentType(session, "text/xml; charset=utf-8");
-  ResponseContentLength(session, xml.size());
-  ResponseWriteStart(session);
-  // ResponseWriteBody takes 32-bit lengths.
-  constexpr size_t kPiece = size_t{1} << 30;
-  for (size_t at = 0; at < xml.size(); at += kPiece) {
-    size_t piece = std::min(kPiece, xml.size() - at);
-    if (!ResponseWriteBody(session, xml.data() + at, static_cast<uint32_t>(piece))) break;
-  }
-  ResponseWriteEnd(session);
-}
+// ---- The server's state and threads -------------------------------------------------------
 
-// Reads `length` body bytes as they arrive (part may be buffered with the headers), appending
-// them to *body, or dropping them when body is null: an over-limit body is never held in
-// memory. False if the caller stops sending (Abyss's per-read time-out) or hangs up.
-bool ReadBody(TSession* session, size_t length, std::string* body) {
-  if (body) body->reserve(length);
-  size_t read = 0;
-  while (true) {
-    const char* data = nullptr;
-    size_t got = 0;
-    SessionGetReadData(session, length - read, &data, &got);
-    if (body) body->append(data, got);
-    read += got;
-    if (read == length) return true;
-    if (!SessionRefillBuffer(session)) return false;
-  }
-}
+struct XmlRpcServer::Impl {
+  class Connection;
+  explicit Impl(const XmlRpcServer* server)
+      : server(server),
+        workers("chord-worker", server->options_.min_threads, server->options_.max_threads) {}
 
-// The Content-Length header: ok with the length, or the HTTP status and text to answer with.
-struct BodyLength {
-  size_t length = 0;
-  uint16_t error_status = 0;  // 0: length is valid
-  std::string error;
+  const XmlRpcServer* server;
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> requests{0}, accepted{0}, evicted{0}, refused{0};
+  // Requests are handled here: handlers may block, the I/O thread never does.
+  WorkerPool workers;
+  std::mutex mutex;
+  // Open connections; an ended one leaves an expired entry, removed by MakeRoom. (A connection
+  // does not take the lock as it ends: the last reference to it may be released under it.)
+  std::list<std::weak_ptr<Connection>> connections;  // guarded by mutex
+  // All network I/O runs on one thread (io_thread), so connections need no strand and no
+  // thread waits on another for I/O.
+  net::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+  std::thread io_thread;
+
+  void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  // With the lock held: whether one more connection may open; *victim is set to a connection
+  // to close for it (to be closed and released after the lock: releasing the last reference
+  // ends the connection, which takes the lock).
+  bool MakeRoom(std::shared_ptr<Connection>* victim);
 };
 
-BodyLength ParseBodyLength(TSession* session) {
-  BodyLength result;
-  if (RequestHeaderValue(session, "transfer-encoding")) {
-    // Abyss cannot read chunked bodies; every XML-RPC client we know sends a length.
-    return {0, 411, "this server needs a Content-Length (chunked request bodies are not read)\n"};
+// One HTTP connection: reads a request, answers it, and waits for the next one while the
+// caller keeps it alive. Its handlers run on its strand, one at a time.
+class XmlRpcServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Impl* impl, tcp::socket socket) : impl_(impl), stream_(std::move(socket)) {}
+
+  void Start() { ReadHeader(); }
+  // From any thread: closes the socket on the connection's strand, which ends it.
+  void CloseSoon() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
   }
-  const char* header = RequestHeaderValue(session, "content-length");
-  if (!header) return {0, 411, "a Content-Length is required\n"};
-  std::string_view text(header);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  if (text.empty() || text.size() > 18) return {0, 400, "unreadable Content-Length\n"};
-  for (char c : text) {
-    if (c < '0' || c > '9') return {0, 400, "unreadable Content-Length\n"};
-    result.length = result.length * 10 + size_t(c - '0');
+  // Since when it has been waiting for a request, or nullopt while it serves one.
+  std::optional<Clock::time_point> waiting_since() const {
+    int64_t since = waiting_since_.load();
+    if (since < 0) return std::nullopt;
+    return Clock::time_point(Clock::duration(since));
   }
-  return result;
+
+ private:
+  const Options& options() const { return impl_->server->options_; }
+  void ReadHeader();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
+  void OnBody(beast::error_code ec);
+  void DiscardBody(size_t length);
+  void Respond(std::string xml, bool keep_alive);
+  // Answers an HTTP error and ends the connection.
+  void Refuse(http::status status, std::string text, const char* allow = nullptr);
+  void OnWrite(bool keep_alive, beast::error_code ec);
+  void Linger();
+
+  Impl* impl_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::buffer_body>> discard_;
+  std::unique_ptr<char[]> scratch_;  // for bodies and bytes that are dropped
+  size_t drained_ = 0;
+  http::response<http::string_body> response_;
+  std::atomic<int64_t> waiting_since_{-1};
+};
+
+void XmlRpcServer::Impl::Accept() {
+  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
+    OnAccept(ec, std::move(socket));
+  });
+}
+
+void XmlRpcServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || ec == net::error::operation_aborted) return;
+  if (!ec) {
+    ++accepted;
+    socket.set_option(tcp::no_delay(true), ec);
+    std::shared_ptr<Connection> connection, victim;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (MakeRoom(&victim)) {
+        connection = std::make_shared<Connection>(this, std::move(socket));
+        connections.push_back(connection);
+      }
+    }
+    if (victim) {
+      ++evicted;
+      victim->CloseSoon();  // still counted until it has ended: the limit may be passed by a few
+      victim.reset();
+    }
+    if (connection) {
+      connection->Start();
+    } else {
+      ++refused;
+      socket.close(ec);
+    }
+  }
+  Accept();
+}
+
+// A free place for one more connection: there is one, or the connection that has waited
+// longest for a request is closed for it. False when every connection is busy.
+bool XmlRpcServer::Impl::MakeRoom(std::shared_ptr<Connection>* victim) {
+  connections.remove_if([](const std::weak_ptr<Connection>& weak) { return weak.expired(); });
+  if (connections.size() < size_t(std::max(1, server->options_.max_connections))) return true;
+  std::shared_ptr<Connection>& oldest = *victim;
+  Clock::time_point oldest_since = Clock::time_point::max();
+  for (const auto& weak : connections) {
+    auto connection = weak.lock();
+    if (!connection) continue;
+    auto since = connection->waiting_since();
+    if (since && *since < oldest_since) {
+      oldest_since = *since;
+      oldest = connection;
+    }
+  }
+  return oldest != nullptr;
+}
+
+// ---- One connection -------------------------------------------------------------------------
+
+void XmlRpcServer::Impl::Connection::ReadHeader() {
+  if (impl_->stopping) return stream_.close();
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
+  // Bodies are limited once the header says how long they are (ReadBody, DiscardBody).
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // (Beast 1.74 mishandles none)
+  waiting_since_ = Clock::now().time_since_epoch().count();
+  stream_.expires_after(std::chrono::milliseconds(options().idle_timeout_ms));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            self->OnHeader(ec);
+                          });
+}
+
+void XmlRpcServer::Impl::Connection::OnHeader(beast::error_code ec) {
+  waiting_since_ = -1;
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted || ec == net::error::eof ||
+      ec == net::error::connection_reset) {
+    return stream_.close();  // the caller left, idled too long, or the server is stopping
+  }
+  if (ec) return Refuse(http::status::bad_request, "unreadable HTTP request: " + ec.message());
+  const auto& request = parser_->get();
+  std::string path(request.target());
+  if (path != "/RPC2" && path != "/") {
+    return Refuse(http::status::not_found, "XML-RPC is served at /RPC2 and /");
+  }
+  if (request.method() != http::verb::post) {
+    return Refuse(http::status::method_not_allowed, "XML-RPC calls are POSTed", "POST");
+  }
+  if (parser_->chunked()) {
+    return Refuse(http::status::length_required,
+                  "this server needs a Content-Length (chunked request bodies are not read)");
+  }
+  if (!parser_->content_length()) {
+    return Refuse(http::status::length_required, "a Content-Length is required");
+  }
+  const size_t length = size_t(*parser_->content_length());
+  const size_t limit = impl_->server->max_request_bytes();
+  if (length > kMaxDiscardedBody) {
+    return Refuse(http::status::payload_too_large, OverLimit(length, limit));
+  }
+  auto expect = request[http::field::expect];
+  if (beast::iequals(expect, "100-continue") && !parser_->is_done()) {
+    // The caller waits for a go-ahead before it sends the body.
+    static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(std::chrono::milliseconds(options().request_timeout_ms));
+    return net::async_write(
+        stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+        [self = shared_from_this(), length, limit](beast::error_code ec, size_t) {
+          if (ec) return self->stream_.close();
+          length > limit ? self->DiscardBody(length) : self->ReadBody();
+        });
+  }
+  length > limit ? DiscardBody(length) : ReadBody();
+}
+
+void XmlRpcServer::Impl::Connection::ReadBody() {
+  stream_.expires_after(std::chrono::milliseconds(options().request_timeout_ms));
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+}
+
+void XmlRpcServer::Impl::Connection::OnBody(beast::error_code ec) {
+  if (ec == beast::error::timeout) {
+    return Refuse(http::status::request_timeout, "timed out reading the request body");
+  }
+  if (ec) return stream_.close();
+  auto& request = parser_->get();
+  const XmlRpcServer* server = impl_->server;
+  Status proof;
+  Access access = Access::kAll;
+  if (server->checker_) {
+    auto header = request["X-Chord-Auth"];
+    proof = server->checker_->Check(std::string(header), std::string(request.target()),
+                                    request.body(), UnixMillis());
+    if (!proof.ok()) {
+      BOOST_LOG_TRIVIAL(debug) << "XML-RPC request without a valid proof: " << proof.message();
+      access = server->options_.client_auth ? Access::kNone : Access::kClientOnly;
+    }
+  }
+  // The connection waits (no I/O on it) while a worker answers; the answer goes out on the I/O
+  // thread.
+  impl_->workers.Submit([self = shared_from_this(), access, proof] {
+    auto& request = self->parser_->get();
+    std::string xml = Answer(self->impl_->server->registry_, request.body(), access, proof);
+    bool keep_alive = request.keep_alive();
+    net::post(self->stream_.get_executor(), [self, xml = std::move(xml), keep_alive]() mutable {
+      self->Respond(std::move(xml), keep_alive);
+    });
+  });
+}
+
+// Reads an over-limit body as it arrives and drops it, then answers with a fault the caller can
+// read (instead of a broken pipe); the connection stays usable.
+void XmlRpcServer::Impl::Connection::DiscardBody(size_t length) {
+  if (!discard_) {
+    discard_.emplace(std::move(*parser_));
+    if (!scratch_) scratch_.reset(new char[kScratchBytes]);
+    stream_.expires_after(std::chrono::milliseconds(options().request_timeout_ms));
+  }
+  discard_->get().body().data = scratch_.get();
+  discard_->get().body().size = kScratchBytes;
+  http::async_read(stream_, buffer_, *discard_,
+                   [self = shared_from_this(), length](beast::error_code ec, size_t) {
+                     if (ec == http::error::need_buffer) ec = {};
+                     if (ec == beast::error::timeout) {
+                       return self->Refuse(http::status::request_timeout,
+                                           "timed out reading the request body");
+                     }
+                     if (ec) return self->stream_.close();
+                     if (!self->discard_->is_done()) return self->DiscardBody(length);
+                     bool keep_alive = self->discard_->get().keep_alive();
+                     self->discard_.reset();
+                     size_t limit = self->impl_->server->max_request_bytes();
+                     self->Respond(Encode(Fault(ErrorCode::kBadArgument, OverLimit(length, limit))),
+                                   keep_alive);
+                   });
+}
+
+void XmlRpcServer::Impl::Connection::Respond(std::string xml, bool keep_alive) {
+  response_ = {};
+  response_.result(http::status::ok);
+  response_.version(11);
+  response_.set(http::field::content_type, "text/xml; charset=utf-8");
+  response_.body() = std::move(xml);
+  response_.keep_alive(keep_alive);
+  response_.prepare_payload();
+  stream_.expires_after(std::chrono::milliseconds(options().request_timeout_ms));
+  http::async_write(stream_, response_,
+                    [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                      self->OnWrite(keep_alive, ec);
+                    });
+}
+
+void XmlRpcServer::Impl::Connection::Refuse(http::status status, std::string text,
+                                            const char* allow) {
+  response_ = {};
+  response_.result(status);
+  response_.version(11);
+  if (allow) response_.set(http::field::allow, allow);
+  response_.set(http::field::content_type, "text/plain; charset=utf-8");
+  response_.body() = std::move(text) + "\n";
+  // A request we did not read to its end leaves the stream at an unknown place: close.
+  response_.keep_alive(false);
+  response_.prepare_payload();
+  stream_.expires_after(std::chrono::milliseconds(options().request_timeout_ms));
+  http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    self->OnWrite(false, ec);
+  });
+}
+
+void XmlRpcServer::Impl::Connection::OnWrite(bool keep_alive, beast::error_code ec) {
+  ++impl_->requests;
+  if (ec) return stream_.close();
+  if (keep_alive) return ReadHeader();
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (!scratch_) scratch_.reset(new char[kScratchBytes]);
+  stream_.expires_after(kLinger);
+  Linger();
 }
 
 // Closing a socket with unread data makes the kernel send a reset, which can destroy our last
-// answer (a 413, say) before the caller reads it. So: send our end-of-stream, then read and drop
-// what the caller still sends until it closes too, for at most 1 s and 1 MiB. Stop() shuts the
-// socket down, which ends this at once.
-void LingerBeforeClose(int fd) {
-  if (shutdown(fd, SHUT_WR) != 0) return;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  char scratch[16384];
-  for (size_t drained = 0; drained < (1u << 20);) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd pfd{fd, POLLIN, 0};
-    if (left.count() <= 0 || poll(&pfd, 1, int(left.count())) <= 0) return;
-    ssize_t got = recv(fd, scratch, sizeof(scratch), 0);
-    if (got <= 0) return;
-    drained += size_t(got);
-  }
+// answer (a 413, say) before the caller reads it. So after our end-of-stream, what the caller
+// still sends is read and dropped until it closes too, for at most kLinger and kMaxDrained.
+void XmlRpcServer::Impl::Connection::Linger() {
+  stream_.async_read_some(net::buffer(scratch_.get(), kScratchBytes),
+                          [self = shared_from_this()](beast::error_code ec, size_t got) {
+                            self->drained_ += got;
+                            if (ec || self->drained_ >= kMaxDrained) return self->stream_.close();
+                            self->Linger();
+                          });
 }
 
-}  // namespace
+// ---- XmlRpcServer -----------------------------------------------------------------------------
 
 void SetXmlSizeLimit(size_t bytes) { xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, bytes); }
 
@@ -236,249 +421,86 @@ XmlRpcServer::XmlRpcServer(const CommandRegistry* registry, Options options)
   if (!options_.secret.empty()) checker_ = std::make_unique<ProofChecker>(options_.secret);
 }
 
+XmlRpcServer::~XmlRpcServer() { Stop(); }
+
 size_t XmlRpcServer::max_request_bytes() const {
   return std::min(options_.max_request_bytes, size_t(xmlrpc_limit_get(XMLRPC_XML_SIZE_LIMIT_ID)));
 }
 
-Access XmlRpcServer::AccessFor(TSession* session, const std::string& path, const std::string& body,
-                               Status* proof) const {
-  if (!checker_) return Access::kAll;
-  const char* header = RequestHeaderValue(session, "x-chord-auth");
-  *proof = checker_->Check(header ? header : "", path, body, UnixMillis());
-  if (proof->ok()) return Access::kAll;
-  BOOST_LOG_TRIVIAL(debug) << "XML-RPC request without a valid proof: " << proof->message();
-  return options_.client_auth ? Access::kNone : Access::kClientOnly;
-}
-
-void XmlRpcServer::Abyss::HandleRequest(void* self_arg, TSession* session, abyss_bool* handled) {
-  *handled = true;  // every request is ours, errors included
-  const auto* self = static_cast<const XmlRpcServer*>(self_arg);
-  // Nothing may unwind through Abyss's C frames.
-  try {
-    const TRequestInfo* info = nullptr;
-    SessionGetRequestInfo(session, &info);
-    std::string path = info->uri ? info->uri : "";
-    if (path != "/RPC2" && path != "/") {
-      return SendText(session, 404, "XML-RPC is served at /RPC2 and /\n");
-    }
-    if (info->method != m_post) {
-      return SendText(session, 405, "XML-RPC calls are POSTed\n", "POST");
-    }
-    BodyLength length = ParseBodyLength(session);
-    if (length.error_status) return SendText(session, length.error_status, length.error);
-    const size_t limit = self->max_request_bytes();
-    if (length.length > kMaxDiscardedBody) {
-      // Not worth reading: answer at once and close (a 4xx status ends the connection).
-      return SendText(session, 413, OverLimit(length.length, limit) + "\n");
-    }
-    if (length.length > limit) {
-      // Read and drop it, so the caller gets a fault it can read instead of a broken pipe, and
-      // its connection stays usable.
-      if (!ReadBody(session, length.length, nullptr)) {
-        return SendText(session, 408, "timed out reading the request body\n");
-      }
-      return SendXml(session,
-                     Encode(Fault(ErrorCode::kBadArgument, OverLimit(length.length, limit))));
-    }
-    std::string body;
-    if (!ReadBody(session, length.length, &body)) {
-      return SendText(session, 408, "timed out reading the request body\n");
-    }
-    Status proof;
-    Access access = self->AccessFor(session, path, body, &proof);
-    SendXml(session, Answer(self->registry_, body, access, proof));
-  } catch (const std::exception& e) {
-    BOOST_LOG_TRIVIAL(error) << "XML-RPC server: " << e.what();
-    SendText(session, 500, std::string("internal error: ") + e.what() + "\n");
-  } catch (...) {
-    SendText(session, 500, "internal error\n");
-  }
-}
-
-XmlRpcServer::~XmlRpcServer() { Stop(); }
-
 Status XmlRpcServer::Start() {
-  if (abyss_) return Status::Refused("server already started");
-  std::string error;
-  if (!InitAbyssOnce(&error)) return Status::Internal("cannot initialise Abyss: " + error);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(options_.port));
-  if (inet_pton(AF_INET, options_.bind.c_str(), &addr.sin_addr) != 1) {
+  if (impl_) return Status::Refused("server already started");
+  in_addr parsed{};
+  if (inet_pton(AF_INET, options_.bind.c_str(), &parsed) != 1) {
     return Status::BadArgument("bind address '" + options_.bind +
                                "' is not a numeric IPv4 address");
   }
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::Unavailable(std::string("socket: ") + strerror(errno));
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int err = errno;
-    close(fd);
-    return Status::Unavailable("cannot bind " + options_.bind + ":" +
-                               std::to_string(options_.port) + ": " + strerror(err));
-  }
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  socket_fd_ = fd;
-
-  if (listen(fd, 128) != 0) {
-    int err = errno;
-    close(fd);
-    return Status::Unavailable("cannot listen on port " + std::to_string(port_) + ": " +
-                               strerror(err));
-  }
-  socket_fd_ = fd;
-
-  auto abyss = std::make_unique<Abyss>();
-  auto fail = [&](const std::string& what) {
-    if (abyss->server_created) ServerFree(&abyss->server);
-    for (int end : abyss->wake_pipe) {
-      if (end >= 0) close(end);
-    }
-    close(fd);
-    socket_fd_ = -1;
-    return Status::Internal("cannot start XML-RPC server: " + what);
-  };
-  if (pipe2(abyss->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return fail(strerror(errno));
-  if (!ServerCreateNoAccept(&abyss->server, "chord", nullptr, nullptr)) {
-    return fail("ServerCreateNoAccept failed");
-  }
-  abyss->server_created = true;
-
-  // One handler for every request: it serves / and /RPC2 and answers anything else with an
-  // HTTP error, so Abyss's default handler (which would serve files) never runs.
-  ServerReqHandler3 handler{};
-  handler.handleReq = &Abyss::HandleRequest;
-  handler.userdata = this;
-  abyss_bool added = false;
-  ServerAddHandler3(&abyss->server, &handler, &added);
-  if (!added) return fail("ServerAddHandler3 failed");
-  // An idle keep-alive connection holds one of max_connections slots: free it after 10 s, so
-  // that a ring of many peers, each keeping a few connections in its pool, cannot fill the
-  // server with idle ones for long. (Clients reconnect transparently.)
-  ServerSetKeepaliveTimeout(&abyss->server, 10);
-  ServerSetKeepaliveMaxConn(&abyss->server, 1000000);
-  ServerSetTimeout(&abyss->server, 30);
-  ServerSetAdvertise(&abyss->server, false);
-  // No ServerInit: a server without its own accept loop is not initialised (Abyss refuses).
-
-  abyss_ = std::move(abyss);
-  thread_ = std::thread([this] { AcceptLoop(); });
+  auto impl = std::make_unique<Impl>(this);
+  tcp::endpoint endpoint(net::ip::make_address_v4(ntohl(parsed.s_addr)),
+                         static_cast<uint16_t>(options_.port));
+  const std::string where = options_.bind + ":" + std::to_string(options_.port);
+  beast::error_code ec;
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (ec) return Status::Unavailable("cannot open a socket for " + where + ": " + ec.message());
+  impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  impl->acceptor.bind(endpoint, ec);
+  if (ec) return Status::Unavailable("cannot bind " + where + ": " + ec.message());
+  impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable("cannot listen on " + where + ": " + ec.message());
+  port_ = impl->acceptor.local_endpoint().port();
+  impl_ = std::move(impl);
+  impl_->workers.Start();
+  impl_->keep_running.emplace(impl_->io.get_executor());
+  impl_->Accept();
+  impl_->io_thread = std::thread([io = &impl_->io] {
+    // Asio sends with MSG_NOSIGNAL; this is for any other write to a closed socket.
+    sigset_t sigpipe;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+    pthread_setname_np(pthread_self(), "chord-io");
+    io->run();  // handlers do not throw
+  });
   BOOST_LOG_TRIVIAL(debug) << "XML-RPC server listening on " << address();
   return Status::Ok();
 }
 
-// Joins and forgets the connections whose thread has ended (it set `done` under the lock and
-// touches nothing after, so the join is short). Called with the lock held.
-void XmlRpcServer::Abyss::ReapFinished(std::list<Connection>* connections) {
-  for (auto it = connections->begin(); it != connections->end();) {
-    if (it->done) {
-      it->thread.join();
-      it = connections->erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void XmlRpcServer::AcceptLoop() {
-  // Abyss writes answers with plain send(): writing to a peer that hung up (a caller that timed
-  // out, say) raises SIGPIPE, which kills the process by default. Block it here; connection
-  // threads started from this thread inherit the mask, so such a write just fails with EPIPE.
-  sigset_t sigpipe;
-  sigemptyset(&sigpipe);
-  sigaddset(&sigpipe, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
-  Abyss& abyss = *abyss_;
-  const size_t max_connections = size_t(std::max(1, options_.max_connections));
-  while (true) {
-    {
-      // Wait for a free slot: a full server leaves new callers in the listen backlog instead
-      // of failing them. Finished connections are reaped on every wake-up: a slot is freed by
-      // a connection that ends, and it must count as free then (reaping only before waiting
-      // left a full server waiting for ever once all its connections had ended).
-      std::unique_lock<std::mutex> lock(abyss.mutex);
-      abyss.slot_freed.wait(lock, [&] {
-        Abyss::ReapFinished(&abyss.connections);
-        return abyss.stopping || abyss.connections.size() < max_connections;
-      });
-      if (abyss.stopping) return;
-    }
-    pollfd fds[2] = {{socket_fd_, POLLIN, 0}, {abyss.wake_pipe[0], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      BOOST_LOG_TRIVIAL(error) << "XML-RPC server: poll: " << strerror(errno);
-      return;
-    }
-    if (fds[1].revents) return;  // Stop()
-    if (!(fds[0].revents & POLLIN)) continue;
-    int fd = accept4(socket_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;  // the caller gave up already, or a transient error
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    std::lock_guard<std::mutex> lock(abyss.mutex);
-    if (abyss.stopping) {
-      close(fd);
-      return;
-    }
-    abyss.connections.push_back({fd, false, {}});
-    auto* connection = &abyss.connections.back();
-    connection->thread = std::thread([this, connection] { Serve(connection->fd, connection); });
-  }
-}
-
-void XmlRpcServer::Serve(int fd, void* connection_handle) {
-  Abyss& abyss = *abyss_;
-  TChannel* channel = nullptr;
-  struct abyss_unix_chaninfo* info = nullptr;
-  const char* error = nullptr;
-  ChannelUnixCreateFd(fd, &channel, &info, &error);
-  if (error) {
-    BOOST_LOG_TRIVIAL(warning) << "XML-RPC server: " << TakeError(error);
-  } else {
-    ServerRunChannel(&abyss.server, channel, info, &error);
-    if (error) BOOST_LOG_TRIVIAL(debug) << "XML-RPC connection: " << TakeError(error);
-    ChannelDestroy(channel);
-    free(info);
-  }
-  LingerBeforeClose(fd);
-  std::lock_guard<std::mutex> lock(abyss.mutex);
-  close(fd);
-  static_cast<Abyss::Connection*>(connection_handle)->done = true;
-  abyss.slot_freed.notify_all();
+XmlRpcServer::Stats XmlRpcServer::stats() const {
+  Stats stats;
+  if (!impl_) return stats;
+  stats.requests = impl_->requests;
+  stats.connections_accepted = impl_->accepted;
+  stats.connections_evicted = impl_->evicted;
+  stats.connections_refused = impl_->refused;
+  stats.threads_started = impl_->workers.stats().threads_started + 1;  // + the I/O thread
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  for (const auto& weak : impl_->connections) stats.connections_open += !weak.expired();
+  return stats;
 }
 
 void XmlRpcServer::Stop() {
-  if (!abyss_) return;
-  Abyss& abyss = *abyss_;
+  if (!impl_) return;
+  Impl& impl = *impl_;
+  std::vector<std::shared_ptr<Impl::Connection>> open;
   {
-    std::lock_guard<std::mutex> lock(abyss.mutex);
-    abyss.stopping = true;
-    // Wake every connection thread, idle keep-alive ones included: their reads end at once.
-    for (auto& connection : abyss.connections) {
-      if (!connection.done) shutdown(connection.fd, SHUT_RDWR);
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    impl.stopping = true;
+    for (const auto& weak : impl.connections) {
+      if (auto connection = weak.lock()) open.push_back(std::move(connection));
     }
   }
-  abyss.slot_freed.notify_all();
-  char byte = 1;
-  ssize_t ignored = write(abyss.wake_pipe[1], &byte, 1);
-  (void)ignored;
-  if (thread_.joinable()) thread_.join();
-  std::list<Abyss::Connection> connections;
-  {
-    std::lock_guard<std::mutex> lock(abyss.mutex);
-    connections.swap(abyss.connections);
-  }
-  for (auto& connection : connections) connection.thread.join();
-  ServerFree(&abyss.server);
-  for (int end : abyss.wake_pipe) close(end);
-  abyss_.reset();
-  if (socket_fd_ >= 0) {
-    close(socket_fd_);
-    socket_fd_ = -1;
-  }
+  // Every connection ends at once, idle keep-alive ones included; one whose request a worker is
+  // answering ends when the handler returns (its answer then fails to go out).
+  for (auto& connection : open) connection->CloseSoon();
+  open.clear();
+  net::post(impl.io, [&impl] {
+    beast::error_code ignored;
+    impl.acceptor.close(ignored);
+  });
+  impl.workers.Stop();  // waits for running handlers, drops queued requests
+  // With the acceptor and every socket closed, the I/O thread runs out of work and returns.
+  impl.keep_running.reset();
+  impl.io_thread.join();
+  impl_.reset();
 }
 
 }  // namespace chord

@@ -1,20 +1,19 @@
-// XmlRpcServer: serves a CommandRegistry over XML-RPC/HTTP (xmlrpc-c's Abyss server).
+// XmlRpcServer: serves a CommandRegistry over XML-RPC/HTTP/1.1 (Boost.Beast for HTTP, xmlrpc-c
+// for the XML).
 //
 // Requests are posted to /RPC2 (or /). The server hands each request's XML to the registry
-// itself rather than to xmlrpc-c's method registry, so that commands can come and go at run
-// time and system.listMethods / methodHelp / methodSignature describe every one of them.
+// itself, so that commands can come and go at run time and system.listMethods / methodHelp /
+// methodSignature describe every one of them.
 //
 // Binds a numeric IPv4 address (127.0.0.1 by default); port 0 picks a free port, reported by
 // port() after Start(). Every call is dispatched into the registry; a non-ok Status becomes an
 // XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests (invalid UTF-8
 // included) get a bad_argument fault and the server keeps serving.
 //
-// HTTP is read by our own Abyss handler rather than xmlrpc-c's, which refuses an over-limit
-// body without reading it (the caller then sees a broken pipe, not an answer). Here a body up to
-// max_request_bytes() is parsed; a longer one up to kMaxDiscardedBody is read as it arrives,
-// dropped, and answered with a bad_argument fault naming the limit (the connection stays
-// usable); beyond that, or without a Content-Length, the answer is HTTP 413 / 411 and the
-// connection closes. Other paths get 404, other methods 405.
+// Sizes: a body up to max_request_bytes() is parsed; a longer one up to kMaxDiscardedBody is read
+// as it arrives, dropped, and answered with a bad_argument fault naming the limit (the
+// connection stays usable); beyond that, or without a Content-Length, the answer is HTTP 413 /
+// 411 and the connection closes. Other paths get 404, other methods 405, unreadable headers 400.
 //
 // Access: with Options::secret set, each request's X-Chord-Auth proof (commands/auth.h) decides
 // what it may call: a valid proof everything, none or an invalid one client commands only, or
@@ -23,27 +22,30 @@
 // Strings: characters beyond U+FFFF cross the wire as standard UTF-8 and reach handlers in the
 // BMP form of commands/xml_unicode.h.
 //
-// Connections are accepted by the server thread and each is served on a thread of its own, at
-// most max_connections at a time; further callers wait in the listen backlog rather than being
-// refused. Note that xmlrpc-c 1.33 serves one request per connection handed to it
-// (ServerRunChannel forces its keep-alive limit to 1, so every answer says "Connection:
-// close"); clients reconnect for the next call.
+// Connections and threads: connections are kept alive (HTTP/1.1) and cost no thread while they
+// wait. A fixed, small set of threads does all the I/O and runs the handlers; as handlers may
+// block (a command that calls other nodes), the set grows by one thread whenever every thread
+// is busy, up to max_threads, and never shrinks before Stop(), so a steady load starts no
+// thread. Deadlines bound every connection: the next request's header must be complete within
+// idle_timeout_ms of the previous answer (or of the accept), and its body within
+// request_timeout_ms; a connection that misses one is closed. At most max_connections are open:
+// a new one then evicts the connection that has waited longest for a request, or is refused
+// (closed at once) when every connection is busy, so idle or slow callers cannot lock the node
+// out.
 //
-// Thread-safety: Start() and Stop() must be called from the owning thread; the registry is
-// called from the connection threads. Stop() is idempotent: it shuts every connection down at
-// once (idle keep-alive ones included), ends all threads and joins them; the destructor calls
-// Stop().
+// Thread-safety: Start() and Stop() must be called from the owning thread; stats() from any
+// thread; the registry is called from the server's threads. Stop() is idempotent: it closes
+// every connection at once (idle keep-alive ones included), waits for running handlers to
+// return, and joins all threads; the destructor calls Stop().
 #ifndef CHORD_COMMANDS_XMLRPC_SERVER_H_
 #define CHORD_COMMANDS_XMLRPC_SERVER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "commands/command_registry.h"
-
-struct _TSession;  // Abyss's HTTP session (xmlrpc-c/abyss.h)
 
 namespace chord {
 
@@ -66,7 +68,11 @@ class XmlRpcServer {
   struct Options {
     std::string bind = "127.0.0.1";  // numeric IPv4 address
     int port = 0;                    // 0 = any free port
-    int max_connections = 256;       // concurrent connections served (Abyss maxConn)
+    int max_connections = 1024;      // open connections (see above: eviction, refusal)
+    int idle_timeout_ms = 30000;     // until the next request's header is complete
+    int request_timeout_ms = 30000;  // for a request's body once its header is read
+    int min_threads = 2;             // threads started by Start()
+    int max_threads = 64;            // the most threads the server grows to
     // The ring's shared secret; empty: no proof is asked and every command is open (Access::kAll).
     // When set, a request that carries no valid proof (see commands/auth.h) may call client
     // commands only (Access::kClientOnly), or nothing but system.* with client_auth.
@@ -90,6 +96,17 @@ class XmlRpcServer {
   // Stops accepting, finishes and joins. Idempotent.
   void Stop();
 
+  // What the server has done since Start(), for benchmarks and chord.stats.
+  struct Stats {
+    uint64_t requests = 0;              // HTTP requests answered
+    uint64_t connections_accepted = 0;  // connections taken from the listen queue
+    uint64_t connections_evicted = 0;   // idle ones closed to make room (max_connections)
+    uint64_t connections_refused = 0;   // closed at once: every connection was busy
+    uint64_t threads_started = 0;       // Start()'s threads included
+    int connections_open = 0;
+  };
+  Stats stats() const;
+
   int port() const { return port_; }
   // The largest body parsed: Options::max_request_bytes, or xmlrpc-c's process-wide XML size
   // limit (SetXmlSizeLimit) when that is smaller, since xmlrpc-c refuses to parse more.
@@ -98,19 +115,12 @@ class XmlRpcServer {
   std::string address() const { return options_.bind + ":" + std::to_string(port_); }
 
  private:
+  struct Impl;  // Asio state, connections and threads, kept out of this header
   const CommandRegistry* registry_;
   Options options_;
   int port_ = 0;
-  int socket_fd_ = -1;
   std::unique_ptr<ProofChecker> checker_;  // null when there is no secret
-  // What the request may call, from the secret and the request's proof (*proof: why not).
-  Access AccessFor(_TSession* session, const std::string& path, const std::string& body,
-                   Status* proof) const;
-  void AcceptLoop();                     // the server thread
-  void Serve(int fd, void* connection);  // one connection's thread
-  struct Abyss;  // xmlrpc-c's C server state and our connections, kept out of this header
-  std::unique_ptr<Abyss> abyss_;
-  std::thread thread_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace chord
