@@ -228,6 +228,28 @@ WireInfo InfoToWire(const NodeInfo& info) {
   return wire;
 }
 
+// chord.stats travels as NodeStats itself: counters need no conversion, only the check that
+// none is negative.
+struct WireStats : NodeStats {
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("calls_served", calls_served);
+    visit("connections_accepted", connections_accepted);
+    visit("connections_evicted", connections_evicted);
+    visit("connections_refused", connections_refused);
+    visit("connections_open", connections_open);
+    visit("server_threads_started", server_threads_started);
+    visit("calls_made", calls_made);
+    visit("connections_opened", connections_opened);
+  }
+};
+
+Status CheckStats(WireStats stats) {
+  bool negative = false;
+  stats.Fields([&](const char*, int64_t value) { negative = negative || value < 0; });
+  return negative ? Status::BadArgument("a negative counter") : Status::Ok();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Registration
 
@@ -323,6 +345,14 @@ void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService*
   RegisterMaintenance(commands, bits, service);
 }
 
+void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats) {
+  commands->Add(MakeCommand<WireStats()>(
+      "chord.stats", Audience::kClient,
+      "Counters of this node's transport since it started: calls served and made, connections "
+      "accepted, evicted, refused, open and opened, server threads started.",
+      [stats = std::move(stats)]() -> Result<WireStats> { return WireStats{stats()}; }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stubs
 
@@ -337,6 +367,14 @@ Result<PingReply> ChordStub::Ping(const std::string& address) const {
   auto node = FromWire(WireNode{wire->id, wire->address}, bits, "the reply of chord.ping");
   if (!node.ok()) return MalformedReply(address, node.status());
   return PingReply{node.value(), bits};
+}
+
+Result<NodeStats> ChordStub::Stats(const std::string& address) const {
+  auto wire = CallTyped<WireStats>(transport_, address, "chord.stats", xmlrpc_c::paramList());
+  if (!wire.ok()) return wire.status();
+  Status checked = CheckStats(wire.value());
+  if (!checked.ok()) return MalformedReply(address, checked);
+  return NodeStats(wire.value());
 }
 
 Result<NodeInfo> ChordStub::Info(const std::string& address) const {

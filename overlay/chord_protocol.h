@@ -15,6 +15,7 @@
 #ifndef CHORD_OVERLAY_CHORD_PROTOCOL_H_
 #define CHORD_OVERLAY_CHORD_PROTOCOL_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -77,6 +78,20 @@ struct PingReply {
   int bits = 0;  // the node's ring id size, so that a joining node can check it matches
 };
 
+// chord.stats' answer: what a node's transport has done since it started (counters), for
+// benchmarks and monitoring. Calls count both directions: served by this node's server, and
+// made by this node to others.
+struct NodeStats {
+  int64_t calls_served = 0;            // requests answered by the server
+  int64_t connections_accepted = 0;    // by the server
+  int64_t connections_evicted = 0;     // idle ones closed by the server to make room
+  int64_t connections_refused = 0;     // closed at once by a full server
+  int64_t connections_open = 0;        // open at the server now
+  int64_t server_threads_started = 0;  // the server's I/O thread and workers
+  int64_t calls_made = 0;              // to other nodes
+  int64_t connections_opened = 0;      // to other nodes
+};
+
 // The serving side: what a node does for each chord.* command. Local implements it. Handlers
 // get checked values (ids of this ring's size, valid addresses) and may be called concurrently.
 class ChordService {
@@ -95,6 +110,11 @@ class ChordService {
 // bits. `service` is not owned and must outlive the registrations.
 void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService* service);
 
+// Registers chord.stats, answered by `stats` (called on the server's threads, so it must be
+// safe to call concurrently). Kept apart from RegisterChordCommands because the counters belong
+// to the node's transport, not to the overlay (NodeHost registers it).
+void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats);
+
 // Client stubs: one per chord.* command, calling the node at an address.
 class ChordStub {
  public:
@@ -110,6 +130,7 @@ class ChordStub {
   Result<Neighbors> GetNeighbors(const std::string& address) const;
   Status Notify(const std::string& address, const NodeRef& self) const;
   Status Leaving(const std::string& address, const LeavingNotice& notice) const;
+  Result<NodeStats> Stats(const std::string& address) const;
 
   // The same for a hex id typed by a user; errors: BadArgument if it is not an id.
   Result<FoundOwner> FindSuccessorOfHex(const std::string& address, const std::string& hex) const;

@@ -64,6 +64,18 @@ NodeHost::NodeHost(Settings settings)
 
 NodeHost::~NodeHost() { Stop(); }
 
+NodeStats NodeHost::TransportStats() const {
+  XmlRpcServer::Stats served = server_.stats();
+  NodeStats stats;
+  stats.calls_served = int64_t(served.requests);
+  stats.connections_accepted = int64_t(served.connections_accepted);
+  stats.connections_evicted = int64_t(served.connections_evicted);
+  stats.connections_refused = int64_t(served.connections_refused);
+  stats.connections_open = served.connections_open;
+  stats.server_threads_started = int64_t(served.threads_started);
+  return stats;
+}
+
 Status NodeHost::Start() {
   if (local_) return Status::Refused("node already started");
   if (!secret_.ok()) return secret_.status();
@@ -74,6 +86,9 @@ Status NodeHost::Start() {
   }
   Status status = server_.Start();
   if (!status.ok()) return status;
+  if (host_commands_.names().empty()) {
+    RegisterStatsCommand(&host_commands_, [this] { return TransportStats(); });
+  }
   local_ = std::make_unique<Local>(OverlayOptionsFrom(settings_), server_.address(), &transport_,
                                    &registry_);
   AddOverlayMaintenance(&maintenance_, local_.get(),

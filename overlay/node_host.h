@@ -22,8 +22,10 @@
 #include <string>
 
 #include "commands/command_registry.h"
+#include "commands/registered_commands.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "overlay/chord_protocol.h"
 #include "overlay/local.h"
 #include "overlay/maintenance.h"
 #include "settings/settings.h"
@@ -57,6 +59,8 @@ class NodeHost {
   CommandRegistry& registry() { return registry_; }
   Transport& transport() { return transport_; }
   Maintenance& maintenance() { return maintenance_; }
+  // The counters chord.stats reports (server and client side of this node's transport).
+  NodeStats TransportStats() const;
   // Valid after Start().
   Local& local() { return *local_; }
 
@@ -67,6 +71,7 @@ class NodeHost {
   XmlRpcTransport transport_;
   XmlRpcServer server_;
   std::unique_ptr<Local> local_;
+  RegisteredCommands host_commands_{&registry_};  // chord.stats
   Maintenance maintenance_;
 };
 
