@@ -105,7 +105,6 @@ std::string Answer(const CommandRegistry* registry, const std::string& body, Acc
   return Encode(Fault(result.status().code(), message));
 }
 
-
 }  // namespace
 
 // ---- The server's state and threads -------------------------------------------------------
@@ -183,9 +182,8 @@ class XmlRpcServer::Impl::Connection : public std::enable_shared_from_this<Conne
 };
 
 void XmlRpcServer::Impl::Accept() {
-  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
-    OnAccept(ec, std::move(socket));
-  });
+  acceptor.async_accept(
+      io, [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
 }
 
 void XmlRpcServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -245,10 +243,9 @@ void XmlRpcServer::Impl::Connection::ReadHeader() {
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // (Beast 1.74 mishandles none)
   waiting_since_ = Clock::now().time_since_epoch().count();
   stream_.expires_after(std::chrono::milliseconds(options().idle_timeout_ms));
-  http::async_read_header(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, size_t) {
-                            self->OnHeader(ec);
-                          });
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
 void XmlRpcServer::Impl::Connection::OnHeader(beast::error_code ec) {
@@ -340,21 +337,20 @@ void XmlRpcServer::Impl::Connection::DiscardBody(size_t length) {
   }
   discard_->get().body().data = scratch_.get();
   discard_->get().body().size = kScratchBytes;
-  http::async_read(stream_, buffer_, *discard_,
-                   [self = shared_from_this(), length](beast::error_code ec, size_t) {
-                     if (ec == http::error::need_buffer) ec = {};
-                     if (ec == beast::error::timeout) {
-                       return self->Refuse(http::status::request_timeout,
-                                           "timed out reading the request body");
-                     }
-                     if (ec) return self->stream_.close();
-                     if (!self->discard_->is_done()) return self->DiscardBody(length);
-                     bool keep_alive = self->discard_->get().keep_alive();
-                     self->discard_.reset();
-                     size_t limit = self->impl_->server->max_request_bytes();
-                     self->Respond(Encode(Fault(ErrorCode::kBadArgument, OverLimit(length, limit))),
-                                   keep_alive);
-                   });
+  http::async_read(
+      stream_, buffer_, *discard_,
+      [self = shared_from_this(), length](beast::error_code ec, size_t) {
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec == beast::error::timeout) {
+          return self->Refuse(http::status::request_timeout, "timed out reading the request body");
+        }
+        if (ec) return self->stream_.close();
+        if (!self->discard_->is_done()) return self->DiscardBody(length);
+        bool keep_alive = self->discard_->get().keep_alive();
+        self->discard_.reset();
+        size_t limit = self->impl_->server->max_request_bytes();
+        self->Respond(Encode(Fault(ErrorCode::kBadArgument, OverLimit(length, limit))), keep_alive);
+      });
 }
 
 void XmlRpcServer::Impl::Connection::Respond(std::string xml, bool keep_alive) {

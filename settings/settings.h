@@ -28,7 +28,7 @@ struct Settings {
   // --- network ---
   std::string bind = "127.0.0.1";  // Default 127.0.0.1: numeric IPv4 address the server binds.
   int port = 0;                    // Default 0: TCP port of the server; 0 picks a free port.
-  int max_connections = 256;       // Default 256: connections the server serves at once.
+  int max_connections = 1024;      // Default 1024: connections the server keeps open.
   int connect_timeout_ms = 1000;   // Default 1000: client TCP connect timeout in milliseconds.
   int call_timeout_ms = 5000;      // Default 5000: client whole-call timeout in milliseconds.
 

@@ -36,7 +36,7 @@ void ForEachSettingsOption(Visitor&& visit) {
   visit(kNetwork, "bind", &Settings::bind, "IPV4", "numeric IPv4 address the server binds");
   visit(kNetwork, "port", &Settings::port, "N", "TCP port of the server; 0 picks a free port");
   visit(kNetwork, "max-connections", &Settings::max_connections, "N",
-        "connections the server serves at once");
+        "connections the server keeps open (the one idle longest makes room for a new one)");
   visit(kNetwork, "connect-timeout-ms", &Settings::connect_timeout_ms, "MS",
         "client TCP connect timeout");
   visit(kNetwork, "call-timeout-ms", &Settings::call_timeout_ms, "MS", "client whole-call timeout");

@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(built_in_defaults) {
   BOOST_CHECK_EQUAL(s.config_file, "");
   BOOST_CHECK_EQUAL(s.bind, "127.0.0.1");
   BOOST_CHECK_EQUAL(s.port, 0);
-  BOOST_CHECK_EQUAL(s.max_connections, 256);
+  BOOST_CHECK_EQUAL(s.max_connections, 1024);
   BOOST_CHECK_EQUAL(s.connect_timeout_ms, 1000);
   BOOST_CHECK_EQUAL(s.call_timeout_ms, 5000);
   BOOST_CHECK_EQUAL(s.secret_file, "");
