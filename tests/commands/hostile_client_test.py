@@ -187,6 +187,101 @@ def test_client_auth(binary):
         server.close()
 
 
+def timed_echo(server, value):
+    """One normal call on a fresh connection; returns its duration in seconds."""
+    start = time.monotonic()
+    assert server.proxy().test.echo(value) == value
+    return time.monotonic() - start
+
+
+def test_connections_that_ended_free_their_place(binary):
+    server = Server(binary, "--max-connections", "4")
+    try:
+        for _ in range(3):
+            socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(4)]
+            for sock in socks:
+                sock.close()
+            assert timed_echo(server, 1) < 1.0
+    finally:
+        server.close()
+
+
+def test_a_full_server_makes_room_for_a_new_caller(binary):
+    server = Server(binary, "--max-connections", "4")
+    socks = []
+    try:
+        socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(4)]
+        time.sleep(0.2)  # let the server accept them all (no reply to wait for)
+        for value in range(3):
+            assert timed_echo(server, value) < 1.0
+    finally:
+        for sock in socks:
+            sock.close()
+        server.close()
+
+
+def test_idle_and_slow_connections_cannot_starve_a_caller(binary):
+    """300 idle connections and 50 sending a header byte at a time: a normal call is still served
+    within 1 s, and everything is normal once they are gone."""
+    server = Server(binary)
+    idle, slow = [], []
+    try:
+        idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(300)]
+        slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
+        header = b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        worst = 0.0
+        for step in range(8):  # bounded: 8 rounds of one byte per slow connection
+            for sock in slow:
+                sock.sendall(header[step:step + 1])
+            worst = max(worst, timed_echo(server, step))
+        assert worst < 1.0, worst
+    finally:
+        for sock in idle + slow:
+            sock.close()
+    try:
+        for value in range(5):
+            assert timed_echo(server, value) < 1.0
+    finally:
+        server.close()
+
+
+def test_idle_and_slow_connections_are_closed_after_the_idle_time_out(binary):
+    server = Server(binary, "--idle-timeout-ms", "300")
+    try:
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        slow = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        start = time.monotonic()
+        for byte in b"POST /RPC2 HT":  # a byte every 50 ms does not extend the deadline
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.05)
+        assert slow.recv(100) == b""
+        assert idle.recv(100) == b""
+        assert time.monotonic() - start < 3.0
+        idle.close()
+        slow.close()
+    finally:
+        server.close()
+
+
+def test_connections_are_kept_alive(binary):
+    server = Server(binary)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+        body = xmlrpc.client.dumps((7,), "test.echo").encode()
+        for _ in range(3):
+            conn.request("POST", "/RPC2", body, {"Content-Type": "text/xml"})
+            reply = conn.getresponse()
+            assert reply.status == 200
+            assert reply.getheader("Connection", "").lower() != "close"
+            assert xmlrpc.client.loads(reply.read())[0] == (7,)
+        conn.close()
+    finally:
+        server.close()
+
+
 def main():
     binary = sys.argv[1]
     tests = [value for name, value in sorted(globals().items()) if name.startswith("test_")]

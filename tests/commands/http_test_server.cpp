@@ -27,10 +27,15 @@ int main(int argc, char** argv) {
       options.max_request_bytes = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--secret" && i + 1 < argc) {
       options.secret = argv[++i];
+    } else if (arg == "--max-connections" && i + 1 < argc) {
+      options.max_connections = std::atoi(argv[++i]);
+    } else if (arg == "--idle-timeout-ms" && i + 1 < argc) {
+      options.idle_timeout_ms = std::atoi(argv[++i]);
     } else if (arg == "--client-auth") {
       options.client_auth = true;
     } else {
-      std::cerr << "usage: http_test_server [--max-request-bytes N] [--secret S] [--client-auth]\n";
+      std::cerr << "usage: http_test_server [--max-request-bytes N] [--secret S] [--client-auth]\n"
+                   "                        [--max-connections N] [--idle-timeout-ms MS]\n";
       return 2;
     }
   }
