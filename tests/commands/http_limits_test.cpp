@@ -185,9 +185,8 @@ class RawConnection {
   std::string buffer_;
 };
 
-// POSTs `body` on a connection of its own. (xmlrpc-c 1.33 serves one request per connection
-// when the connection is handed to it, as XmlRpcServer does: every answer says
-// "Connection: close".)
+// POSTs `body` on a connection of its own (RawConnection::Read reads until the answer is
+// complete, so the connection may stay open).
 HttpReply PostOnce(int port, const std::string& body, const std::string& path = "/RPC2",
                    const std::string& extra_headers = "") {
   RawConnection connection(port);
