@@ -1,23 +1,26 @@
-// XmlRpcTransport: the XML-RPC/HTTP client side of Transport (libcurl + xmlrpc-c's XML codec).
+// XmlRpcTransport: the XML-RPC/HTTP client side of Transport (our HttpClient + xmlrpc-c's XML
+// codec).
 //
-// Why not xmlrpc-c's own curl transport: the Debian version (1.33) has no connect timeout and one
-// client serializes its calls. Here each call borrows a curl handle from a per-peer pool, so
-// calls from many threads run in parallel, and a returned handle keeps its HTTP keep-alive
-// connection for the next call to the same peer. Each handle is used by one thread at a time.
+// Why not xmlrpc-c's own client: the Debian version (1.33) has no connect timeout and one client
+// serializes its calls. Here each call borrows a kept-alive connection to the peer from
+// HttpClient's per-peer pool (commands/http_client.h), so calls from many threads run in
+// parallel and, against a server that keeps connections open, cost no TCP connect at steady
+// state. CallAll() puts a whole batch in flight at once from the calling thread; no thread is
+// ever started.
 //
 // With Options::secret set, every call carries a fresh proof of it (X-Chord-Auth, see
 // commands/auth.h and docs/security.md). Strings travel as standard UTF-8; values hold
 // characters beyond U+FFFF in the BMP form of commands/xml_unicode.h.
 //
-// Thread-safety: Call() is safe from any number of threads.
+// Thread-safety: Call(), CallAll() and stats() are safe from any number of threads.
+// Lifetime: no call may be running when the transport is destroyed.
 #ifndef CHORD_COMMANDS_XMLRPC_TRANSPORT_H_
 #define CHORD_COMMANDS_XMLRPC_TRANSPORT_H_
 
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "commands/http_client.h"
 #include "commands/transport.h"
 
 namespace chord {
@@ -27,10 +30,12 @@ class XmlRpcTransport : public Transport {
   struct Options {
     int connect_timeout_ms = 1000;  // TCP connect time-out
     int call_timeout_ms = 5000;     // whole call time-out, connect included
-    size_t max_idle_per_peer = 4;   // kept-alive connections kept per peer (each holds a slot of
-                                    // the peer's server: see XmlRpcServer)
+    size_t max_idle_per_peer = 64;  // kept-alive connections kept per peer (each may hold a slot
+                                    // of the peer's server: see XmlRpcServer)
     std::string secret;             // non-empty: every call carries proof of it (commands/auth.h)
   };
+  // Requests made, connections opened, reused and retried: see HttpClient::Stats.
+  using Stats = HttpClient::Stats;
 
   explicit XmlRpcTransport(Options options);
   ~XmlRpcTransport() override;
@@ -38,18 +43,30 @@ class XmlRpcTransport : public Transport {
   XmlRpcTransport& operator=(const XmlRpcTransport&) = delete;
 
   // See Transport. `address` is "HOST:PORT" with a numeric host. A fault from the peer keeps its
-  // code when it is one of ours (1..6); xmlrpc-c's own faults (malformed call, ...) map to
-  // BadArgument. Time-outs, refused connections and broken answers are Unavailable.
+  // code when it is one of ours (1..7); xmlrpc-c's own faults (malformed call, ...) map to
+  // BadArgument, as does an HTTP 413 (the request is too long for the peer: retrying elsewhere
+  // will not help). Time-outs, refused connections, other HTTP statuses and broken answers are
+  // Unavailable, and so is an address that is not HOST:PORT with a numeric IPv4 host: no node
+  // can be reached there, and upper layers drop such an address as they drop a dead peer's.
   Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
                                const xmlrpc_c::paramList& params) override;
 
- private:
-  void* Borrow(const std::string& address);  // a CURL*, never null
-  void Return(const std::string& address, void* handle);
+  // See Transport: every call is in flight at once (HttpClient::PostAll), each with its own
+  // call time-out; results come back in call order.
+  std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override;
 
-  Options options_;
-  std::mutex mutex_;
-  std::map<std::string, std::vector<void*>> idle_;  // guarded by mutex_
+  Stats stats() const { return client_.stats(); }
+
+ private:
+  // The HTTP request of a call, or why it cannot be encoded.
+  Result<HttpRequest> Encode(const std::string& address, const std::string& method,
+                             const xmlrpc_c::paramList& params) const;
+  // The call's result from the HTTP exchange.
+  static Result<xmlrpc_c::value> Decode(const std::string& address, const std::string& method,
+                                        Result<HttpResponse> response);
+
+  const Options options_;
+  HttpClient client_;
 };
 
 }  // namespace chord

@@ -1,7 +1,8 @@
 // HttpClient over real sockets on 127.0.0.1, against a small HTTP server written here with plain
 // sockets (so each test decides exactly what the server says and when it closes): keep-alive
 // reuse, reconnects, the retry of a pooled connection the server closed, dead and silent peers,
-// chunked and split answers, early and late errors, batches in flight at once.
+// chunked and split answers, early and late errors, batches in flight at once; and
+// XmlRpcTransport's CallAll against the real XmlRpcServer.
 #define BOOST_TEST_MODULE commands_http_client
 #define BOOST_TEST_DYN_LINK
 #include "commands/http_client.h"
@@ -24,6 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "commands/command_registry.h"
+#include "commands/xmlrpc_server.h"
+#include "commands/xmlrpc_transport.h"
 #include "tests/common/test_setup.h"
 
 using chord::ErrorCode;
@@ -67,6 +71,7 @@ struct Behavior {
   size_t truncate = 0;         // > 0: only this many bytes of the answer are sent, then close
   std::string raw;             // non-empty: sent as the whole answer instead
   std::string body = "echo:";  // the answer's body: this, then the request's body
+  bool echo = true;            // false: the answer's body is `body` alone
 };
 
 // A bare HTTP/1.1 server on 127.0.0.1: a thread accepts, each connection is served on a thread of
@@ -163,7 +168,7 @@ class TestServer {
   std::string Answer(const std::string& request_body) {
     if (!behavior_.raw.empty()) return behavior_.raw;
     const Behavior& b = behavior_;
-    std::string body = b.body + request_body;
+    std::string body = b.echo ? b.body + request_body : b.body;
     std::string head = std::string(b.http10 ? "HTTP/1.0 " : "HTTP/1.1 ") +
                        std::to_string(b.status) + " Whatever\r\nContent-Type: text/plain\r\n";
     if (!b.keep_alive) head += "Connection: close\r\n";
@@ -726,6 +731,100 @@ BOOST_AUTO_TEST_CASE(a_batch_mixing_dead_live_silent_and_bad_addresses) {
   BOOST_CHECK_GE(ms, 390.0);  // the silent peer's time-out, once
   BOOST_CHECK_LT(ms, 1400.0);
   BOOST_CHECK(client.PostAll({}).empty());
+}
+
+// ---- XmlRpcTransport on HttpClient --------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(transport_call_all_against_the_server) {
+  chord::CommandRegistry registry;
+  auto echo = [](const xmlrpc_c::paramList& p) -> Result<xmlrpc_c::value> { return p[0]; };
+  BOOST_REQUIRE(
+      registry.Register({"test.echo", chord::Audience::kClient, "*:*", "Echo.", echo}).ok());
+  chord::XmlRpcServer server(&registry, chord::XmlRpcServer::Options());
+  BOOST_REQUIRE(server.Start().ok());
+  chord::XmlRpcTransport transport(chord::XmlRpcTransport::Options{});
+  std::string dead = "127.0.0.1:" + std::to_string(DeadPort());
+  std::vector<chord::CallSpec> calls;
+  for (int i = 0; i < 6; ++i) {
+    xmlrpc_c::paramList params;
+    params.add(xmlrpc_c::value_int(i));
+    calls.push_back({i == 3 ? dead : server.address(), "test.echo", params});
+  }
+  calls.push_back({server.address(), "no.such.command", xmlrpc_c::paramList()});
+  calls.push_back({"localhost:80", "test.echo", xmlrpc_c::paramList()});
+  std::vector<Result<xmlrpc_c::value>> results = transport.CallAll(calls);
+  BOOST_REQUIRE_EQUAL(results.size(), calls.size());
+  for (int i = 0; i < 6; ++i) {
+    if (i == 3) {
+      BOOST_CHECK_EQUAL(results[i].status().code(), ErrorCode::kUnavailable);
+      BOOST_CHECK_MESSAGE(Contains(results[i].status().message(), "test.echo on " + dead),
+                          results[i].status().message());
+      continue;
+    }
+    BOOST_REQUIRE_MESSAGE(results[i].ok(), results[i].status().ToString());
+    BOOST_CHECK_EQUAL(int(xmlrpc_c::value_int(results[i].value())), i);
+  }
+  BOOST_CHECK_EQUAL(results[6].status().code(), ErrorCode::kUnknownCommand);
+  // No node can be reached at an address that is not numeric: Unavailable, like a dead one.
+  BOOST_CHECK_EQUAL(results[7].status().code(), ErrorCode::kUnavailable);
+  BOOST_CHECK_EQUAL(transport.stats().requests, calls.size());
+}
+
+BOOST_AUTO_TEST_CASE(transport_call_all_runs_the_calls_at_once) {
+  Behavior slow;
+  slow.delay_ms = 200;
+  slow.echo = false;
+  slow.body =
+      "<?xml version=\"1.0\"?><methodResponse><params><param><value><i4>7</i4></value></param>"
+      "</params></methodResponse>";
+  TestServer server(slow);
+  chord::XmlRpcTransport transport(chord::XmlRpcTransport::Options{});
+  std::vector<chord::CallSpec> calls(8, {server.address(), "test.seven", xmlrpc_c::paramList()});
+  auto start = Clock::now();
+  std::vector<Result<xmlrpc_c::value>> results = transport.CallAll(calls);
+  BOOST_CHECK_LT(MillisSince(start), 800.0);  // one after the other: 1600 ms
+  for (const auto& result : results) {
+    BOOST_REQUIRE_MESSAGE(result.ok(), result.status().ToString());
+    BOOST_CHECK_EQUAL(int(xmlrpc_c::value_int(result.value())), 7);
+  }
+  // Calls after the batch reuse its connections.
+  BOOST_CHECK(transport.Call(server.address(), "test.seven", xmlrpc_c::paramList()).ok());
+  BOOST_CHECK_EQUAL(server.accepted(), 8);
+  BOOST_CHECK_EQUAL(transport.stats().reused, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(transport_maps_http_answers) {
+  struct Case {
+    int status;
+    std::string body;
+    ErrorCode code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {413, "request of 99 bytes is over the limit", ErrorCode::kBadArgument,
+       "request of 99 bytes is over the limit"},
+      {404, "not here", ErrorCode::kUnavailable, "HTTP status 404"},
+      {500, "oops", ErrorCode::kUnavailable, "HTTP status 500"},
+      {200, "<not xml-rpc", ErrorCode::kUnavailable, "unreadable answer"},
+      {200,
+       "<?xml version=\"1.0\"?><methodResponse><fault><value><struct><member><name>faultCode"
+       "</name><value><int>3</int></value></member><member><name>faultString</name><value>"
+       "<string>no such key</string></value></member></struct></value></fault>"
+       "</methodResponse>",
+       ErrorCode::kNotFound, "no such key"},
+  };
+  for (const Case& c : cases) {
+    Behavior answer;
+    answer.status = c.status;
+    answer.body = c.body;
+    answer.echo = false;
+    TestServer server(answer);
+    chord::XmlRpcTransport transport(chord::XmlRpcTransport::Options{});
+    auto result = transport.Call(server.address(), "test.any", xmlrpc_c::paramList());
+    BOOST_CHECK_EQUAL(result.status().code(), c.code);
+    BOOST_CHECK_MESSAGE(Contains(result.status().message(), c.message),
+                        c.status << ": " << result.status().message());
+  }
 }
 
 }  // namespace
