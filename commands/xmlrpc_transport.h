@@ -30,8 +30,8 @@ class XmlRpcTransport : public Transport {
   struct Options {
     int connect_timeout_ms = 1000;  // TCP connect time-out
     int call_timeout_ms = 5000;     // whole call time-out, connect included
-    size_t max_idle_per_peer = 64;  // kept-alive connections kept per peer (each may hold a slot
-                                    // of the peer's server: see XmlRpcServer)
+    size_t max_idle_per_peer = 64;  // kept-alive connections kept per peer (each counts against
+                                    // the peer's max_connections: see XmlRpcServer)
     std::string secret;             // non-empty: every call carries proof of it (commands/auth.h)
   };
   // Requests made, connections opened, reused and retried: see HttpClient::Stats.
