@@ -73,6 +73,9 @@ NodeStats NodeHost::TransportStats() const {
   stats.connections_refused = int64_t(served.connections_refused);
   stats.connections_open = served.connections_open;
   stats.server_threads_started = int64_t(served.threads_started);
+  XmlRpcTransport::Stats made = transport_.stats();
+  stats.calls_made = int64_t(made.requests);
+  stats.connections_opened = int64_t(made.connections_opened);
   return stats;
 }
 
