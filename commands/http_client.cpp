@@ -199,7 +199,8 @@ void HttpClient::Run(Exchange* exchanges, size_t count) {
     for (size_t i = 0; i < count; ++i) {
       Exchange& e = exchanges[i];
       if (e.state == Exchange::State::kDone) continue;
-      if (e.state == Exchange::State::kConnecting && now >= e.connect_deadline) {
+      if (e.state == Exchange::State::kConnecting && now >= e.connect_deadline &&
+          e.connect_deadline < e.deadline) {
         Fail(&e, "connect timed out after " + std::to_string(options_.connect_timeout_ms) + " ms");
       } else if (now >= e.deadline) {
         Fail(&e, "timed out after " + std::to_string(options_.call_timeout_ms) + " ms");
