@@ -113,10 +113,9 @@ LoadResult RunLoad(chord::Transport* transport, const std::vector<std::string>& 
   for (const auto& share : shares) Merge(share, &result);
   if (int skipped = load.count - done.load(); skipped > 0) {
     result.failures += skipped;
-    if (result.first_error.empty()) {
-      result.first_error = "phase deadline passed: " + std::to_string(skipped) + " of " +
-                           std::to_string(load.count) + " operations not run";
-    }
+    if (!result.first_error.empty()) result.first_error += "; ";
+    result.first_error += "phase deadline passed: " + std::to_string(skipped) + " of " +
+                          std::to_string(load.count) + " operations not run";
   }
   return result;
 }

@@ -145,8 +145,8 @@ void PrintLegend(std::ostream& out, const RunInfo& run) {
          "of what one node serves to "
       << run.threads << " clients doing chord.ping (1.00 = the transport ceiling)";
   if (run.idle_ms > 0) {
-    out << "; rpc/op is net of the ring's own traffic, measured in " << run.idle_ms
-        << " ms idle before each phase";
+    out << "; rpc/op is net of the ring's own traffic, measured in idle windows of " << run.idle_ms
+        << " ms around each phase";
   }
   out << "; n/a: a node did not answer chord.stats\n";
 }
