@@ -1,116 +1,95 @@
-// chord-bench: measures a running ring over XML-RPC and prints its figures.
+// chord-bench: measures a running ring over XML-RPC against its transport ceiling, in one run.
 //
-//   chord-bench --ring ring.txt [--ops 2000] [--threads 4] [--value-bytes 100]
-//   chord-bench --node 127.0.0.1:4000 ...
+//   chord-bench --ring ring.txt [--ops 2000] [--threads 4] [--value-bytes 100] [--warmup 200]
+//   chord-bench --node 127.0.0.1:4000 ... [--json]
 //
-// Phases: chord.find_successor of random ids, dht.set of new keys, dht.get of those keys. Each
-// operation goes to a random member, through the protocol stubs a user program uses (ChordStub,
-// and DhtClient with the member named), so the figures include their checks. For each phase it
-// prints operations per second, latency percentiles and mean hops. Exits 1 if any operation
-// failed, 2 on bad usage.
-#include <algorithm>
-#include <atomic>
+// Phases, each with the same client threads and number of operations:
+//   ceiling  chord.ping of the first node only: what one node's transport serves at this
+//            concurrency, the yardstick of the others;
+//   lookup   chord.find_successor of random ids (ChordStub);
+//   set      dht.set of new keys (DhtClient with the member named);
+//   get      dht.get of those keys.
+// Apart from the ceiling's, each operation goes to a random member, through the protocol stubs a
+// user program uses, so the figures include their checks. Each phase first runs --warmup
+// operations, not measured (connections opened, server threads started), then measures ops/s,
+// latency percentiles and mean hops; and, from chord.stats of every node right before and after,
+// the calls the nodes served per operation (net of the ring's own traffic, measured in an idle
+// window of --idle-ms right before), the efficiency against the ceiling, and the connections
+// accepted and server threads started per 1,000 calls ("n/a" when a node does not answer
+// chord.stats).
+//
+// Output: a table on stdout, or with --json one JSON object and nothing else; a progress line on
+// stderr when it is a terminal. A phase starts no operation after a deadline of (10 + operations
+// per thread / 100) call time-outs, so the program always ends. Exits 1 if any operation failed
+// or was not run, 2 on bad usage.
+#include <unistd.h>
+
 #include <boost/program_options.hpp>
-#include <chrono>
+#include <cmath>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
-#include <mutex>
 #include <random>
 #include <thread>
 
+#include "bench/counters.h"
+#include "bench/load.h"
+#include "bench/report.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
-#include "dht/dht_client.h"
 #include "overlay/chord_protocol.h"
 #include "overlay/id.h"
 
+#ifndef CHORD_VERSION
+#define CHORD_VERSION "unknown"
+#endif
+
 namespace po = boost::program_options;
-using Clock = std::chrono::steady_clock;
+using chord_bench::Figures;
 
 namespace {
 
-struct PhaseResult {
-  std::vector<double> latencies_ms;
-  long hops = 0;
-  int failures = 0;
-  std::string first_error;
-  double seconds = 0;
+struct Config {
+  std::vector<std::string> nodes;
+  int ops = 0, threads = 0, warmup = 0, value_bytes = 0, bits = 0;
+  int call_timeout_ms = 0, idle_ms = 0;
+  bool json = false;
 };
 
-// One operation on `node`; returns the lookup hops it took. Each client thread has its own
-// DhtClient (not thread-safe) over the shared transport.
-using Operation = std::function<chord::Result<int>(chord::Transport*, chord::DhtClient* client,
-                                                   const std::string& node, int i)>;
+struct PhaseSpec {
+  std::string name;
+  std::vector<std::string> targets;
+  chord_bench::Operation operation;
+  bool has_hops = true;
+};
 
-PhaseResult RunPhase(const std::vector<std::string>& nodes, int ops, int threads,
-                     const Operation& op) {
-  PhaseResult result;
-  std::mutex mutex;
-  std::atomic<int> next{0};
-  chord::XmlRpcTransport transport({});
-  auto start = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      std::mt19937 random(1234 + t);
-      chord::DhtClientOptions client_options;
-      client_options.seed = uint32_t(1234 + t);
-      chord::DhtClient client(&transport, nodes, client_options);
-      std::vector<double> latencies;
-      long hops = 0;
-      int failures = 0;
-      std::string error;
-      for (int i = next++; i < ops; i = next++) {
-        const std::string& node = nodes[random() % nodes.size()];
-        auto begin = Clock::now();
-        auto answer = op(&transport, &client, node, i);
-        latencies.push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
-        if (!answer.ok()) {
-          if (failures++ == 0) error = answer.status().ToString();
-          continue;
-        }
-        hops += answer.value();
-      }
-      std::lock_guard<std::mutex> lock(mutex);
-      result.latencies_ms.insert(result.latencies_ms.end(), latencies.begin(), latencies.end());
-      result.hops += hops;
-      result.failures += failures;
-      if (result.first_error.empty()) result.first_error = error;
-    });
-  }
-  for (auto& w : workers) w.join();
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return result;
-}
-
-void Print(const std::string& name, const PhaseResult& r) {
-  auto sorted = r.latencies_ms;
-  std::sort(sorted.begin(), sorted.end());
-  auto pct = [&](double p) {
-    return sorted.empty() ? 0.0 : sorted[std::min(sorted.size() - 1, size_t(p * sorted.size()))];
-  };
-  std::cout << std::left << std::setw(16) << name << std::right << std::fixed
-            << std::setprecision(0) << std::setw(9) << sorted.size() / r.seconds << " ops/s"
-            << std::setprecision(2) << "   p50 " << std::setw(6) << pct(0.5) << " ms   p99 "
-            << std::setw(6) << pct(0.99) << " ms   mean hops " << std::setw(5)
-            << double(r.hops) / std::max<size_t>(1, sorted.size()) << "   failures " << r.failures
-            << "\n";
-  if (r.failures) std::cout << "  first failure: " << r.first_error << "\n";
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+po::options_description Options() {
   po::options_description options("chord-bench options");
-  options.add_options()("help,h", "print this help")("ring", po::value<std::string>(),
-                                                     "ring file: one HOST:PORT a line")(
+  options.add_options()("help,h", "print this help")("version", "print the version")(
+      "ring", po::value<std::string>(), "ring file: one HOST:PORT a line")(
       "node", po::value<std::string>(), "a single node HOST:PORT")(
       "ops", po::value<int>()->default_value(2000), "operations per phase")(
       "threads", po::value<int>()->default_value(4), "concurrent clients")(
+      "warmup", po::value<int>()->default_value(200), "unmeasured operations before each phase")(
       "value-bytes", po::value<int>()->default_value(100), "size of each value written")(
-      "bits", po::value<int>()->default_value(160), "id bits of the ring (--id-bits)");
+      "bits", po::value<int>()->default_value(160), "id bits of the ring (--id-bits)")(
+      "call-timeout-ms", po::value<int>()->default_value(5000), "time-out of each call")(
+      "idle-ms", po::value<int>()->default_value(1000),
+      "idle window measuring the ring's own traffic (0: not measured)")(
+      "json", "print one JSON object instead of the table");
+  return options;
+}
+
+bool ReadRing(const std::string& file, std::vector<std::string>* nodes) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) nodes->push_back(line);
+  }
+  return bool(in) || in.eof();
+}
+
+// Reads the command line into *config; returns the exit code when the program is to stop.
+std::optional<int> Parse(int argc, char** argv, Config* config) {
+  po::options_description options = Options();
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -123,63 +102,146 @@ int main(int argc, char** argv) {
     std::cout << options;
     return 0;
   }
-  std::vector<std::string> nodes;
-  if (vm.count("node")) nodes.push_back(vm["node"].as<std::string>());
-  if (vm.count("ring")) {
-    std::ifstream in(vm["ring"].as<std::string>());
-    if (!in) {
-      std::cerr << "chord-bench: cannot read " << vm["ring"].as<std::string>() << "\n";
-      return 2;
-    }
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) nodes.push_back(line);
-    }
+  if (vm.count("version")) {
+    std::cout << "chord-bench " << CHORD_VERSION << "\n";
+    return 0;
   }
-  const int ops = vm["ops"].as<int>();
-  const int threads = vm["threads"].as<int>();
-  const int bits = vm["bits"].as<int>();
-  if (nodes.empty() || ops < 1 || threads < 1 || threads > 256 || bits < 1 || bits > 160) {
-    std::cerr << "chord-bench: give --ring FILE or --node HOST:PORT, --ops >= 1, "
-                 "--threads 1..256, --bits 1..160\n";
+  Config& c = *config;
+  if (vm.count("node")) c.nodes.push_back(vm["node"].as<std::string>());
+  if (vm.count("ring") && !ReadRing(vm["ring"].as<std::string>(), &c.nodes)) {
+    std::cerr << "chord-bench: cannot read " << vm["ring"].as<std::string>() << "\n";
     return 2;
   }
-  chord::SetXmlSizeLimit(64u << 20);
-  const std::string value(size_t(std::max(0, vm["value-bytes"].as<int>())), 'v');
-  const std::string prefix = "bench-" + std::to_string(std::random_device{}()) + "-";
-  std::cout << nodes.size() << " nodes, " << ops << " operations per phase, " << threads
-            << " client threads, " << value.size() << "-byte values\n";
+  c.ops = vm["ops"].as<int>();
+  c.threads = vm["threads"].as<int>();
+  c.warmup = vm["warmup"].as<int>();
+  c.value_bytes = std::max(0, vm["value-bytes"].as<int>());
+  c.bits = vm["bits"].as<int>();
+  c.call_timeout_ms = vm["call-timeout-ms"].as<int>();
+  c.idle_ms = vm["idle-ms"].as<int>();
+  c.json = vm.count("json") > 0;
+  if (c.nodes.empty() || c.ops < 1 || c.threads < 1 || c.threads > 256 || c.warmup < 0 ||
+      c.bits < 1 || c.bits > 160 || c.call_timeout_ms < 1 || c.idle_ms < 0) {
+    std::cerr << "chord-bench: give --ring FILE or --node HOST:PORT, --ops >= 1, "
+                 "--threads 1..256, --warmup >= 0, --bits 1..160, --call-timeout-ms >= 1, "
+                 "--idle-ms >= 0\n";
+    return 2;
+  }
+  return std::nullopt;
+}
 
-  PhaseResult lookups = RunPhase(
-      nodes, ops, threads,
-      [&](chord::Transport* t, chord::DhtClient*, const std::string& node,
-          int i) -> chord::Result<int> {
-        std::string id = chord::Id::Hash(prefix + "id" + std::to_string(i), bits).ToHex(bits);
-        auto found = chord::ChordStub(t, bits).FindSuccessorOfHex(node, id);
-        if (!found.ok()) return found.status();
-        return found->hops;
-      });
-  Print("find_successor", lookups);
-  const chord::DhtValue dht_value{value, false};
-  PhaseResult sets = RunPhase(nodes, ops, threads,
-                              [&](chord::Transport*, chord::DhtClient* client,
-                                  const std::string& node, int i) -> chord::Result<int> {
-                                auto reply =
-                                    client->Set(prefix + std::to_string(i), dht_value, 0, node);
-                                if (!reply.ok()) return reply.status();
-                                return reply->hops;
-                              });
-  Print("dht.set", sets);
-  PhaseResult gets =
-      RunPhase(nodes, ops, threads,
-               [&](chord::Transport*, chord::DhtClient* client, const std::string& node,
-                   int i) -> chord::Result<int> {
-                 auto reply = client->Get(prefix + std::to_string(i), node);
-                 if (!reply.ok()) return reply.status();
-                 if (!reply->ok) {
-                   return chord::Status::NotFound("key lost: " + prefix + std::to_string(i));
-                 }
-                 return reply->hops;
-               });
-  Print("dht.get", gets);
-  return lookups.failures + sets.failures + gets.failures == 0 ? 0 : 1;
+std::vector<PhaseSpec> Phases(const Config& c, chord::Transport* transport) {
+  const std::string prefix = "bench-" + std::to_string(std::random_device{}()) + "-";
+  const chord::DhtValue value{std::string(size_t(c.value_bytes), 'v'), false};
+  const int bits = c.bits;
+  auto ping = [transport](chord::DhtClient*, const std::string& node, int) -> chord::Result<int> {
+    auto reply = chord::ChordStub(transport, 0).Ping(node);
+    if (!reply.ok()) return reply.status();
+    return 0;
+  };
+  auto lookup = [=](chord::DhtClient*, const std::string& node, int i) -> chord::Result<int> {
+    std::string id = chord::Id::Hash(prefix + "id" + std::to_string(i), bits).ToHex(bits);
+    auto found = chord::ChordStub(transport, bits).FindSuccessorOfHex(node, id);
+    if (!found.ok()) return found.status();
+    return found->hops;
+  };
+  auto set = [=](chord::DhtClient* client, const std::string& node, int i) -> chord::Result<int> {
+    auto reply = client->Set(prefix + std::to_string(i), value, 0, node);
+    if (!reply.ok()) return reply.status();
+    return reply->hops;
+  };
+  auto get = [=](chord::DhtClient* client, const std::string& node, int i) -> chord::Result<int> {
+    auto reply = client->Get(prefix + std::to_string(i), node);
+    if (!reply.ok()) return reply.status();
+    if (!reply->ok) return chord::Status::NotFound("key lost: " + prefix + std::to_string(i));
+    return reply->hops;
+  };
+  return {{"ceiling", {c.nodes.front()}, ping, false},
+          {"lookup", c.nodes, lookup},
+          {"set", c.nodes, set},
+          {"get", c.nodes, get}};
+}
+
+// No operation starts later than this after a load's start: room for ten time-outs per thread,
+// plus a hundredth of a time-out per operation.
+std::chrono::milliseconds Deadline(const Config& c, int count) {
+  const double per_thread = std::ceil(double(count) / c.threads);
+  return std::chrono::milliseconds(int64_t(c.call_timeout_ms * (10 + per_thread / 100)));
+}
+
+// The warm-up runs operations ops .. ops + warmup - 1 (so that the get phase's warm-up reads
+// what the set phase's wrote), the measured load 0 .. ops - 1.
+chord_bench::Load MakeLoad(const PhaseSpec& spec, const Config& c, bool warmup) {
+  chord_bench::Load load;
+  load.label = warmup ? spec.name + " warm-up" : spec.name;
+  load.targets = spec.targets;
+  load.operation = spec.operation;
+  load.first = warmup ? c.ops : 0;
+  load.count = warmup ? c.warmup : c.ops;
+  load.threads = c.threads;
+  load.deadline = Deadline(c, load.count);
+  load.progress = isatty(STDERR_FILENO) == 1;
+  return load;
+}
+
+// Waits --idle-ms after the snapshot `start` and takes *end: the ring's own calls per second in
+// between (0 without waiting if --idle-ms is 0).
+std::optional<double> IdleRate(const Config& c, chord::Transport* transport,
+                               const chord_bench::Snapshot& start, chord_bench::Snapshot* end) {
+  *end = start;
+  if (c.idle_ms == 0) return 0.0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(c.idle_ms));  // the window itself
+  *end = chord_bench::TakeSnapshot(transport, c.nodes);
+  return chord_bench::BackgroundRate(start, *end);
+}
+
+// Warm-up, then the measured load between two snapshots, with an idle window on either side:
+// the ring's own traffic during the load is taken as the mean of the two windows'.
+Figures RunPhase(const PhaseSpec& spec, const Config& c, chord::Transport* transport,
+                 const std::optional<double>& ceiling) {
+  if (c.warmup > 0) chord_bench::RunLoad(transport, c.nodes, MakeLoad(spec, c, true));
+  chord_bench::Snapshot before, after, idle_end;
+  auto rate_before = IdleRate(c, transport, chord_bench::TakeSnapshot(transport, c.nodes), &before);
+  auto result = chord_bench::RunLoad(transport, c.nodes, MakeLoad(spec, c, false));
+  after = chord_bench::TakeSnapshot(transport, c.nodes);
+  auto rate_after = IdleRate(c, transport, after, &idle_end);
+  std::optional<double> background;
+  if (rate_before && rate_after) background = (*rate_before + *rate_after) / 2;
+  return chord_bench::Compute(spec.name, result, spec.has_hops,
+                              chord_bench::ServedBetween(before, after), background, ceiling);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  if (auto exit_code = Parse(argc, argv, &c)) return *exit_code;
+  chord::SetXmlSizeLimit(64u << 20);
+  chord::XmlRpcTransport::Options transport_options;
+  transport_options.call_timeout_ms = c.call_timeout_ms;
+  transport_options.max_idle_per_peer = size_t(c.threads) + 1;  // no reconnects of our own
+  chord::XmlRpcTransport transport(transport_options);
+
+  const chord_bench::RunInfo run{CHORD_VERSION, int(c.nodes.size()), c.ops,  c.threads,
+                                 c.warmup,      c.value_bytes,       c.bits, c.call_timeout_ms,
+                                 c.idle_ms};
+  if (!c.json) {
+    std::cout << chord_bench::HeaderLine(run) << "\n";
+    chord_bench::PrintTableHead(std::cout);
+  }
+  std::vector<Figures> figures;
+  std::optional<double> ceiling;
+  int failures = 0;
+  for (const PhaseSpec& spec : Phases(c, &transport)) {
+    figures.push_back(RunPhase(spec, c, &transport, ceiling));
+    if (!ceiling) ceiling = figures.back().ops_per_s;
+    failures += figures.back().failures;
+    if (!c.json) chord_bench::PrintRow(std::cout, figures.back());
+  }
+  if (c.json) {
+    std::cout << chord_bench::Json(run, figures) << std::endl;
+  } else {
+    chord_bench::PrintLegend(std::cout, run);
+  }
+  return failures == 0 ? 0 : 1;
 }
