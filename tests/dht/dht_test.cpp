@@ -419,3 +419,104 @@ BOOST_AUTO_TEST_CASE(every_limit_is_enforced_and_nothing_is_stored) {
   BOOST_TEST(client.Set("after", {"ok", false}).ok());
   BOOST_TEST(client.Get("after")->value.bytes == "ok");
 }
+
+namespace {
+
+// Network calls per operation, averaged over `ops` operations through random entry nodes.
+struct CallCounter {
+  chord::InProcessNetwork* network;
+  uint64_t start = network->calls();
+  double PerOp(int ops) const { return double(network->calls() - start) / ops; }
+};
+
+struct CallsPerOp {
+  double lookup = 0;     // Local::FindSuccessor, as chord.find_successor runs it
+  double routed = 0;     // Router::CallOnOwner of chord.ping: the lookup and the call
+  double set = 0;        // Dht::Set of a new key (owner write and replication)
+  double get = 0;        // Dht::Get of a key that is there
+  double get_miss = 0;   // Dht::Get of a key that is nowhere
+  double owned_get = 0;  // Dht::Get through the key's owner itself
+};
+
+CallsPerOp MeasureCalls(DhtRing* dht, const std::string& tag, int ops, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  chord::InProcessNetwork& network = dht->ring().network();
+  const int bits = dht->ring().options().id_bits;
+  CallsPerOp out;
+  {
+    CallCounter counter{&network};
+    for (int i = 0; i < ops; ++i) {
+      Id id = Id::Hash(tag + "-lookup-" + std::to_string(i), bits);
+      auto found = dht->Random(random)->local->FindSuccessor(id);
+      BOOST_REQUIRE(found.ok());
+      BOOST_CHECK_EQUAL(found->owner, dht->ring().TrueOwner(id));
+    }
+    out.lookup = counter.PerOp(ops);
+  }
+  {
+    CallCounter counter{&network};
+    for (int i = 0; i < ops; ++i) {
+      Id id = Id::Hash(tag + "-routed-" + std::to_string(i), bits);
+      SimNode* from = dht->Random(random);
+      chord::Router router(from->local.get(), &from->registry);
+      auto reply = router.CallOnOwner(id, "chord.ping", xmlrpc_c::paramList());
+      BOOST_REQUIRE_MESSAGE(reply.ok(), reply.status().ToString());
+      BOOST_CHECK_EQUAL(reply->owner, dht->ring().TrueOwner(id));
+    }
+    out.routed = counter.PerOp(ops);
+  }
+  std::vector<std::string> keys;
+  for (int i = 0; i < ops; ++i) keys.push_back(tag + "-key-" + std::to_string(i));
+  {
+    CallCounter counter{&network};
+    for (const auto& key : keys) {
+      auto answer = DhtRing::Of(dht->Random(random)).Set(key, {"value of " + key, false});
+      BOOST_REQUIRE_MESSAGE(answer.ok() && answer->ok, key << ": " << answer.status().ToString());
+    }
+    out.set = counter.PerOp(ops);
+  }
+  {
+    CallCounter counter{&network};
+    for (const auto& key : keys) {
+      auto answer = DhtRing::Of(dht->Random(random)).Get(key);
+      BOOST_REQUIRE_MESSAGE(answer.ok() && answer->ok, key << ": " << answer.status().ToString());
+      BOOST_CHECK_EQUAL(answer->value.bytes, "value of " + key);
+    }
+    out.get = counter.PerOp(ops);
+  }
+  {
+    CallCounter counter{&network};
+    for (int i = 0; i < ops; ++i) {
+      auto answer = DhtRing::Of(dht->Random(random)).Get(tag + "-missing-" + std::to_string(i));
+      BOOST_REQUIRE(answer.ok());
+      BOOST_CHECK(!answer->ok);
+    }
+    out.get_miss = counter.PerOp(ops);
+  }
+  {
+    CallCounter counter{&network};
+    for (const auto& key : keys) {
+      SimNode* owner = dht->ExpectedHolders(key).front();
+      auto answer = DhtRing::Of(owner).Get(key);
+      BOOST_REQUIRE(answer.ok() && answer->ok);
+    }
+    out.owned_get = counter.PerOp(ops);
+  }
+  std::cout << "calls per operation, " << tag << " (16 nodes, 8 successors, 3 replicas, " << ops
+            << " ops each): lookup " << out.lookup << ", routed call " << out.routed << ", set "
+            << out.set << ", get " << out.get << ", get of a missing key " << out.get_miss
+            << ", get through the owner " << out.owned_get << std::endl;
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(calls_per_operation_on_a_stable_ring_of_sixteen) {
+  DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});  // the defaults
+  dht.Build(16, 16);
+  // Just built: no repair has run, so no node knows its range is complete (misses ask around).
+  MeasureCalls(&dht, "unsettled", 300, 1);
+  for (int round = 0; round < 8; ++round) dht.RepairRound();
+  for (auto* node : dht.ring().Live()) BOOST_REQUIRE(DhtRing::Of(node).Stats().settled);
+  MeasureCalls(&dht, "settled", 300, 2);
+}
