@@ -307,12 +307,27 @@ LookupStep Local::LocalStep(const Id& id) const {
     for (const auto& n : successors_.entries()) step.nodes.push_back(n);
     return step;
   }
-  const NodeRef& successor = successors_.First();
-  if (successors_.empty() || InHalfOpenInterval(id, self_.id, successor.id)) {
+  const std::vector<NodeRef>& list = successors_.entries();
+  if (list.empty()) {
     step.done = true;
-    step.nodes = successors_.entries();
-    if (step.nodes.empty()) step.nodes.push_back(self_);
+    step.nodes.push_back(self_);
     return step;
+  }
+  // The successor list covers (self, s_k] for its last entry s_k: an id in there is owned by
+  // the first s_i with id in (s_{i-1}, s_i] (s_{-1} = self), with no hop. Only the part of the
+  // list that goes round the ring in order counts: it stops before an entry that does not lie
+  // in (s_{i-1}, self), which a list never holds once stabilized (it never holds self or a
+  // repeat either), but a wrong order must not make one interval cover most of the ring.
+  NodeRef previous = self_;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const NodeRef& s = list[i];
+    if (i > 0 && !InOpenInterval(s.id, previous.id, self_.id)) break;
+    if (InHalfOpenInterval(id, previous.id, s.id)) {
+      step.done = true;
+      step.nodes.assign(list.begin() + long(i), list.end());  // the owner, then its successors
+      return step;
+    }
+    previous = s;
   }
   // Next hops: fingers and successors that precede id, the closest to id first. The successors
   // make progress even when every finger is stale.
@@ -363,7 +378,16 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
   auto is_in = [](const std::vector<std::string>& set, const std::string& address) {
     return std::find(set.begin(), set.end(), address) != set.end();
   };
-  auto push_frame = [&frames](const NodeRef& node, LookupStep step) {
+  auto push_frame = [&](const NodeRef& node, LookupStep step) {
+    if (step.done) {
+      // Every node of the chain is dead (else the lookup would have ended). The node's
+      // successors before the id lead on: the closest one's list reaches past the dead ones.
+      // (The chain can be short: an owner late in the list comes with few successors.)
+      step.nodes.clear();
+      for (const auto& s : step.successors) {
+        if (InOpenInterval(s.id, node.id, id)) step.nodes.insert(step.nodes.begin(), s);
+      }
+    }
     std::reverse(step.nodes.begin(), step.nodes.end());
     frames.push_back({node, std::move(step.nodes), std::move(step.successors)});
   };
