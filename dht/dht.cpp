@@ -119,6 +119,7 @@ Result<DhtAnswer> Dht::Remove(const std::string& key) { return Route(DhtOp::kRem
 Result<LookupResult> Dht::Locate(const std::string& key) {
   Status check = CheckKey(key, limits_);
   if (!check.ok()) return check;
+  // Confirmed: the answer names the owner to a client, which does not fall over by itself.
   return local_->FindSuccessor(Id::Hash(key, local_->bits()));
 }
 
@@ -401,6 +402,8 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
     size_t i = 0;
     while (i < foreign.size()) {
       if (++lookups > options_.max_batches_per_step * 4) return Status::Ok();  // next round
+      // Confirmed: a dead owner would fail the transfer below and stop this round's hand-over
+      // until stabilize notices; the ping (background work) passes over it to its successor.
       auto owner = local_->FindSuccessor(foreign[i].id);
       if (!owner.ok()) return owner.status();
       if (owner->owner.address == self.address) {

@@ -361,7 +361,7 @@ Status Local::PingTwice(const std::string& address) const {
   return last;
 }
 
-Result<LookupResult> Local::FindSuccessor(const Id& id) {
+Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
   if (!joined()) return Status::Refused(self_.address + " is not in a ring");
   // Each node asked so far leaves a frame: its next-hop candidates (best last) and its successor
   // list. A dead candidate is skipped for the next one; a node whose candidates are all dead or
@@ -373,7 +373,7 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
     std::vector<NodeRef> successors;
   };
   std::vector<Frame> frames;
-  std::vector<std::string> dead;
+  std::vector<std::string> dead = options.avoid;
   std::vector<std::string> asked{self_.address};
   auto is_in = [](const std::vector<std::string>& set, const std::string& address) {
     return std::find(set.begin(), set.end(), address) != set.end();
@@ -392,13 +392,15 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
     frames.push_back({node, std::move(step.nodes), std::move(step.successors)});
   };
   int hops = 0;
-  // The first live node of `chain` owns the id (the ones before it died); confirms it answers.
+  // The first live node of `chain` owns the id (the ones before it died); confirms it answers
+  // unless the caller does that with its own call (options.confirm_owner). Nodes found dead on
+  // the way are passed over either way.
   auto owner_from = [&](const std::vector<NodeRef>& chain) -> std::optional<LookupResult> {
     for (size_t i = 0; i < chain.size(); ++i) {
       const NodeRef& candidate = chain[i];
       if (is_in(dead, candidate.address)) continue;
-      if (candidate.address != self_.address && !is_in(asked, candidate.address) &&
-          !ConfirmAlive(candidate)) {
+      if (options.confirm_owner && candidate.address != self_.address &&
+          !is_in(asked, candidate.address) && !ConfirmAlive(candidate)) {
         dead.push_back(candidate.address);
         continue;
       }
@@ -548,6 +550,8 @@ Status Local::FixFingers() {
     index = next_finger_;
   }
   Id start = fingers_.Start(index);  // starts are immutable after construction
+  // Confirmed: a finger serves many lookups, so a dead one adopted here would cost each of them
+  // a failed call until one forgets it; one ping in the background is cheaper.
   auto found = FindSuccessor(start);
   std::lock_guard<std::mutex> lock(mutex_);
   if (!found.ok()) {
@@ -593,6 +597,8 @@ Status Local::CheckPredecessor() {
 // Served commands (declared in chord_protocol.h)
 
 Result<FoundOwner> Local::ServiceFindSuccessor(const Id& id) {
+  // Confirmed: the caller gets the owner alone, with no successors to fall over to if it is
+  // dead (a client, or a node joining through this one, which adopts it as its successor).
   auto found = FindSuccessor(id);
   if (!found.ok()) return found.status();
   return FoundOwner{found->owner, found->hops, bits()};

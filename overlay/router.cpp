@@ -46,12 +46,18 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
   if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
   const int bits = local_->bits();
   Status last = Status::Unavailable("no lookup succeeded");
+  // No confirmation ping: the call below is the check, and an owner that does not answer
+  // passes its turn to the next node of the chain, which is what the ping would have done.
+  // Nodes that did not answer are passed over by the next lookups: the chain of a lookup can
+  // be as short as the owner alone (when it came last in a successor list).
+  LookupOptions lookup_options;
+  lookup_options.confirm_owner = false;
   for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
     if (attempt > 0) {
       BOOST_LOG_TRIVIAL(debug) << method << " for " << id.ToHex(bits) << ": attempt " << attempt + 1
                                << " after " << last.ToString();
     }
-    auto lookup = local_->FindSuccessor(id);
+    auto lookup = local_->FindSuccessor(id, lookup_options);
     if (!lookup.ok()) {
       if (lookup.status().code() == ErrorCode::kRefused) return lookup.status();
       last = lookup.status();
@@ -84,6 +90,9 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
         continue;
       }
       if (last.code() != ErrorCode::kUnavailable) return last;  // the command's own answer
+      if (target.address != local_->self().address) {
+        lookup_options.avoid.push_back(target.address);
+      }
       if (redirected || ++in_chain >= chain.size()) break;
       target = chain[in_chain];
       ++hops;

@@ -7,7 +7,9 @@
 //   if (reply.ok()) use(reply->value, reply->owner, reply->hops);
 //
 // CallOnOwner looks the id up, then calls the command on the owner: through the registry when
-// the owner is this node (no network round trip), through the Transport otherwise. Ownership
+// the owner is this node (no network round trip), through the Transport otherwise. The lookup
+// does not ping the owner first (LookupOptions::confirm_owner): the call itself finds out
+// whether it answers, and the first rule below is what the ping would have done. Ownership
 // moves while nodes join, leave and fail, so the lookup may be stale; the router repairs that:
 //   * the owner does not answer (Unavailable): the owner's successors, which the lookup
 //     returned, take its range over, so the call goes to the next one (one more hop);
