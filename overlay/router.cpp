@@ -109,16 +109,32 @@ Result<RoutedReply> Router::CallOnOwnerOfKey(const std::string& key, const std::
 
 std::vector<SuccessorReply> Router::CallOnSuccessors(size_t count, const std::string& method,
                                                      const xmlrpc_c::paramList& params) const {
-  std::vector<SuccessorReply> replies;
   // In a small ring the successor list wraps around to this node and repeats nodes.
+  std::vector<NodeRef> nodes;
   std::set<std::string> seen{local_->self().address};
-  size_t reached = 0;
   for (const NodeRef& node : local_->successors()) {
-    if (reached >= count) break;
-    if (!seen.insert(node.address).second) continue;
-    auto reply = local_->transport()->Call(node.address, method, params);
-    if (reply.ok() || reply.status().code() != ErrorCode::kUnavailable) ++reached;
-    replies.push_back(SuccessorReply{node, std::move(reply)});
+    if (seen.insert(node.address).second) nodes.push_back(node);
+  }
+  // The first `count` go out in one batch; each that is unavailable passes its turn to the next
+  // unused successor, all of them in the next batch. The same nodes are tried as if they were
+  // called one by one, in the same order, in as many rounds as there are rounds of failures.
+  std::vector<SuccessorReply> replies;
+  size_t reached = 0;
+  size_t next = 0;
+  while (reached < count && next < nodes.size()) {
+    const size_t batch = std::min(count - reached, nodes.size() - next);
+    std::vector<CallSpec> calls;
+    calls.reserve(batch);
+    for (size_t i = 0; i < batch; ++i) calls.push_back({nodes[next + i].address, method, params});
+    auto results = local_->transport()->CallAll(calls);
+    for (size_t i = 0; i < batch; ++i) {
+      Result<xmlrpc_c::value> reply =
+          i < results.size() ? std::move(results[i])
+                             : Result<xmlrpc_c::value>(Status::Unavailable("no result"));
+      if (reply.ok() || reply.status().code() != ErrorCode::kUnavailable) ++reached;
+      replies.push_back(SuccessorReply{nodes[next + i], std::move(reply)});
+    }
+    next += batch;
   }
   return replies;
 }

@@ -77,6 +77,8 @@ class Router {
   // Runs `method` on this node's first `count` live successors (for replication). A successor
   // that is unavailable is reported and the next one in the successor list is tried instead,
   // so the call reaches up to `count` nodes; any other answer, ok or not, counts as reached.
+  // The calls go out as batches (Transport::CallAll, concurrent where the transport can): the
+  // first `count` distinct successors together, then one batch per round of replacements.
   // Returns one entry per node tried, in successor-list order; this node itself is never
   // called, so a ring of n nodes yields at most n-1 entries. Never fails as a whole.
   std::vector<SuccessorReply> CallOnSuccessors(size_t count, const std::string& method,

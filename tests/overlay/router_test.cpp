@@ -254,8 +254,13 @@ BOOST_AUTO_TEST_CASE(successors_are_called_skipping_dead_ones) {
   SimNode* from = ring.Live().front();
   auto successors = from->local->successors();
   BOOST_REQUIRE_EQUAL(successors.size(), 4u);
+  uint64_t calls = ring.network().calls();
+  uint64_t round_trips = ring.network().round_trips();
   auto replies = ProbeOf(from).router().CallOnSuccessors(2, "probe.echo", MakeParams(41));
   BOOST_REQUIRE_EQUAL(replies.size(), 2u);
+  // Both in one batch.
+  BOOST_CHECK_EQUAL(ring.network().calls() - calls, 2u);
+  BOOST_CHECK_EQUAL(ring.network().round_trips() - round_trips, 1u);
   for (size_t i = 0; i < 2; ++i) {
     BOOST_CHECK_EQUAL(replies[i].node, successors[i]);
     BOOST_REQUIRE(replies[i].reply.ok());
@@ -263,8 +268,13 @@ BOOST_AUTO_TEST_CASE(successors_are_called_skipping_dead_ones) {
   }
   // A dead first successor is reported, and the next one is called instead.
   ring.Crash(NodeAt(&ring, successors[0].address));
+  calls = ring.network().calls();
+  round_trips = ring.network().round_trips();
   replies = ProbeOf(from).router().CallOnSuccessors(2, "probe.echo", MakeParams(1));
   BOOST_REQUIRE_EQUAL(replies.size(), 3u);
+  // The first two together, then the replacement of the dead one.
+  BOOST_CHECK_EQUAL(ring.network().calls() - calls, 3u);
+  BOOST_CHECK_EQUAL(ring.network().round_trips() - round_trips, 2u);
   BOOST_CHECK_EQUAL(replies[0].node, successors[0]);
   BOOST_CHECK_EQUAL(replies[0].reply.status().code(), ErrorCode::kUnavailable);
   BOOST_CHECK_EQUAL(replies[1].node, successors[1]);
