@@ -161,20 +161,32 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   if (Settled()) return std::nullopt;
   // Otherwise the key may still sit with the node that owned it before: the successor, or
   // further along when several nodes joined in the same gap. Replica holders are on the way.
+  // The successor first (after a single join it is the one); if it lacks the key, the others
+  // all at once: never more calls than asking one by one, in at most two rounds.
   const std::string self = local_->self().address;
-  auto successors = local_->successors();
-  const size_t look = std::min(successors.size(), size_t(options_.replicas) + 1);
-  for (size_t i = 0; i < look; ++i) {
-    if (successors[i].address == self) break;
-    auto records = FetchAll(successors[i].address, {key});
-    if (!records.ok() || records->empty()) continue;
-    const Record& record = records->front();
-    if (record.key != key || record.id != id) continue;
-    if (!CheckPlausible(record).ok()) continue;
-    Keep(record);
-    return record.entry;
+  std::vector<std::string> holders;
+  for (const NodeRef& node : local_->successors()) {
+    if (holders.size() >= size_t(options_.replicas) + 1 || node.address == self) break;
+    holders.push_back(node.address);
   }
-  return std::nullopt;
+  // The newest plausible copy of the key in `answers` (each is kept here if newer).
+  auto newest = [&](const std::vector<Result<FetchedRecords>>& answers) {
+    std::optional<Entry> found;
+    for (const auto& answer : answers) {
+      if (!answer.ok() || answer->records.empty()) continue;
+      const Record& record = answer->records.front();
+      if (record.key != key || record.id != id) continue;
+      if (!CheckPlausible(record).ok()) continue;
+      Keep(record);
+      if (!found || found->version < record.entry.version) found = record.entry;
+    }
+    return found;
+  };
+  if (holders.empty()) return std::nullopt;
+  if (auto found = newest(peers_.FetchFromEach({holders.front()}, {key}))) return found;
+  holders.erase(holders.begin());
+  if (holders.empty()) return std::nullopt;
+  return newest(peers_.FetchFromEach(holders, {key}));
 }
 
 Result<DhtAnswer> Dht::ServiceOwnerOp(const OwnerRequest& request) {

@@ -135,7 +135,8 @@ class Dht : public OverlayObserver, private DhtService {
   // and not collectible; true if stored.
   bool Keep(const Record& record);
   // While this node's range is not settled, looks for a key it lacks on its first successors
-  // (which held the range before) and keeps what it finds.
+  // (which held the range before: the successor, then the next `replicas` in one batch) and
+  // keeps what it finds; the newest copy found.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
   void Replicate(const Record& record);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
