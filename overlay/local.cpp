@@ -380,9 +380,10 @@ Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
   };
   auto push_frame = [&](const NodeRef& node, LookupStep step) {
     if (step.done) {
-      // Every node of the chain is dead (else the lookup would have ended). The node's
-      // successors before the id lead on: the closest one's list reaches past the dead ones.
-      // (The chain can be short: an owner late in the list comes with few successors.)
+      // Every node of the chain is dead, or the chain is stale (else the lookup would have
+      // ended). The node's successors before the id lead on: the closest one's list reaches
+      // past the dead ones (the chain can be short: an owner late in the list comes with few
+      // successors), and knows the nodes this list has not learnt of yet.
       step.nodes.clear();
       for (const auto& s : step.successors) {
         if (InOpenInterval(s.id, node.id, id)) step.nodes.insert(step.nodes.begin(), s);
@@ -394,11 +395,13 @@ Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
   int hops = 0;
   // The first live node of `chain` owns the id (the ones before it died); confirms it answers
   // unless the caller does that with its own call (options.confirm_owner). Nodes found dead on
-  // the way are passed over either way.
+  // the way are passed over either way. None if every node is dead, or if the owner named is
+  // one that said it is not (a stale chain).
   auto owner_from = [&](const std::vector<NodeRef>& chain) -> std::optional<LookupResult> {
     for (size_t i = 0; i < chain.size(); ++i) {
       const NodeRef& candidate = chain[i];
       if (is_in(dead, candidate.address)) continue;
+      if (is_in(options.not_owners, candidate.address)) return std::nullopt;
       if (options.confirm_owner && candidate.address != self_.address &&
           !is_in(asked, candidate.address) && !ConfirmAlive(candidate)) {
         dead.push_back(candidate.address);

@@ -48,6 +48,10 @@ struct LookupOptions {
   // Addresses the caller found unavailable (e.g. owners it called after an earlier lookup):
   // passed over as owners and as hops, as if this lookup had found them dead.
   std::vector<std::string> avoid;
+  // Addresses that said they do not own the id (NotOwner): an answer that names one of them as
+  // the owner is stale (a successor list that has not learnt of newer nodes before it), and the
+  // lookup goes on through the nodes before the id instead.
+  std::vector<std::string> not_owners;
 };
 
 struct LookupResult {

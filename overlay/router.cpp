@@ -16,11 +16,21 @@ bool Router::IsNotOwner(const Status& status) { return status.code() == ErrorCod
 
 Status Router::CheckOwner(const Id& id) const {
   if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
-  if (local_->Owns(id)) return Status::Ok();
-  // A dead predecessor would leave its range to this node: make sure before turning away.
-  local_->CheckPredecessor();
-  if (local_->Owns(id)) return Status::Ok();
-  return NotOwner(id, local_->bits());
+  if (!local_->Owns(id)) {
+    // A dead predecessor would leave its range to this node: make sure before turning away.
+    local_->CheckPredecessor();
+    if (!local_->Owns(id)) return NotOwner(id, local_->bits());
+  }
+  if (local_->predecessor() || local_->successors().empty()) return Status::Ok();
+  // With no known predecessor (it just failed, or missed its pings) Owns claims every id, yet a
+  // call may have come by mistake: through a successor list that has not learnt of newer
+  // nodes before this one. Storing there would hide the key from its owner, so ask the ring
+  // (only until a predecessor is known again). If the lookup fails, nothing better is known.
+  auto found = local_->FindSuccessor(id);
+  if (found.ok() && found->owner.address != local_->self().address) {
+    return NotOwner(id, local_->bits());
+  }
+  return Status::Ok();
 }
 
 Result<xmlrpc_c::value> Router::Call(const NodeRef& node, const std::string& method,
@@ -49,7 +59,8 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
   // No confirmation ping: the call below is the check, and an owner that does not answer
   // passes its turn to the next node of the chain, which is what the ping would have done.
   // Nodes that did not answer are passed over by the next lookups: the chain of a lookup can
-  // be as short as the owner alone (when it came last in a successor list).
+  // be as short as the owner alone (when it came last in a successor list). Nodes that said
+  // NotOwner make the next lookups distrust an answer that names them.
   LookupOptions lookup_options;
   lookup_options.confirm_owner = false;
   for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
@@ -81,6 +92,8 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
       last = reply.status();
       if (IsNotOwner(last)) {
         // The lookup was stale: the target's predecessor (or one before it) owns the id now.
+        // A later lookup that names the target again is stale too.
+        lookup_options.not_owners.push_back(target.address);
         if (redirects++ >= options_.max_redirects) break;
         auto predecessor = PredecessorOf(target);
         if (!predecessor.ok() || predecessor->address == target.address) break;
