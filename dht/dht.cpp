@@ -1,5 +1,6 @@
 #include "dht/dht.h"
 
+#include <algorithm>
 #include <boost/log/trivial.hpp>
 #include <chrono>
 #include <cstdint>
@@ -120,7 +121,35 @@ Result<LookupResult> Dht::Locate(const std::string& key) {
   Status check = CheckKey(key, limits_);
   if (!check.ok()) return check;
   // Confirmed: the answer names the owner to a client, which does not fall over by itself.
-  return local_->FindSuccessor(Id::Hash(key, local_->bits()));
+  auto found = local_->FindSuccessor(Id::Hash(key, local_->bits()));
+  if (!found.ok()) return found;
+  // The holders are the owner and its replicas-1 successors. An owner late in the successor
+  // list that answered comes with fewer: take the rest from the last one's list (one call).
+  std::vector<NodeRef>& holders = found->successors;
+  if (holders.empty() || holders.front() != found->owner)
+    holders.insert(holders.begin(), found->owner);
+  const size_t want = size_t(options_.replicas);
+  for (int asked = 0; holders.size() < want && asked < options_.replicas; ++asked) {
+    const NodeRef last = holders.back();
+    std::vector<NodeRef> next;
+    if (last.address == local_->self().address) {
+      next = local_->successors();
+    } else {
+      auto neighbors = local_->peers().GetNeighbors(last.address);
+      if (!neighbors.ok()) break;
+      next = neighbors->successors;
+    }
+    const size_t had = holders.size();
+    for (const NodeRef& node : next) {
+      if (holders.size() >= want) break;
+      const bool known = std::any_of(holders.begin(), holders.end(),
+                                     [&](const NodeRef& h) { return h.address == node.address; });
+      if (known) break;  // round the ring: a ring smaller than `want`
+      holders.push_back(node);
+    }
+    if (holders.size() == had) break;
+  }
+  return found;
 }
 
 Result<LookupResult> Dht::ServiceLocate(const std::string& key) {

@@ -478,6 +478,25 @@ BOOST_AUTO_TEST_CASE(a_write_through_a_stale_successor_list_reaches_the_true_own
   BOOST_TEST(dht.CheckReads(expected, random) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(locate_names_the_owner_and_its_replica_holders) {
+  // With 8 successors, the owner that a node's own list names may come last in it, with no
+  // successor after it: the holders are completed from the owner's own list.
+  DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});
+  dht.Build(16, 5);
+  std::mt19937_64 random(6);
+  for (int i = 0; i < 200; ++i) {
+    const std::string key = "locate-" + std::to_string(i);
+    auto found = DhtRing::Of(dht.Random(random)).Locate(key);
+    BOOST_REQUIRE(found.ok());
+    auto holders = dht.ExpectedHolders(key);
+    BOOST_CHECK_EQUAL(found->owner, holders.front()->local->self());
+    BOOST_REQUIRE_GE(found->successors.size(), holders.size());
+    for (size_t k = 0; k < holders.size(); ++k) {
+      BOOST_CHECK_EQUAL(found->successors[k], holders[k]->local->self());
+    }
+  }
+}
+
 namespace {
 
 // Network calls, and round trips waited for (a batch of calls is one), per operation.
