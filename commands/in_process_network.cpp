@@ -32,6 +32,24 @@ void InProcessNetwork::SetDropRate(double rate, uint64_t seed) {
 Result<xmlrpc_c::value> InProcessNetwork::Deliver(const std::string& address,
                                                   const std::string& method,
                                                   const xmlrpc_c::paramList& params) {
+  round_trips_.fetch_add(1);
+  return DeliverOne(address, method, params);
+}
+
+std::vector<Result<xmlrpc_c::value>> InProcessNetwork::DeliverAll(
+    const std::vector<CallSpec>& calls) {
+  if (!calls.empty()) round_trips_.fetch_add(1);
+  std::vector<Result<xmlrpc_c::value>> results;
+  results.reserve(calls.size());
+  for (const auto& call : calls) {
+    results.push_back(DeliverOne(call.address, call.method, call.params));
+  }
+  return results;
+}
+
+Result<xmlrpc_c::value> InProcessNetwork::DeliverOne(const std::string& address,
+                                                     const std::string& method,
+                                                     const xmlrpc_c::paramList& params) {
   calls_.fetch_add(1);
   const CommandRegistry* registry = nullptr;
   {

@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "commands/command_registry.h"
 #include "commands/transport.h"
@@ -42,7 +43,14 @@ class InProcessNetwork {
   Result<xmlrpc_c::value> Deliver(const std::string& address, const std::string& method,
                                   const xmlrpc_c::paramList& params);
 
+  // Delivers a batch (Transport::CallAll), one call after the other on the caller's thread.
+  std::vector<Result<xmlrpc_c::value>> DeliverAll(const std::vector<CallSpec>& calls);
+
+  // Calls delivered, each call of a batch included.
   uint64_t calls() const { return calls_.load(); }
+  // Round trips a caller waited for: one per call outside a batch, one per batch (whose calls a
+  // concurrent transport runs at once).
+  uint64_t round_trips() const { return round_trips_.load(); }
 
  private:
   mutable std::mutex mutex_;
@@ -50,7 +58,11 @@ class InProcessNetwork {
   std::set<std::string> down_;                           // guarded by mutex_
   double drop_rate_ = 0;                                 // guarded by mutex_
   std::mt19937_64 random_;                               // guarded by mutex_
+  Result<xmlrpc_c::value> DeliverOne(const std::string& address, const std::string& method,
+                                     const xmlrpc_c::paramList& params);
+
   std::atomic<uint64_t> calls_{0};
+  std::atomic<uint64_t> round_trips_{0};
 };
 
 class InProcessTransport : public Transport {
@@ -60,6 +72,9 @@ class InProcessTransport : public Transport {
   Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
                                const xmlrpc_c::paramList& params) override {
     return network_->Deliver(address, method, params);
+  }
+  std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override {
+    return network_->DeliverAll(calls);
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "dht/dht.h"
 
+#include <algorithm>
 #include <boost/log/trivial.hpp>
 #include <chrono>
 #include <cstdint>
@@ -119,7 +120,36 @@ Result<DhtAnswer> Dht::Remove(const std::string& key) { return Route(DhtOp::kRem
 Result<LookupResult> Dht::Locate(const std::string& key) {
   Status check = CheckKey(key, limits_);
   if (!check.ok()) return check;
-  return local_->FindSuccessor(Id::Hash(key, local_->bits()));
+  // Confirmed: the answer names the owner to a client, which does not fall over by itself.
+  auto found = local_->FindSuccessor(Id::Hash(key, local_->bits()));
+  if (!found.ok()) return found;
+  // The holders are the owner and its replicas-1 successors. An owner late in the successor
+  // list that answered comes with fewer: take the rest from the last one's list (one call).
+  std::vector<NodeRef>& holders = found->successors;
+  if (holders.empty() || holders.front() != found->owner)
+    holders.insert(holders.begin(), found->owner);
+  const size_t want = size_t(options_.replicas);
+  for (int asked = 0; holders.size() < want && asked < options_.replicas; ++asked) {
+    const NodeRef last = holders.back();
+    std::vector<NodeRef> next;
+    if (last.address == local_->self().address) {
+      next = local_->successors();
+    } else {
+      auto neighbors = local_->peers().GetNeighbors(last.address);
+      if (!neighbors.ok()) break;
+      next = neighbors->successors;
+    }
+    const size_t had = holders.size();
+    for (const NodeRef& node : next) {
+      if (holders.size() >= want) break;
+      const bool known = std::any_of(holders.begin(), holders.end(),
+                                     [&](const NodeRef& h) { return h.address == node.address; });
+      if (known) break;  // round the ring: a ring smaller than `want`
+      holders.push_back(node);
+    }
+    if (holders.size() == had) break;
+  }
+  return found;
 }
 
 Result<LookupResult> Dht::ServiceLocate(const std::string& key) {
@@ -160,20 +190,32 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   if (Settled()) return std::nullopt;
   // Otherwise the key may still sit with the node that owned it before: the successor, or
   // further along when several nodes joined in the same gap. Replica holders are on the way.
+  // The successor first (after a single join it is the one); if it lacks the key, the others
+  // all at once: never more calls than asking one by one, in at most two rounds.
   const std::string self = local_->self().address;
-  auto successors = local_->successors();
-  const size_t look = std::min(successors.size(), size_t(options_.replicas) + 1);
-  for (size_t i = 0; i < look; ++i) {
-    if (successors[i].address == self) break;
-    auto records = FetchAll(successors[i].address, {key});
-    if (!records.ok() || records->empty()) continue;
-    const Record& record = records->front();
-    if (record.key != key || record.id != id) continue;
-    if (!CheckPlausible(record).ok()) continue;
-    Keep(record);
-    return record.entry;
+  std::vector<std::string> holders;
+  for (const NodeRef& node : local_->successors()) {
+    if (holders.size() >= size_t(options_.replicas) + 1 || node.address == self) break;
+    holders.push_back(node.address);
   }
-  return std::nullopt;
+  // The newest plausible copy of the key in `answers` (each is kept here if newer).
+  auto newest = [&](const std::vector<Result<FetchedRecords>>& answers) {
+    std::optional<Entry> found;
+    for (const auto& answer : answers) {
+      if (!answer.ok() || answer->records.empty()) continue;
+      const Record& record = answer->records.front();
+      if (record.key != key || record.id != id) continue;
+      if (!CheckPlausible(record).ok()) continue;
+      Keep(record);
+      if (!found || found->version < record.entry.version) found = record.entry;
+    }
+    return found;
+  };
+  if (holders.empty()) return std::nullopt;
+  if (auto found = newest(peers_.FetchFromEach({holders.front()}, {key}))) return found;
+  holders.erase(holders.begin());
+  if (holders.empty()) return std::nullopt;
+  return newest(peers_.FetchFromEach(holders, {key}));
 }
 
 Result<DhtAnswer> Dht::ServiceOwnerOp(const OwnerRequest& request) {
@@ -401,6 +443,8 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
     size_t i = 0;
     while (i < foreign.size()) {
       if (++lookups > options_.max_batches_per_step * 4) return Status::Ok();  // next round
+      // Confirmed: a dead owner would fail the transfer below and stop this round's hand-over
+      // until stabilize notices; the ping (background work) passes over it to its successor.
       auto owner = local_->FindSuccessor(foreign[i].id);
       if (!owner.ok()) return owner.status();
       if (owner->owner.address == self.address) {

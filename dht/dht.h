@@ -82,6 +82,8 @@ class Dht : public OverlayObserver, private DhtService {
   Result<DhtAnswer> Add(const std::string& key, const DhtValue& value, int ttl_s = 0);
   Result<DhtAnswer> Get(const std::string& key);
   Result<DhtAnswer> Remove(const std::string& key);
+  // The key's owner (confirmed alive) and, in `successors`, its holders: the owner and its
+  // next replicas-1 successors (or more: every node of the ring's list that came with it).
   Result<LookupResult> Locate(const std::string& key);
 
   // One bounded round of repair (see above). Returns the first error met, after doing the rest.
@@ -135,7 +137,8 @@ class Dht : public OverlayObserver, private DhtService {
   // and not collectible; true if stored.
   bool Keep(const Record& record);
   // While this node's range is not settled, looks for a key it lacks on its first successors
-  // (which held the range before) and keeps what it finds.
+  // (which held the range before: the successor, then the next `replicas` in one batch) and
+  // keeps what it finds; the newest copy found.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
   void Replicate(const Record& record);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);

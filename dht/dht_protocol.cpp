@@ -531,7 +531,7 @@ void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, Dht
         return WireStored{int(stored.value())};
       }));
   commands->Add(MakeCommand<WireRecords(std::vector<std::string>)>(
-      "dht.fetch", Audience::kPeer,
+      kFetchMethod, Audience::kPeer,
       "Peers: the records (tombstones included) held here for the given keys: {records}.", {"keys"},
       [limits, service](const std::vector<std::string>& keys) -> Result<WireRecords> {
         Status batch = CheckBatch(keys.size(), "argument 1 (keys)");
@@ -598,6 +598,7 @@ size_t RecordWireBytes(const Record& record) {
   return (record.entry.value.size() + 56) / 57 * 78 + 6 * record.key.size() + kStructBytes;
 }
 const char kPutManyMethod[] = "dht.put_many";
+const char kFetchMethod[] = "dht.fetch";
 
 Status CheckKey(const std::string& key, const DhtLimits& limits) {
   if (key.empty()) return Status::BadArgument("key is empty");
@@ -686,7 +687,30 @@ Result<size_t> DhtPeerStub::PutMany(const std::string& address,
 
 Result<FetchedRecords> DhtPeerStub::Fetch(const std::string& address,
                                           const std::vector<std::string>& keys) const {
-  auto wire = CallTyped<WireRecords>(transport_, address, "dht.fetch", MakeParams(keys));
+  return ReadFetched(transport_->Call(address, kFetchMethod, MakeParams(keys)), address, keys);
+}
+
+std::vector<Result<FetchedRecords>> DhtPeerStub::FetchFromEach(
+    const std::vector<std::string>& addresses, const std::vector<std::string>& keys) const {
+  std::vector<CallSpec> calls;
+  calls.reserve(addresses.size());
+  const xmlrpc_c::paramList params = MakeParams(keys);
+  for (const auto& address : addresses) calls.push_back({address, kFetchMethod, params});
+  auto replies = transport_->CallAll(calls);
+  std::vector<Result<FetchedRecords>> out;
+  out.reserve(addresses.size());
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    out.push_back(i < replies.size() ? ReadFetched(replies[i], addresses[i], keys)
+                                     : Result<FetchedRecords>(
+                                           Status::Unavailable("no reply from " + addresses[i])));
+  }
+  return out;
+}
+
+Result<FetchedRecords> DhtPeerStub::ReadFetched(const Result<xmlrpc_c::value>& reply,
+                                                const std::string& address,
+                                                const std::vector<std::string>& keys) const {
+  auto wire = ReadReply<WireRecords>(reply, address, kFetchMethod);
   if (!wire.ok()) return wire.status();
   auto records = RecordsFromWire(wire->records, limits_, "records");
   if (!records.ok()) return MalformedReply(address, records.status());

@@ -203,6 +203,8 @@ extern const char kPutManyMethod[];
 xmlrpc_c::paramList EncodePutMany(const std::vector<Record>& records);
 Result<size_t> DecodePutManyReply(const xmlrpc_c::value& reply);
 
+extern const char kFetchMethod[];  // dht.fetch
+
 // Stubs for the peer commands of the node at an address. `transport` is not owned.
 class DhtPeerStub {
  public:
@@ -211,6 +213,10 @@ class DhtPeerStub {
   Result<size_t> PutMany(const std::string& address, const std::vector<Record>& records) const;
   Result<FetchedRecords> Fetch(const std::string& address,
                                const std::vector<std::string>& keys) const;
+  // The same call on every node of `addresses` in one batch (Transport::CallAll); the results
+  // in the same order.
+  std::vector<Result<FetchedRecords>> FetchFromEach(const std::vector<std::string>& addresses,
+                                                    const std::vector<std::string>& keys) const;
   Result<std::vector<RecordDigest>> Digest(const std::string& address, const Id& from, const Id& to,
                                            const std::optional<std::string>& after,
                                            size_t limit) const;
@@ -218,6 +224,10 @@ class DhtPeerStub {
                                         const std::vector<RecordDigest>& digests) const;
 
  private:
+  // A dht.fetch reply from `address` to a request for `keys`, checked.
+  Result<FetchedRecords> ReadFetched(const Result<xmlrpc_c::value>& reply,
+                                     const std::string& address,
+                                     const std::vector<std::string>& keys) const;
   Transport* transport_;
   DhtLimits limits_;
 };

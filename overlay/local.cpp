@@ -307,12 +307,27 @@ LookupStep Local::LocalStep(const Id& id) const {
     for (const auto& n : successors_.entries()) step.nodes.push_back(n);
     return step;
   }
-  const NodeRef& successor = successors_.First();
-  if (successors_.empty() || InHalfOpenInterval(id, self_.id, successor.id)) {
+  const std::vector<NodeRef>& list = successors_.entries();
+  if (list.empty()) {
     step.done = true;
-    step.nodes = successors_.entries();
-    if (step.nodes.empty()) step.nodes.push_back(self_);
+    step.nodes.push_back(self_);
     return step;
+  }
+  // The successor list covers (self, s_k] for its last entry s_k: an id in there is owned by
+  // the first s_i with id in (s_{i-1}, s_i] (s_{-1} = self), with no hop. Only the part of the
+  // list that goes round the ring in order counts: it stops before an entry that does not lie
+  // in (s_{i-1}, self), which a list never holds once stabilized (it never holds self or a
+  // repeat either), but a wrong order must not make one interval cover most of the ring.
+  NodeRef previous = self_;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const NodeRef& s = list[i];
+    if (i > 0 && !InOpenInterval(s.id, previous.id, self_.id)) break;
+    if (InHalfOpenInterval(id, previous.id, s.id)) {
+      step.done = true;
+      step.nodes.assign(list.begin() + long(i), list.end());  // the owner, then its successors
+      return step;
+    }
+    previous = s;
   }
   // Next hops: fingers and successors that precede id, the closest to id first. The successors
   // make progress even when every finger is stale.
@@ -346,7 +361,7 @@ Status Local::PingTwice(const std::string& address) const {
   return last;
 }
 
-Result<LookupResult> Local::FindSuccessor(const Id& id) {
+Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
   if (!joined()) return Status::Refused(self_.address + " is not in a ring");
   // Each node asked so far leaves a frame: its next-hop candidates (best last) and its successor
   // list. A dead candidate is skipped for the next one; a node whose candidates are all dead or
@@ -358,23 +373,37 @@ Result<LookupResult> Local::FindSuccessor(const Id& id) {
     std::vector<NodeRef> successors;
   };
   std::vector<Frame> frames;
-  std::vector<std::string> dead;
+  std::vector<std::string> dead = options.avoid;
   std::vector<std::string> asked{self_.address};
   auto is_in = [](const std::vector<std::string>& set, const std::string& address) {
     return std::find(set.begin(), set.end(), address) != set.end();
   };
-  auto push_frame = [&frames](const NodeRef& node, LookupStep step) {
+  auto push_frame = [&](const NodeRef& node, LookupStep step) {
+    if (step.done) {
+      // Every node of the chain is dead, or the chain is stale (else the lookup would have
+      // ended). The node's successors before the id lead on: the closest one's list reaches
+      // past the dead ones (the chain can be short: an owner late in the list comes with few
+      // successors), and knows the nodes this list has not learnt of yet.
+      step.nodes.clear();
+      for (const auto& s : step.successors) {
+        if (InOpenInterval(s.id, node.id, id)) step.nodes.insert(step.nodes.begin(), s);
+      }
+    }
     std::reverse(step.nodes.begin(), step.nodes.end());
     frames.push_back({node, std::move(step.nodes), std::move(step.successors)});
   };
   int hops = 0;
-  // The first live node of `chain` owns the id (the ones before it died); confirms it answers.
+  // The first live node of `chain` owns the id (the ones before it died); confirms it answers
+  // unless the caller does that with its own call (options.confirm_owner). Nodes found dead on
+  // the way are passed over either way. None if every node is dead, or if the owner named is
+  // one that said it is not (a stale chain).
   auto owner_from = [&](const std::vector<NodeRef>& chain) -> std::optional<LookupResult> {
     for (size_t i = 0; i < chain.size(); ++i) {
       const NodeRef& candidate = chain[i];
       if (is_in(dead, candidate.address)) continue;
-      if (candidate.address != self_.address && !is_in(asked, candidate.address) &&
-          !ConfirmAlive(candidate)) {
+      if (is_in(options.not_owners, candidate.address)) return std::nullopt;
+      if (options.confirm_owner && candidate.address != self_.address &&
+          !is_in(asked, candidate.address) && !ConfirmAlive(candidate)) {
         dead.push_back(candidate.address);
         continue;
       }
@@ -524,6 +553,8 @@ Status Local::FixFingers() {
     index = next_finger_;
   }
   Id start = fingers_.Start(index);  // starts are immutable after construction
+  // Confirmed: a finger serves many lookups, so a dead one adopted here would cost each of them
+  // a failed call until one forgets it; one ping in the background is cheaper.
   auto found = FindSuccessor(start);
   std::lock_guard<std::mutex> lock(mutex_);
   if (!found.ok()) {
@@ -569,6 +600,8 @@ Status Local::CheckPredecessor() {
 // Served commands (declared in chord_protocol.h)
 
 Result<FoundOwner> Local::ServiceFindSuccessor(const Id& id) {
+  // Confirmed: the caller gets the owner alone, with no successors to fall over to if it is
+  // dead (a client, or a node joining through this one, which adopts it as its successor).
   auto found = FindSuccessor(id);
   if (!found.ok()) return found.status();
   return FoundOwner{found->owner, found->hops, bits()};

@@ -38,6 +38,22 @@ struct OverlayOptions {
   int max_lookup_hops = 160;  // a lookup gives up after this many hops
 };
 
+// How FindSuccessor finishes a lookup.
+struct LookupOptions {
+  // Ping a candidate owner this lookup has not heard from before returning it (two tries; one
+  // that does not answer is passed over for the next node of the chain). A caller that calls the
+  // owner at once and falls over to LookupResult::successors when it is unavailable (Router)
+  // sets this to false: its own call is the check, and the ping would be one more RPC.
+  bool confirm_owner = true;
+  // Addresses the caller found unavailable (e.g. owners it called after an earlier lookup):
+  // passed over as owners and as hops, as if this lookup had found them dead.
+  std::vector<std::string> avoid;
+  // Addresses that said they do not own the id (NotOwner): an answer that names one of them as
+  // the owner is stale (a successor list that has not learnt of newer nodes before it), and the
+  // lookup goes on through the nodes before the id instead.
+  std::vector<std::string> not_owners;
+};
+
 struct LookupResult {
   NodeRef owner;                    // the successor of the id: the node responsible for it
   int hops = 0;                     // remote nodes asked on the way (0: answered locally)
@@ -69,10 +85,12 @@ class Local : private ChordService {
   // ring. Unreachable neighbours are not an error (they will notice through stabilize).
   Status Leave();
 
-  // Iterative lookup from this node: the owner of `id`, routing around dead nodes.
+  // Iterative lookup from this node: the owner of `id`, routing around dead nodes. Without
+  // options.confirm_owner the owner may be a node that has died unnoticed: the caller must
+  // then fall over to the next node of `successors` when it does not answer.
   // Errors: Unavailable with the reason if no live path was found within max_lookup_hops;
   // Refused if this node is not in a ring.
-  Result<LookupResult> FindSuccessor(const Id& id);
+  Result<LookupResult> FindSuccessor(const Id& id, LookupOptions options = {});
 
   // --- maintenance steps: each is one bounded round of RPCs ---
   // Asks the successor for its predecessor and successor list, adopts a closer live

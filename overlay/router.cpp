@@ -16,11 +16,21 @@ bool Router::IsNotOwner(const Status& status) { return status.code() == ErrorCod
 
 Status Router::CheckOwner(const Id& id) const {
   if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
-  if (local_->Owns(id)) return Status::Ok();
-  // A dead predecessor would leave its range to this node: make sure before turning away.
-  local_->CheckPredecessor();
-  if (local_->Owns(id)) return Status::Ok();
-  return NotOwner(id, local_->bits());
+  if (!local_->Owns(id)) {
+    // A dead predecessor would leave its range to this node: make sure before turning away.
+    local_->CheckPredecessor();
+    if (!local_->Owns(id)) return NotOwner(id, local_->bits());
+  }
+  if (local_->predecessor() || local_->successors().empty()) return Status::Ok();
+  // With no known predecessor (it just failed, or missed its pings) Owns claims every id, yet a
+  // call may have come by mistake: through a successor list that has not learnt of newer
+  // nodes before this one. Storing there would hide the key from its owner, so ask the ring
+  // (only until a predecessor is known again). If the lookup fails, nothing better is known.
+  auto found = local_->FindSuccessor(id);
+  if (found.ok() && found->owner.address != local_->self().address) {
+    return NotOwner(id, local_->bits());
+  }
+  return Status::Ok();
 }
 
 Result<xmlrpc_c::value> Router::Call(const NodeRef& node, const std::string& method,
@@ -46,12 +56,19 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
   if (!local_->joined()) return Status::Refused(local_->self().address + " is not in a ring");
   const int bits = local_->bits();
   Status last = Status::Unavailable("no lookup succeeded");
+  // No confirmation ping: the call below is the check, and an owner that does not answer
+  // passes its turn to the next node of the chain, which is what the ping would have done.
+  // Nodes that did not answer are passed over by the next lookups: the chain of a lookup can
+  // be as short as the owner alone (when it came last in a successor list). Nodes that said
+  // NotOwner make the next lookups distrust an answer that names them.
+  LookupOptions lookup_options;
+  lookup_options.confirm_owner = false;
   for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
     if (attempt > 0) {
       BOOST_LOG_TRIVIAL(debug) << method << " for " << id.ToHex(bits) << ": attempt " << attempt + 1
                                << " after " << last.ToString();
     }
-    auto lookup = local_->FindSuccessor(id);
+    auto lookup = local_->FindSuccessor(id, lookup_options);
     if (!lookup.ok()) {
       if (lookup.status().code() == ErrorCode::kRefused) return lookup.status();
       last = lookup.status();
@@ -75,6 +92,8 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
       last = reply.status();
       if (IsNotOwner(last)) {
         // The lookup was stale: the target's predecessor (or one before it) owns the id now.
+        // A later lookup that names the target again is stale too.
+        lookup_options.not_owners.push_back(target.address);
         if (redirects++ >= options_.max_redirects) break;
         auto predecessor = PredecessorOf(target);
         if (!predecessor.ok() || predecessor->address == target.address) break;
@@ -84,6 +103,9 @@ Result<RoutedReply> Router::CallOnOwner(const Id& id, const std::string& method,
         continue;
       }
       if (last.code() != ErrorCode::kUnavailable) return last;  // the command's own answer
+      if (target.address != local_->self().address) {
+        lookup_options.avoid.push_back(target.address);
+      }
       if (redirected || ++in_chain >= chain.size()) break;
       target = chain[in_chain];
       ++hops;
@@ -100,16 +122,32 @@ Result<RoutedReply> Router::CallOnOwnerOfKey(const std::string& key, const std::
 
 std::vector<SuccessorReply> Router::CallOnSuccessors(size_t count, const std::string& method,
                                                      const xmlrpc_c::paramList& params) const {
-  std::vector<SuccessorReply> replies;
   // In a small ring the successor list wraps around to this node and repeats nodes.
+  std::vector<NodeRef> nodes;
   std::set<std::string> seen{local_->self().address};
-  size_t reached = 0;
   for (const NodeRef& node : local_->successors()) {
-    if (reached >= count) break;
-    if (!seen.insert(node.address).second) continue;
-    auto reply = local_->transport()->Call(node.address, method, params);
-    if (reply.ok() || reply.status().code() != ErrorCode::kUnavailable) ++reached;
-    replies.push_back(SuccessorReply{node, std::move(reply)});
+    if (seen.insert(node.address).second) nodes.push_back(node);
+  }
+  // The first `count` go out in one batch; each that is unavailable passes its turn to the next
+  // unused successor, all of them in the next batch. The same nodes are tried as if they were
+  // called one by one, in the same order, in as many rounds as there are rounds of failures.
+  std::vector<SuccessorReply> replies;
+  size_t reached = 0;
+  size_t next = 0;
+  while (reached < count && next < nodes.size()) {
+    const size_t batch = std::min(count - reached, nodes.size() - next);
+    std::vector<CallSpec> calls;
+    calls.reserve(batch);
+    for (size_t i = 0; i < batch; ++i) calls.push_back({nodes[next + i].address, method, params});
+    auto results = local_->transport()->CallAll(calls);
+    for (size_t i = 0; i < batch; ++i) {
+      Result<xmlrpc_c::value> reply =
+          i < results.size() ? std::move(results[i])
+                             : Result<xmlrpc_c::value>(Status::Unavailable("no result"));
+      if (reply.ok() || reply.status().code() != ErrorCode::kUnavailable) ++reached;
+      replies.push_back(SuccessorReply{nodes[next + i], std::move(reply)});
+    }
+    next += batch;
   }
   return replies;
 }

@@ -7,7 +7,9 @@
 //   if (reply.ok()) use(reply->value, reply->owner, reply->hops);
 //
 // CallOnOwner looks the id up, then calls the command on the owner: through the registry when
-// the owner is this node (no network round trip), through the Transport otherwise. Ownership
+// the owner is this node (no network round trip), through the Transport otherwise. The lookup
+// does not ping the owner first (LookupOptions::confirm_owner): the call itself finds out
+// whether it answers, and the first rule below is what the ping would have done. Ownership
 // moves while nodes join, leave and fail, so the lookup may be stale; the router repairs that:
 //   * the owner does not answer (Unavailable): the owner's successors, which the lookup
 //     returned, take its range over, so the call goes to the next one (one more hop);
@@ -75,6 +77,8 @@ class Router {
   // Runs `method` on this node's first `count` live successors (for replication). A successor
   // that is unavailable is reported and the next one in the successor list is tried instead,
   // so the call reaches up to `count` nodes; any other answer, ok or not, counts as reached.
+  // The calls go out as batches (Transport::CallAll, concurrent where the transport can): the
+  // first `count` distinct successors together, then one batch per round of replacements.
   // Returns one entry per node tried, in successor-list order; this node itself is never
   // called, so a ring of n nodes yields at most n-1 entries. Never fails as a whole.
   std::vector<SuccessorReply> CallOnSuccessors(size_t count, const std::string& method,
@@ -87,6 +91,8 @@ class Router {
 
   // For owner-side commands: ok if this node owns `id` now. When it seems not to, the
   // predecessor is checked first (it may have failed, which hands its range to this node).
+  // While it knows no predecessor (and is not alone) it claims every id, so it confirms with a
+  // lookup of its own that the id is not another node's.
   // Errors: NotOwner (see below); Refused if this node is not in a ring.
   Status CheckOwner(const Id& id) const;
   // The id of `key` on this ring.

@@ -145,6 +145,27 @@ BOOST_AUTO_TEST_CASE(teaching_ring_of_five_bits) {
   CheckLookups(&ring, 200, 3);
 }
 
+BOOST_AUTO_TEST_CASE(small_rings_with_long_successor_lists) {
+  // Fewer nodes than successor-list entries: every list stops before wrapping around to its
+  // node, and lookups answered from it (at any node, with no hop) must still be right.
+  for (int count = 2; count <= 9; ++count) {
+    SimRing ring(Options(160, 8));
+    JoinConcurrently(&ring, count, 1, uint64_t(count));
+    BOOST_REQUIRE_MESSAGE(ring.StabilizeUntilCorrect(40) >= 0, ring.CheckRing());
+    ring.FixAllFingers();
+    CheckLookups(&ring, 100, uint64_t(count));
+    for (auto* from : ring.Live()) {
+      for (auto* to : ring.Live()) {
+        // The owner of a node's own id is that node, found with no hop.
+        auto found = from->local->FindSuccessor(to->local->self().id);
+        BOOST_REQUIRE(found.ok());
+        BOOST_TEST(found->owner == to->local->self());
+        BOOST_TEST(found->hops == 0);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(sixty_four_concurrent_joins_then_lookups_leaves_and_a_crash) {
   SimRing ring(Options(160, 6));
   JoinConcurrently(&ring, 64, 4, 42);

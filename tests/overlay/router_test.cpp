@@ -254,8 +254,13 @@ BOOST_AUTO_TEST_CASE(successors_are_called_skipping_dead_ones) {
   SimNode* from = ring.Live().front();
   auto successors = from->local->successors();
   BOOST_REQUIRE_EQUAL(successors.size(), 4u);
+  uint64_t calls = ring.network().calls();
+  uint64_t round_trips = ring.network().round_trips();
   auto replies = ProbeOf(from).router().CallOnSuccessors(2, "probe.echo", MakeParams(41));
   BOOST_REQUIRE_EQUAL(replies.size(), 2u);
+  // Both in one batch.
+  BOOST_CHECK_EQUAL(ring.network().calls() - calls, 2u);
+  BOOST_CHECK_EQUAL(ring.network().round_trips() - round_trips, 1u);
   for (size_t i = 0; i < 2; ++i) {
     BOOST_CHECK_EQUAL(replies[i].node, successors[i]);
     BOOST_REQUIRE(replies[i].reply.ok());
@@ -263,8 +268,13 @@ BOOST_AUTO_TEST_CASE(successors_are_called_skipping_dead_ones) {
   }
   // A dead first successor is reported, and the next one is called instead.
   ring.Crash(NodeAt(&ring, successors[0].address));
+  calls = ring.network().calls();
+  round_trips = ring.network().round_trips();
   replies = ProbeOf(from).router().CallOnSuccessors(2, "probe.echo", MakeParams(1));
   BOOST_REQUIRE_EQUAL(replies.size(), 3u);
+  // The first two together, then the replacement of the dead one.
+  BOOST_CHECK_EQUAL(ring.network().calls() - calls, 3u);
+  BOOST_CHECK_EQUAL(ring.network().round_trips() - round_trips, 2u);
   BOOST_CHECK_EQUAL(replies[0].node, successors[0]);
   BOOST_CHECK_EQUAL(replies[0].reply.status().code(), ErrorCode::kUnavailable);
   BOOST_CHECK_EQUAL(replies[1].node, successors[1]);
@@ -274,6 +284,72 @@ BOOST_AUTO_TEST_CASE(successors_are_called_skipping_dead_ones) {
   replies = ProbeOf(from).router().CallOnSuccessors(1, "probe.fail", MakeParams());
   BOOST_REQUIRE_EQUAL(replies.size(), 2u);
   BOOST_CHECK_EQUAL(replies[1].reply.status().code(), ErrorCode::kBadArgument);
+}
+
+BOOST_AUTO_TEST_CASE(an_id_covered_by_the_successor_list_is_found_with_no_message) {
+  SimRing ring(Options(4));
+  BuildRing(&ring, 16);
+  for (SimNode* from : ring.Live()) {
+    const auto successors = from->local->successors();
+    BOOST_REQUIRE_EQUAL(successors.size(), 4u);
+    chord::NodeRef previous = from->local->self();
+    for (size_t i = 0; i < successors.size(); ++i) {
+      // The last id of (s_{i-1}, s_i] and the first one: both owned by s_i.
+      for (const Id& id : {successors[i].id, previous.id.Next(kBits)}) {
+        const uint64_t calls = ring.network().calls();
+        chord::LookupOptions options;
+        options.confirm_owner = false;
+        auto found = from->local->FindSuccessor(id, options);
+        BOOST_REQUIRE(found.ok());
+        BOOST_CHECK_EQUAL(found->owner, successors[i]);
+        BOOST_CHECK_EQUAL(found->owner, ring.TrueOwner(id));
+        BOOST_CHECK_EQUAL(found->hops, 0);
+        // The owner and the rest of the list, for fail-over.
+        BOOST_CHECK(found->successors ==
+                    std::vector<chord::NodeRef>(successors.begin() + long(i), successors.end()));
+        BOOST_CHECK_EQUAL(ring.network().calls(), calls);
+        // Confirmed, the owner is pinged, and that is all.
+        auto confirmed = from->local->FindSuccessor(id);
+        BOOST_REQUIRE(confirmed.ok());
+        BOOST_CHECK_EQUAL(confirmed->owner, successors[i]);
+        BOOST_CHECK_EQUAL(confirmed->hops, 0);
+        BOOST_CHECK_EQUAL(ring.network().calls(), calls + 1);
+      }
+      previous = successors[i];
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_owner_at_the_end_of_a_successor_list_is_routed_around) {
+  // The lookup names an owner that comes last in a successor list, so its chain holds nothing
+  // after it; the owner (and maybe its successor) crashed unnoticed. Both the confirmed lookup
+  // and the router must still find the live node that took the range over.
+  std::mt19937_64 random(21);
+  for (int crashed = 1; crashed <= 2; ++crashed) {
+    for (int round = 0; round < 4; ++round) {
+      SimRing ring(Options(4));
+      BuildRing(&ring, 12);
+      auto live = ring.Live();
+      SimNode* from = live[random() % live.size()];
+      const auto successors = from->local->successors();
+      BOOST_REQUIRE_EQUAL(successors.size(), 4u);
+      // An id owned by the last entry, s_3; then s_3 (and its successor) die.
+      const Id id = successors[3].id;
+      SimNode* dead = NodeAt(&ring, successors[3].address);
+      SimNode* next = NodeAt(&ring, dead->local->successor().address);
+      ring.Crash(dead);
+      if (crashed == 2) ring.Crash(next);
+      const chord::NodeRef owner = ring.TrueOwner(id);
+      auto found = from->local->FindSuccessor(id);
+      BOOST_REQUIRE_MESSAGE(found.ok(), found.status().ToString());
+      BOOST_CHECK_EQUAL(found->owner, owner);
+      auto reply =
+          ProbeOf(from).router().CallOnOwner(id, "probe.owner", MakeParams(id.ToHex(kBits)));
+      BOOST_REQUIRE_MESSAGE(reply.ok(), reply.status().ToString());
+      BOOST_CHECK_EQUAL(reply->owner, owner);
+      BOOST_CHECK_EQUAL(chord::FromValue<std::string>(reply->value).value(), owner.address);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(small_rings_and_nodes_outside_a_ring) {
