@@ -12,6 +12,8 @@ constexpr size_t kScanBatch = 4096;     // records per storage scan for stats an
 constexpr size_t kKeyEntryBytes = 256;  // the XML around one key or digest in a request
 // Times the owner tries to write a key when newer versions keep arriving during the write.
 constexpr int kOwnerWriteTries = 3;
+// Predecessors followed from the node a lookup names as a record's owner, to the true owner.
+constexpr int kMaxOwnerChecks = 8;
 // How far ahead of this node's clock a version (µs) or write time (ms) may be. Versions come
 // from owners' clocks, so a version much later than any clock was made up: accepting it would
 // freeze the key (no later write could win) until the clocks catch up.
@@ -447,17 +449,32 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
       // until stabilize notices; the ping (background work) passes over it to its successor.
       auto owner = local_->FindSuccessor(foreign[i].id);
       if (!owner.ok()) return owner.status();
-      if (owner->owner.address == self.address) {
+      // The lookup may answer from a successor list that has not learnt yet of nodes that
+      // joined before the owner. Records given to a node after their owner would stay out of
+      // the owner's sight (it pulls from its first successor only), so check that the owner's
+      // predecessor lies before the record, and follow predecessors until it does.
+      NodeRef target = owner->owner;
+      bool checked = false;
+      for (int k = 0; k < kMaxOwnerChecks && target.address != self.address && !checked; ++k) {
+        auto neighbors = local_->peers().GetNeighbors(target.address);
+        if (!neighbors.ok()) return neighbors.status();  // unsure of the owner: keep everything
+        const auto& before = neighbors->predecessor;
+        checked = !before || before->address == target.address ||
+                  InHalfOpenInterval(foreign[i].id, before->id, target.id);
+        if (!checked) target = *before;
+      }
+      if (target.address == self.address) {
         ++i;  // ours after all (the ring is moving): keep it
         continue;
       }
+      if (!checked) return Status::Ok();  // the ring is moving: next round
       std::vector<Record> run;
-      while (i < foreign.size() && InHalfOpenInterval(foreign[i].id, self.id, owner->owner.id)) {
+      while (i < foreign.size() && InHalfOpenInterval(foreign[i].id, self.id, target.id)) {
         if (!Collectible(foreign[i].entry)) run.push_back(foreign[i]);
         ++i;
       }
       if (!run.empty()) {
-        auto sent = SendRecords(owner->owner.address, run);
+        auto sent = SendRecords(target.address, run);
         if (!sent.ok()) return sent.status();
       }
       for (const auto& r : run) storage_->Erase(r.id, r.key, r.entry.version);

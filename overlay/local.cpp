@@ -393,6 +393,9 @@ Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
     frames.push_back({node, std::move(step.nodes), std::move(step.successors)});
   };
   int hops = 0;
+  // An answer that named one of options.not_owners: the lookup goes on, and returns it only if
+  // it finds nothing better (the node may own the id by now, if its predecessor died).
+  std::optional<LookupResult> stale;
   // The first live node of `chain` owns the id (the ones before it died); confirms it answers
   // unless the caller does that with its own call (options.confirm_owner). Nodes found dead on
   // the way are passed over either way. None if every node is dead, or if the owner named is
@@ -401,7 +404,10 @@ Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
     for (size_t i = 0; i < chain.size(); ++i) {
       const NodeRef& candidate = chain[i];
       if (is_in(dead, candidate.address)) continue;
-      if (is_in(options.not_owners, candidate.address)) return std::nullopt;
+      if (is_in(options.not_owners, candidate.address)) {
+        if (!stale) stale = LookupResult{candidate, hops, {chain.begin() + long(i), chain.end()}};
+        return std::nullopt;
+      }
       if (options.confirm_owner && candidate.address != self_.address &&
           !is_in(asked, candidate.address) && !ConfirmAlive(candidate)) {
         dead.push_back(candidate.address);
@@ -441,10 +447,12 @@ Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
       frames.pop_back();
     }
     if (!next) {
+      if (stale) return *stale;
       return Status::Unavailable("lookup of " + id.ToHex(bits()) + " found no live node toward it" +
                                  (last_error.empty() ? "" : " (last error: " + last_error + ")"));
     }
     if (hops >= options_.max_lookup_hops) {
+      if (stale) return *stale;
       return Status::Unavailable("lookup of " + id.ToHex(bits()) + " gave up after " +
                                  std::to_string(hops) + " hops");
     }
@@ -464,6 +472,7 @@ Result<LookupResult> Local::FindSuccessor(const Id& id, LookupOptions options) {
     }
     push_frame(*next, std::move(remote.value()));
   }
+  if (stale) return *stale;
   return Status::Unavailable("lookup of " + id.ToHex(bits()) + " did not converge");
 }
 

@@ -50,7 +50,8 @@ struct LookupOptions {
   std::vector<std::string> avoid;
   // Addresses that said they do not own the id (NotOwner): an answer that names one of them as
   // the owner is stale (a successor list that has not learnt of newer nodes before it), and the
-  // lookup goes on through the nodes before the id instead.
+  // lookup goes on through the nodes before the id instead; it returns that answer only if it
+  // finds no other (the node may own the id by now).
   std::vector<std::string> not_owners;
 };
 

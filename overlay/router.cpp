@@ -25,11 +25,14 @@ Status Router::CheckOwner(const Id& id) const {
   // With no known predecessor (it just failed, or missed its pings) Owns claims every id, yet a
   // call may have come by mistake: through a successor list that has not learnt of newer
   // nodes before this one. Storing there would hide the key from its owner, so ask the ring
-  // (only until a predecessor is known again). If the lookup fails, nothing better is known.
+  // (only until a predecessor is known again).
   auto found = local_->FindSuccessor(id);
-  if (found.ok() && found->owner.address != local_->self().address) {
-    return NotOwner(id, local_->bits());
+  if (!found.ok()) {
+    return Status::Unavailable(local_->self().address + " knows no predecessor and cannot tell " +
+                               "who owns " + id.ToHex(local_->bits()) + ": " +
+                               found.status().message());
   }
+  if (found->owner.address != local_->self().address) return NotOwner(id, local_->bits());
   return Status::Ok();
 }
 

@@ -478,6 +478,47 @@ BOOST_AUTO_TEST_CASE(a_write_through_a_stale_successor_list_reaches_the_true_own
   BOOST_TEST(dht.CheckReads(expected, random) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(foreign_keys_are_handed_to_their_owner_past_stale_successor_lists) {
+  // 16-bit ids placed by hand, 3 replicas. N1 and N2 join in (A, B]; only they stabilize, so A,
+  // C and D still list B right after A. C and D hold keys of (A, N1] that they must now give to
+  // N1: a lookup through their lists names B, which would keep them (N1 is within its three
+  // predecessors) where N1 never looks (it pulls from N2). They must reach N1.
+  chord::OverlayOptions overlay = Overlay(4);
+  overlay.id_bits = 16;
+  DhtRing dht(overlay, Options(3));
+  std::vector<SimNode*> nodes;  // A, B, C, D
+  for (uint64_t id : {0x1000, 0x5000, 0x9000, 0xd000}) {
+    nodes.push_back(dht.ring().AddNode(Id::FromUint(id, 16)));
+  }
+  BOOST_REQUIRE(nodes[0]->local->Create().ok());
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    BOOST_REQUIRE(nodes[i]->local->Join(nodes[0]->address).ok());
+  }
+  BOOST_REQUIRE(dht.ring().StabilizeUntilCorrect(20) >= 0);
+  dht.ring().FixAllFingers();
+  std::mt19937_64 random(12);
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "handed-" + std::to_string(i);
+    BOOST_REQUIRE(DhtRing::Of(dht.Random(random)).Set(key, {"v" + std::to_string(i), false}).ok());
+    expected[key] = "v" + std::to_string(i);
+  }
+  SimNode* n1 = dht.ring().AddNode(Id::FromUint(0x2000, 16));
+  SimNode* n2 = dht.ring().AddNode(Id::FromUint(0x3000, 16));
+  BOOST_REQUIRE(n1->local->Join(nodes[0]->address).ok());
+  BOOST_REQUIRE(n2->local->Join(nodes[0]->address).ok());
+  BOOST_REQUIRE(n1->local->Stabilize().ok());
+  BOOST_REQUIRE(n2->local->Stabilize().ok());
+  BOOST_REQUIRE(nodes[2]->local->successors()[2] == nodes[1]->local->self());  // C: ..., A, B
+  for (SimNode* holder : {nodes[2], nodes[3]}) DhtRing::Of(holder).RepairStep();
+  BOOST_REQUIRE(dht.ring().StabilizeUntilCorrect(20) >= 0);
+  dht.ring().FixAllFingers();
+  int rounds = dht.RepairUntilPlaced(expected, 10);
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, "keys not placed");
+  for (int round = 0; round < 6; ++round) dht.RepairRound();  // every range settles
+  BOOST_TEST(dht.CheckReads(expected, random) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(locate_names_the_owner_and_its_replica_holders) {
   // With 8 successors, the owner that a node's own list names may come last in it, with no
   // successor after it: the holders are completed from the owner's own list.
