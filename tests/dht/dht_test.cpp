@@ -3,6 +3,8 @@
 // (stabilize, repair) is driven by the test; nothing sleeps.
 #define BOOST_TEST_MODULE dht
 #define BOOST_TEST_DYN_LINK
+#include "dht/dht.h"
+
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
@@ -11,7 +13,6 @@
 #include <map>
 
 #include "commands/value_util.h"
-#include "dht/dht.h"
 #include "dht/memory_storage.h"
 #include "tests/common/sim_ring.h"
 #include "tests/common/test_setup.h"
