@@ -21,18 +21,11 @@ Status Router::CheckOwner(const Id& id) const {
     local_->CheckPredecessor();
     if (!local_->Owns(id)) return NotOwner(id, local_->bits());
   }
-  if (local_->predecessor() || local_->successors().empty()) return Status::Ok();
-  // With no known predecessor (it just failed, or missed its pings) Owns claims every id, yet a
-  // call may have come by mistake: through a successor list that has not learnt of newer
-  // nodes before this one. Storing there would hide the key from its owner, so ask the ring
-  // (only until a predecessor is known again).
-  auto found = local_->FindSuccessor(id);
-  if (!found.ok()) {
-    return Status::Unavailable(local_->self().address + " knows no predecessor and cannot tell " +
-                               "who owns " + id.ToHex(local_->bits()) + ": " +
-                               found.status().message());
-  }
-  if (found->owner.address != local_->self().address) return NotOwner(id, local_->bits());
+  // A node that knows no predecessor claims every id (Local::Owns), also one sent here through
+  // a successor list that has not yet learnt of a newer node before this one. Confirming such a
+  // call with a lookup of its own was tried and removed: just after a crash the lookup, made
+  // before the ring has noticed, named another node and turned the rightful successor away
+  // (examples/counter's crash test failed one run in three).
   return Status::Ok();
 }
 

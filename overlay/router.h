@@ -91,10 +91,8 @@ class Router {
 
   // For owner-side commands: ok if this node owns `id` now. When it seems not to, the
   // predecessor is checked first (it may have failed, which hands its range to this node).
-  // While it knows no predecessor (and is not alone) it claims every id, so it confirms with a
-  // lookup of its own that the id is not another node's.
-  // Errors: NotOwner (see below); Refused if this node is not in a ring; Unavailable if it
-  // knows no predecessor and its lookup failed.
+  // While it knows no predecessor it claims every id.
+  // Errors: NotOwner (see below); Refused if this node is not in a ring.
   Status CheckOwner(const Id& id) const;
   // The id of `key` on this ring.
   Id KeyId(const std::string& key) const { return Id::Hash(key, local_->bits()); }
