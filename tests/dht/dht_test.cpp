@@ -254,6 +254,21 @@ BOOST_AUTO_TEST_CASE(thirty_two_nodes_ten_thousand_keys_through_joins_leaves_and
   BOOST_TEST(dht.CheckReads(expected, random) == 0u);
 }
 
+// Four nodes at 0x1000, 0x5000, 0x9000 and 0xd000 of a 16-bit ring, joined and stabilized: the
+// fixed layout that tests placing newcomers by hand start from.
+std::vector<SimNode*> BuildQuarterRing(DhtRing* dht) {
+  std::vector<SimNode*> nodes;
+  for (uint64_t id : {0x1000, 0x5000, 0x9000, 0xd000}) {
+    nodes.push_back(dht->ring().AddNode(Id::FromUint(id, 16)));
+  }
+  BOOST_REQUIRE(nodes[0]->local->Create().ok());
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    BOOST_REQUIRE(nodes[i]->local->Join(nodes[0]->address).ok());
+  }
+  BOOST_REQUIRE(dht->ring().StabilizeUntilCorrect(20) >= 0);
+  return nodes;
+}
+
 BOOST_AUTO_TEST_CASE(two_joins_in_one_gap_before_any_repair_lose_no_read) {
   // 16-bit ids placed by hand: both newcomers land in the gap (0x5000, 0x9000], the second one
   // in front of the first, and no repair runs in between. The second newcomer owns keys that
@@ -262,15 +277,7 @@ BOOST_AUTO_TEST_CASE(two_joins_in_one_gap_before_any_repair_lose_no_read) {
   overlay.id_bits = 16;
   DhtRing dht(overlay, Options(2));
   std::mt19937_64 random(11);
-  std::vector<SimNode*> nodes;
-  for (uint64_t id : {0x1000, 0x5000, 0x9000, 0xd000}) {
-    nodes.push_back(dht.ring().AddNode(Id::FromUint(id, 16)));
-  }
-  BOOST_REQUIRE(nodes[0]->local->Create().ok());
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    BOOST_REQUIRE(nodes[i]->local->Join(nodes[0]->address).ok());
-  }
-  BOOST_REQUIRE(dht.ring().StabilizeUntilCorrect(20) >= 0);
+  std::vector<SimNode*> nodes = BuildQuarterRing(&dht);
   std::map<std::string, std::string> expected;
   for (int i = 0; i < 400; ++i) {
     std::string key = "gap-" + std::to_string(i);
@@ -429,15 +436,7 @@ BOOST_AUTO_TEST_CASE(foreign_keys_are_handed_to_their_owner_past_stale_successor
   chord::OverlayOptions overlay = Overlay(4);
   overlay.id_bits = 16;
   DhtRing dht(overlay, Options(3));
-  std::vector<SimNode*> nodes;  // A, B, C, D
-  for (uint64_t id : {0x1000, 0x5000, 0x9000, 0xd000}) {
-    nodes.push_back(dht.ring().AddNode(Id::FromUint(id, 16)));
-  }
-  BOOST_REQUIRE(nodes[0]->local->Create().ok());
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    BOOST_REQUIRE(nodes[i]->local->Join(nodes[0]->address).ok());
-  }
-  BOOST_REQUIRE(dht.ring().StabilizeUntilCorrect(20) >= 0);
+  std::vector<SimNode*> nodes = BuildQuarterRing(&dht);  // A, B, C, D
   dht.ring().FixAllFingers();
   std::mt19937_64 random(12);
   std::map<std::string, std::string> expected;
