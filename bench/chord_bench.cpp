@@ -7,10 +7,13 @@
 //   ceiling  chord.ping of the first node only: what one node's transport serves at this
 //            concurrency, the yardstick of the others;
 //   lookup   chord.find_successor of random ids (ChordStub);
-//   set      dht.set of new keys (DhtClient with the member named);
+//   set      dht.set of new keys (DhtClient);
 //   get      dht.get of those keys.
-// Apart from the ceiling's, each operation goes to a random member, through the protocol stubs a
-// user program uses, so the figures include their checks. Each phase first runs --warmup
+// Lookups go to a random member; set and get, with --entry owner (the default), to the node the
+// client believes owns the key, as DhtClient does for a user program (its owner map, learnt from
+// one chord.info and from the answers); with --entry random, to a random member that forwards
+// them. Every call goes through the protocol stubs a user program uses, so the figures include
+// their checks. Each phase first runs --warmup
 // operations, not measured (connections opened, server threads started), then measures ops/s,
 // latency percentiles and mean hops; and, from chord.stats of every node right before and after,
 // the calls the nodes served per operation (net of the ring's own traffic, measured in an idle
@@ -53,6 +56,7 @@ struct Config {
   int ops = 0, threads = 0, warmup = 0, value_bytes = 0, bits = 0;
   int call_timeout_ms = 0, idle_ms = 0;
   bool json = false;
+  std::string entry = "owner";
 };
 
 struct PhaseSpec {
@@ -75,7 +79,9 @@ po::options_description Options() {
       "call-timeout-ms", po::value<int>()->default_value(5000), "time-out of each call")(
       "idle-ms", po::value<int>()->default_value(1000),
       "idle window measuring the ring's own traffic (0: not measured)")(
-      "json", "print one JSON object instead of the table");
+      "entry", po::value<std::string>()->default_value("owner"),
+      "where set and get go: owner (the key's owner as the client guesses it) or random (a "
+      "random member, which forwards them)")("json", "print one JSON object instead of the table");
   return options;
 }
 
@@ -120,6 +126,11 @@ std::optional<int> Parse(int argc, char** argv, Config* config) {
   c.call_timeout_ms = vm["call-timeout-ms"].as<int>();
   c.idle_ms = vm["idle-ms"].as<int>();
   c.json = vm.count("json") > 0;
+  c.entry = vm["entry"].as<std::string>();
+  if (c.entry != "owner" && c.entry != "random") {
+    std::cerr << "chord-bench: --entry is owner or random, not " << c.entry << "\n";
+    return 2;
+  }
   if (c.nodes.empty() || c.ops < 1 || c.threads < 1 || c.threads > 256 || c.warmup < 0 ||
       c.bits < 1 || c.bits > 160 || c.call_timeout_ms < 1 || c.idle_ms < 0) {
     std::cerr << "chord-bench: give --ring FILE or --node HOST:PORT, --ops >= 1, "
@@ -134,6 +145,7 @@ std::vector<PhaseSpec> Phases(const Config& c, chord::Transport* transport) {
   const std::string prefix = "bench-" + std::to_string(std::random_device{}()) + "-";
   const chord::DhtValue value{std::string(size_t(c.value_bytes), 'v'), false};
   const int bits = c.bits;
+  const bool to_owner = c.entry == "owner";
   auto ping = [transport](chord::DhtClient*, const std::string& node, int) -> chord::Result<int> {
     auto reply = chord::ChordStub(transport, 0).Ping(node);
     if (!reply.ok()) return reply.status();
@@ -146,12 +158,12 @@ std::vector<PhaseSpec> Phases(const Config& c, chord::Transport* transport) {
     return found->hops;
   };
   auto set = [=](chord::DhtClient* client, const std::string& node, int i) -> chord::Result<int> {
-    auto reply = client->Set(prefix + std::to_string(i), value, 0, node);
+    auto reply = client->Set(prefix + std::to_string(i), value, 0, to_owner ? "" : node);
     if (!reply.ok()) return reply.status();
     return reply->hops;
   };
   auto get = [=](chord::DhtClient* client, const std::string& node, int i) -> chord::Result<int> {
-    auto reply = client->Get(prefix + std::to_string(i), node);
+    auto reply = client->Get(prefix + std::to_string(i), to_owner ? "" : node);
     if (!reply.ok()) return reply.status();
     if (!reply->ok) return chord::Status::NotFound("key lost: " + prefix + std::to_string(i));
     return reply->hops;
@@ -195,14 +207,28 @@ std::optional<double> IdleRate(const Config& c, chord::Transport* transport,
   return chord_bench::BackgroundRate(start, *end);
 }
 
+using Clients = std::vector<std::unique_ptr<chord::DhtClient>>;
+
+// One DhtClient per client thread, kept for the whole run.
+Clients MakeClients(const Config& c, chord::Transport* transport) {
+  Clients clients;
+  for (int t = 0; t < c.threads; ++t) {
+    chord::DhtClientOptions options;
+    options.seed = uint32_t(1234 + t);
+    options.route_to_owner = c.entry == "owner";
+    clients.push_back(std::make_unique<chord::DhtClient>(transport, c.nodes, options));
+  }
+  return clients;
+}
+
 // Warm-up, then the measured load between two snapshots, with an idle window on either side:
 // the ring's own traffic during the load is taken as the mean of the two windows'.
 Figures RunPhase(const PhaseSpec& spec, const Config& c, chord::Transport* transport,
-                 const std::optional<double>& ceiling) {
-  if (c.warmup > 0) chord_bench::RunLoad(transport, c.nodes, MakeLoad(spec, c, true));
+                 const Clients& clients, const std::optional<double>& ceiling) {
+  if (c.warmup > 0) chord_bench::RunLoad(clients, MakeLoad(spec, c, true));
   chord_bench::Snapshot before, after, idle_end;
   auto rate_before = IdleRate(c, transport, chord_bench::TakeSnapshot(transport, c.nodes), &before);
-  auto result = chord_bench::RunLoad(transport, c.nodes, MakeLoad(spec, c, false));
+  auto result = chord_bench::RunLoad(clients, MakeLoad(spec, c, false));
   after = chord_bench::TakeSnapshot(transport, c.nodes);
   auto rate_after = IdleRate(c, transport, after, &idle_end);
   std::optional<double> background;
@@ -222,9 +248,9 @@ int main(int argc, char** argv) {
   transport_options.max_idle_per_peer = size_t(c.threads) + 1;  // no reconnects of our own
   chord::XmlRpcTransport transport(transport_options);
 
-  const chord_bench::RunInfo run{CHORD_VERSION, int(c.nodes.size()), c.ops,  c.threads,
-                                 c.warmup,      c.value_bytes,       c.bits, c.call_timeout_ms,
-                                 c.idle_ms};
+  const chord_bench::RunInfo run{
+      CHORD_VERSION, int(c.nodes.size()), c.ops,     c.threads, c.warmup, c.value_bytes,
+      c.bits,        c.call_timeout_ms,   c.idle_ms, c.entry};
   if (!c.json) {
     std::cout << chord_bench::HeaderLine(run) << "\n";
     chord_bench::PrintTableHead(std::cout);
@@ -232,8 +258,9 @@ int main(int argc, char** argv) {
   std::vector<Figures> figures;
   std::optional<double> ceiling;
   int failures = 0;
+  const Clients clients = MakeClients(c, &transport);
   for (const PhaseSpec& spec : Phases(c, &transport)) {
-    figures.push_back(RunPhase(spec, c, &transport, ceiling));
+    figures.push_back(RunPhase(spec, c, &transport, clients, ceiling));
     if (!ceiling) ceiling = figures.back().ops_per_s;
     failures += figures.back().failures;
     if (!c.json) chord_bench::PrintRow(std::cout, figures.back());

@@ -59,17 +59,13 @@ class ProgressLine {
 };
 
 // One client thread: takes operations until none is left or the deadline has passed.
-void Client(chord::Transport* transport, const std::vector<std::string>& members, const Load& load,
-            int t, Clock::time_point end, std::atomic<int>* next, std::atomic<int>* done,
-            Share* share) {
+void Client(chord::DhtClient* client, const Load& load, int t, Clock::time_point end,
+            std::atomic<int>* next, std::atomic<int>* done, Share* share) {
   std::mt19937 random(1234 + t);
-  chord::DhtClientOptions options;
-  options.seed = uint32_t(1234 + t);
-  chord::DhtClient client(transport, members, options);
   for (int i = (*next)++; i < load.count && Clock::now() < end; i = (*next)++) {
     const std::string& node = load.targets[random() % load.targets.size()];
     auto begin = Clock::now();
-    auto answer = load.operation(&client, node, load.first + i);
+    auto answer = load.operation(client, node, load.first + i);
     share->latencies_ms.push_back(
         std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
     ++*done;
@@ -92,7 +88,7 @@ void Merge(const Share& share, LoadResult* result) {
 
 }  // namespace
 
-LoadResult RunLoad(chord::Transport* transport, const std::vector<std::string>& members,
+LoadResult RunLoad(const std::vector<std::unique_ptr<chord::DhtClient>>& clients,
                    const Load& load) {
   std::atomic<int> next{0}, done{0};
   std::vector<Share> shares(size_t(load.threads));
@@ -100,12 +96,12 @@ LoadResult RunLoad(chord::Transport* transport, const std::vector<std::string>& 
   double seconds = 0;
   {
     ProgressLine progress(load, &done);
-    std::vector<std::thread> clients;
+    std::vector<std::thread> threads;
     for (int t = 0; t < load.threads; ++t) {
-      clients.emplace_back(Client, transport, std::cref(members), std::cref(load), t,
+      threads.emplace_back(Client, clients[size_t(t)].get(), std::cref(load), t,
                            start + load.deadline, &next, &done, &shares[size_t(t)]);
     }
-    for (auto& client : clients) client.join();
+    for (auto& thread : threads) thread.join();
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
   }  // clears the progress line
   LoadResult result;

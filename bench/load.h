@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@
 namespace chord_bench {
 
 // Operation `i` on `node`; returns the lookup hops it took (0 where there are none). Each client
-// thread has its own DhtClient (not thread-safe) over the shared transport.
+// thread has its own DhtClient (not thread-safe), all over one shared transport.
 using Operation =
     std::function<chord::Result<int>(chord::DhtClient* client, const std::string& node, int i)>;
 
@@ -39,8 +40,9 @@ struct LoadResult {
   double seconds = 0;
 };
 
-LoadResult RunLoad(chord::Transport* transport, const std::vector<std::string>& members,
-                   const Load& load);
+// Thread t uses (*clients)[t]: clients outlive a load, so that what one learnt of the ring
+// (DhtClient's owner map) serves the next. There must be at least load.threads of them.
+LoadResult RunLoad(const std::vector<std::unique_ptr<chord::DhtClient>>& clients, const Load& load);
 
 }  // namespace chord_bench
 

@@ -109,7 +109,8 @@ std::string HeaderLine(const RunInfo& run) {
   std::ostringstream out;
   out << "chord-bench " << run.version << ": " << run.nodes << " nodes, " << run.ops
       << " operations per phase (+" << run.warmup << " warm-up), " << run.threads
-      << " client threads, " << run.value_bytes << "-byte values";
+      << " client threads, " << run.value_bytes << "-byte values, set/get sent to the "
+      << (run.entry == "owner" ? "key's owner as the client guesses it" : "random member");
   return out.str();
 }
 
@@ -157,7 +158,7 @@ std::string Json(const RunInfo& run, const std::vector<Figures>& phases) {
        << ",\"ops\":" << run.ops << ",\"threads\":" << run.threads << ",\"warmup\":" << run.warmup
        << ",\"value_bytes\":" << run.value_bytes << ",\"bits\":" << run.bits
        << ",\"call_timeout_ms\":" << run.call_timeout_ms << ",\"idle_ms\":" << run.idle_ms
-       << ",\"phases\":[";
+       << ",\"entry\":" << JsonString(run.entry) << ",\"phases\":[";
   for (size_t i = 0; i < phases.size(); ++i) json << (i ? "," : "") << JsonPhase(phases[i]);
   json << "]}";
   return json.str();

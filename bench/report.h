@@ -23,7 +23,8 @@ struct RunInfo {
   int value_bytes = 0;
   int bits = 0;
   int call_timeout_ms = 0;
-  int idle_ms = 0;  // idle window before each phase, measuring the ring's own traffic
+  int idle_ms = 0;    // idle window before each phase, measuring the ring's own traffic
+  std::string entry;  // where set and get go: "owner" (the client's guess) or "random"
 };
 
 struct Figures {

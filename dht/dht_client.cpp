@@ -12,6 +12,8 @@ namespace chord {
 namespace {
 
 constexpr char kManifestMagic[] = "chord-file 1";
+// While the ring cannot be learnt (no member answers chord.info), keyed calls between tries.
+constexpr int kCallsBetweenSeeds = 64;
 
 // A Transport whose calls go through a DhtClient's member choice and fail-over, so that the
 // overlay's stubs can be used with it: an empty address means "any member".
@@ -126,22 +128,47 @@ DhtClientStub DhtClient::Stub(const std::string& via) {
                   std::string* answered_by) { return Call(method, params, via, answered_by); });
 }
 
+std::string DhtClient::GuessOwner(const std::string& key) {
+  if (!options_.route_to_owner) return "";
+  if (owners_.size() == 0 && calls_until_seed_-- <= 0) {
+    // Learning the ring costs one call; while members do not answer it, not on every call.
+    calls_until_seed_ = kCallsBetweenSeeds;
+    auto info = Info();
+    if (info.ok()) owners_.Seed(info.value());
+  }
+  return owners_.Guess(key);
+}
+
+Result<DhtReply> DhtClient::Keyed(const std::string& key, const std::string& via,
+                                  const KeyedOperation& operation) {
+  const std::string guess = via.empty() ? GuessOwner(key) : "";
+  Result<DhtReply> reply = operation(Stub(guess.empty() ? via : guess));
+  if (!guess.empty() && !reply.ok() && reply.status().code() == ErrorCode::kUnavailable) {
+    // The node is down (or could not reach the owner): any member will route the call.
+    owners_.Forget(guess);
+    failed_.insert(guess);
+    reply = operation(Stub(""));
+  }
+  if (reply.ok()) owners_.Learn(reply->owner.id, reply->owner.address);
+  return reply;
+}
+
 Result<DhtReply> DhtClient::Set(const std::string& key, const DhtValue& value, int ttl_s,
                                 const std::string& via) {
-  return Stub(via).Set(key, value, ttl_s);
+  return Keyed(key, via, [&](DhtClientStub stub) { return stub.Set(key, value, ttl_s); });
 }
 
 Result<DhtReply> DhtClient::Add(const std::string& key, const DhtValue& value, int ttl_s,
                                 const std::string& via) {
-  return Stub(via).Add(key, value, ttl_s);
+  return Keyed(key, via, [&](DhtClientStub stub) { return stub.Add(key, value, ttl_s); });
 }
 
 Result<DhtReply> DhtClient::Get(const std::string& key, const std::string& via) {
-  return Stub(via).Get(key);
+  return Keyed(key, via, [&](DhtClientStub stub) { return stub.Get(key); });
 }
 
 Result<DhtReply> DhtClient::Remove(const std::string& key, const std::string& via) {
-  return Stub(via).Remove(key);
+  return Keyed(key, via, [&](DhtClientStub stub) { return stub.Remove(key); });
 }
 
 Result<DhtLocation> DhtClient::Locate(const std::string& key, const std::string& via) {

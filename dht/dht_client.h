@@ -4,8 +4,10 @@
 // A client knows a list of member addresses. Each call goes to a random member (or to the node
 // named in the call); a member that does not answer is put aside and the call goes to another
 // one, at most max_attempts members per call, so a dead member costs a retry, never a failure,
-// while any member answers. The answer says which member answered, which node owns the key and
-// how many lookup hops it took.
+// while any member answers. A keyed call (set, add, get, remove) goes first to the node the
+// client believes owns the key (route_to_owner, see owner_map.h), so that the ring usually
+// does not forward it; if that node does not answer, the call goes to members as above. The answer
+// says which member answered, which node owns the key and how many lookup hops it took.
 //
 // Files: PutFile splits a stream into chunks of at most chunk_bytes, stored as binary values at
 // "NAME#chunk-0", "NAME#chunk-1", ..., then writes a manifest at NAME (a text value: size,
@@ -32,6 +34,7 @@
 
 #include "commands/transport.h"
 #include "dht/dht_protocol.h"
+#include "dht/owner_map.h"
 #include "overlay/chord_protocol.h"
 
 namespace chord {
@@ -40,6 +43,9 @@ struct DhtClientOptions {
   int max_attempts = 4;             // members tried per call before giving up
   size_t chunk_bytes = 256 * 1024;  // file chunk size; must not exceed the nodes' value limit
   uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
+  // Send keyed calls to the node believed to own the key (learnt from one member's chord.info
+  // and from the answers); false: always to a random member.
+  bool route_to_owner = true;
 };
 
 // What PutFile stored or GetFile read.
@@ -102,12 +108,21 @@ class DhtClient {
   DhtClientStub Stub(const std::string& via);
   // Chooses the next member to try, avoiding `tried`; prefers members that did not fail.
   std::string Pick(const std::set<std::string>& tried);
+  // A keyed operation: sent to `via` if given, else to the guessed owner of `key`, and to
+  // members with fail-over if that node does not answer. The answer's owner is learnt.
+  using KeyedOperation = std::function<Result<DhtReply>(DhtClientStub stub)>;
+  Result<DhtReply> Keyed(const std::string& key, const std::string& via,
+                         const KeyedOperation& operation);
+  // The guessed owner of `key`, empty if none; learns the ring first if the map is empty.
+  std::string GuessOwner(const std::string& key);
 
   Transport* transport_;
   std::vector<std::string> members_;
   std::set<std::string> failed_;  // members whose last call failed as unavailable
   DhtClientOptions options_;
   std::mt19937 random_;
+  OwnerMap owners_;
+  int calls_until_seed_ = 0;  // keyed calls before the next attempt to learn the ring
 };
 
 // Manifest text of a file, and its parse. Errors: BadArgument if `text` is not a manifest.

@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> members;
   if (!node.empty()) {
     members = {node};
+    shell_options.client.route_to_owner = false;  // every call through the node named
   } else {
     auto read = ReadRingFile(ring_file.empty() ? "ring.txt" : ring_file);
     if (!read.ok()) {

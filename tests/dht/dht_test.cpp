@@ -13,6 +13,7 @@
 #include <map>
 
 #include "commands/value_util.h"
+#include "dht/dht_client.h"
 #include "dht/memory_storage.h"
 #include "tests/common/sim_ring.h"
 #include "tests/common/test_setup.h"
@@ -614,4 +615,52 @@ BOOST_AUTO_TEST_CASE(calls_per_operation_on_a_stable_ring_of_sixteen) {
   BOOST_TEST(settled.set.round_trips <= 2.8);
   // The owner itself answers from its own storage.
   BOOST_TEST(settled.owned_get.calls == 0.0);
+}
+
+// A client that has learnt the ring sends each keyed call to its owner: one call, no forwarding.
+// When the owner it guesses is down, the call goes through another member, which finds the
+// node that took the range over.
+BOOST_AUTO_TEST_CASE(a_client_sends_keyed_calls_to_the_owner) {
+  DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});
+  dht.Build(16, 16);
+  for (int round = 0; round < 8; ++round) dht.RepairRound();
+  chord::InProcessNetwork& network = dht.ring().network();
+  chord::InProcessTransport transport(&network);
+  std::vector<std::string> members;
+  for (auto* node : dht.ring().Live()) members.push_back(node->address);
+  chord::DhtClientOptions options;
+  options.seed = 7;
+  chord::DhtClient client(&transport, members, options);
+  const int ops = 200;
+  for (int i = 0; i < ops; ++i) {
+    auto set = client.Set("routed-" + std::to_string(i), {"v" + std::to_string(i), false});
+    BOOST_REQUIRE_MESSAGE(set.ok() && set->ok, set.status().ToString());
+  }
+  CallCounter counter{&network};
+  int direct = 0;
+  for (int i = 0; i < ops; ++i) {
+    auto get = client.Get("routed-" + std::to_string(i));
+    BOOST_REQUIRE(get.ok() && get->ok);
+    BOOST_CHECK_EQUAL(get->value.bytes, "v" + std::to_string(i));
+    if (get->answered_by == get->owner.address) ++direct;
+  }
+  Cost cost = counter.Per(ops);
+  std::cout << "get through a client that routes to owners: " << cost << ", " << direct << " of "
+            << ops << " answered by the owner asked" << std::endl;
+  BOOST_TEST(direct == ops);
+  BOOST_TEST(cost.calls == 1.0);
+  auto before = client.Get("routed-0");
+  BOOST_REQUIRE(before.ok());
+  network.SetDown(before->owner.address, true);
+  auto after = client.Get("routed-0");
+  BOOST_REQUIRE_MESSAGE(after.ok() && after->ok, after.status().ToString());
+  BOOST_CHECK_EQUAL(after->value.bytes, "v0");
+  BOOST_CHECK_NE(after->owner.address, before->owner.address);
+  network.SetDown(before->owner.address, false);
+  // The same client with owner routing off goes through random members, which forward.
+  options.route_to_owner = false;
+  chord::DhtClient plain(&transport, members, options);
+  CallCounter plain_counter{&network};
+  for (int i = 0; i < ops; ++i) BOOST_REQUIRE(plain.Get("routed-" + std::to_string(i)).ok());
+  BOOST_TEST(plain_counter.Per(ops).calls > 1.5);
 }
