@@ -262,14 +262,32 @@ std::vector<std::string> CommandRegistry::Names() const {
 Result<xmlrpc_c::value> CommandRegistry::Dispatch(const std::string& name,
                                                   const xmlrpc_c::paramList& params,
                                                   Access access) const {
+  return Run(name, params, access, false);
+}
+
+Result<xmlrpc_c::value> CommandRegistry::DispatchQuick(const std::string& name,
+                                                       const xmlrpc_c::paramList& params,
+                                                       Access access) const {
+  return Run(name, params, access, true);
+}
+
+bool CommandRegistry::HasQuick(const std::string& name) const {
+  auto command = Find(name);
+  return command && command->quick;
+}
+
+Result<xmlrpc_c::value> CommandRegistry::Run(const std::string& name,
+                                             const xmlrpc_c::paramList& params, Access access,
+                                             bool quick) const {
   auto command = Find(name);
   if (!command) return Status::UnknownCommand("no command named '" + name + "'");
   Status allowed = CheckAccess(*command, access);
   if (!allowed.ok()) return allowed;
   Status check = CheckSignature(command->signature, params, command->arg_names);
   if (!check.ok()) return Status(check.code(), name + ": " + check.message());
+  if (quick && !command->quick) return Status::WouldBlock();
   try {
-    return command->handler(params);
+    return quick ? command->quick(params) : command->handler(params);
   } catch (const std::exception& e) {
     return Status::Internal(name + ": " + e.what());
   } catch (...) {

@@ -50,6 +50,15 @@ class CommandRegistry {
   Result<xmlrpc_c::value> Dispatch(const std::string& name, const xmlrpc_c::paramList& params,
                                    Access access = Access::kAll) const;
 
+  // The same checks as Dispatch, then the command's quick handler (see Command::quick).
+  // Errors: as Dispatch; WouldBlock when the command has no quick handler or it cannot answer
+  // at once: then Dispatch it on a thread that may block.
+  Result<xmlrpc_c::value> DispatchQuick(const std::string& name, const xmlrpc_c::paramList& params,
+                                        Access access = Access::kAll) const;
+
+  // True if `name` is a command with a quick handler.
+  bool HasQuick(const std::string& name) const;
+
   // Sorted names of all commands, system.* included.
   std::vector<std::string> Names() const;
 
@@ -57,6 +66,10 @@ class CommandRegistry {
   std::shared_ptr<const Command> Find(const std::string& name) const;
 
  private:
+  // Dispatch (quick false) and DispatchQuick (quick true).
+  Result<xmlrpc_c::value> Run(const std::string& name, const xmlrpc_c::paramList& params,
+                              Access access, bool quick) const;
+
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const Command>> commands_;
 };

@@ -20,6 +20,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "internal";
     case ErrorCode::kNotOwner:
       return "not_owner";
+    case ErrorCode::kWouldBlock:
+      return "would_block";
   }
   return "unknown";
 }

@@ -45,6 +45,9 @@ constexpr size_t kHeaderLimit = 16u << 10;
 constexpr auto kLinger = std::chrono::seconds(1);
 constexpr size_t kMaxDrained = 1u << 20;
 constexpr size_t kScratchBytes = 64u << 10;
+// A call whose body is larger is never answered on the I/O thread: parsing it alone would hold
+// up every other connection (a transfer batch, a large value).
+constexpr size_t kQuickBodyLimit = 16u << 10;
 
 // The answer as XML for the wire. Values hold characters beyond U+FFFF in BMP form
 // (commands/xml_unicode.h); the wire carries standard UTF-8. Only a value xmlrpc-c cannot
@@ -76,24 +79,46 @@ std::string OverLimit(size_t length, size_t limit) {
          std::to_string(limit) + " bytes";
 }
 
-// Runs one call: parses it, dispatches it into the registry with the caller's access and
-// encodes the answer. A non-ok Status becomes a fault whose code is the ErrorCode; a request
-// that is not a well-formed XML-RPC call (invalid UTF-8 included) becomes a bad-argument fault.
-// When a command is refused for want of a proof, the fault says what was wrong with the proof.
-// (Outcomes are never copied: a successful rpcOutcome holds an uninitialised fault code in
-// xmlrpc-c 1.33.)
-std::string Answer(const CommandRegistry* registry, const std::string& body, Access access,
-                   const Status& proof) {
+// A request body read as an XML-RPC call. A body that is not a well-formed call (invalid
+// UTF-8 included) has a fault ready instead, a bad-argument fault.
+struct ParsedCall {
   std::string name;
   xmlrpc_c::paramList params;
+  std::optional<std::string> fault;  // the encoded answer to a malformed call
+};
+
+ParsedCall ParseCall(const std::string& body) {
+  ParsedCall call;
   try {
     std::string parsable;
-    xmlrpc_c::xml::parseCall(WireXmlToBmp(body, &parsable) ? parsable : body, &name, &params);
+    xmlrpc_c::xml::parseCall(WireXmlToBmp(body, &parsable) ? parsable : body, &call.name,
+                             &call.params);
   } catch (const std::exception& e) {
-    return Encode(
-        Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
+    call.fault =
+        Encode(Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
   }
-  Result<xmlrpc_c::value> result = registry->Dispatch(name, params, access);
+  return call;
+}
+
+// The method name of a call, read without parsing it: the text between the first
+// <methodName> and </methodName> (empty if there is none). Used only to choose the thread
+// that answers; the call itself is always parsed in full.
+std::string PeekMethodName(const std::string& body) {
+  static const std::string kOpen = "<methodName>", kClose = "</methodName>";
+  const size_t begin = body.find(kOpen);
+  if (begin == std::string::npos || begin > 512) return "";
+  const size_t end = body.find(kClose, begin + kOpen.size());
+  if (end == std::string::npos || end - begin > 256) return "";
+  return body.substr(begin + kOpen.size(), end - begin - kOpen.size());
+}
+
+// The encoded answer of a dispatched call. A non-ok Status becomes a fault whose code is the
+// ErrorCode; when a command is refused for want of a proof, the fault says what was wrong with
+// the proof. (Outcomes are never copied: a successful rpcOutcome holds an uninitialised fault
+// code in xmlrpc-c 1.33.)
+std::string EncodeResult(const CommandRegistry* registry, const std::string& name,
+                         const Result<xmlrpc_c::value>& result, Access access,
+                         const Status& proof) {
   if (result.ok()) return Encode(xmlrpc_c::rpcOutcome(result.value()));
   std::string message = result.status().message();
   if (result.status().code() == ErrorCode::kRefused && access != Access::kAll) {
@@ -103,6 +128,14 @@ std::string Answer(const CommandRegistry* registry, const std::string& body, Acc
     }
   }
   return Encode(Fault(result.status().code(), message));
+}
+
+// Answers a call on a thread that may block: the command's ordinary handler.
+std::string Answer(const CommandRegistry* registry, const ParsedCall& call, Access access,
+                   const Status& proof) {
+  if (call.fault) return *call.fault;
+  return EncodeResult(registry, call.name, registry->Dispatch(call.name, call.params, access),
+                      access, proof);
 }
 
 }  // namespace
@@ -315,12 +348,26 @@ void XmlRpcServer::Impl::Connection::OnBody(beast::error_code ec) {
       access = server->options_.client_auth ? Access::kNone : Access::kClientOnly;
     }
   }
+  const CommandRegistry* registry = server->registry_;
+  const bool keep_alive = request.keep_alive();
+  std::shared_ptr<ParsedCall> call;
+  if (request.body().size() <= kQuickBodyLimit &&
+      registry->HasQuick(PeekMethodName(request.body()))) {
+    // A command that can answer from local state is answered here, on the I/O thread, unless
+    // its quick handler finds it must wait for something.
+    call = std::make_shared<ParsedCall>(ParseCall(request.body()));
+    if (call->fault) return Respond(*call->fault, keep_alive);
+    auto result = registry->DispatchQuick(call->name, call->params, access);
+    if (result.status().code() != ErrorCode::kWouldBlock) {
+      return Respond(EncodeResult(registry, call->name, result, access, proof), keep_alive);
+    }
+  }
   // The connection waits (no I/O on it) while a worker answers; the answer goes out on the I/O
   // thread.
-  impl_->workers.Submit([self = shared_from_this(), access, proof] {
-    auto& request = self->parser_->get();
-    std::string xml = Answer(self->impl_->server->registry_, request.body(), access, proof);
-    bool keep_alive = request.keep_alive();
+  impl_->workers.Submit([self = shared_from_this(), call, access, proof, keep_alive] {
+    const std::string& body = self->parser_->get().body();
+    std::string xml =
+        Answer(self->impl_->server->registry_, call ? *call : ParseCall(body), access, proof);
     net::post(self->stream_.get_executor(), [self, xml = std::move(xml), keep_alive]() mutable {
       self->Respond(std::move(xml), keep_alive);
     });

@@ -220,6 +220,25 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   return newest(peers_.FetchFromEach(holders, {key}));
 }
 
+Result<DhtAnswer> Dht::ServiceGetAtOnce(const std::string& key) {
+  // What ExecuteAsOwner does for a get, minus everything that may call another node: a node
+  // that knows no predecessor, or does not own the key, leaves the call to the routed way
+  // (which confirms a dead predecessor or forwards); so does a miss in a range still arriving.
+  const Id id = Id::Hash(key, local_->bits());
+  if (!local_->joined() || !local_->predecessor() || !local_->Owns(id)) {
+    return Status::WouldBlock();
+  }
+  std::optional<Entry> existing = storage_->Get(id, key);
+  if (!existing && !Settled()) return Status::WouldBlock();
+  DhtAnswer answer;
+  answer.node = local_->self();
+  if (existing && Live(*existing)) {
+    answer.ok = true;
+    answer.value = {existing->value, existing->binary};
+  }
+  return answer;
+}
+
 Result<DhtAnswer> Dht::ServiceOwnerOp(const OwnerRequest& request) {
   return ExecuteAsOwner(request);
 }

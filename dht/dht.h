@@ -110,6 +110,7 @@ class Dht : public OverlayObserver, private DhtService {
   DhtStats ServiceStats() const override { return Stats(); }
   DhtKeyList ServiceKeys(size_t limit) const override;
   Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
+  Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) override;
   Result<size_t> ServicePutMany(const std::vector<Record>& records) override;
   FetchedRecords ServiceFetch(const std::vector<std::string>& keys) const override;
   std::vector<RecordDigest> ServiceDigest(const Id& from, const Id& to,

@@ -416,18 +416,27 @@ void RegisterClientCommands(RegisteredCommands* commands, const DhtLimits& limit
                              "{stored, exists, node, hops}; an existing key gives stored=false, "
                              "exists=true.",
                              limits, service));
-  commands->Add(MakeCommand<WireGetReply(std::string)>(
-      "dht.get", Audience::kClient, "get(key): answer {found, value (if found), node, hops}.",
-      {"key"}, [limits, service](const std::string& key) -> Result<WireGetReply> {
-        Status check = CheckKey(key, limits);
-        if (!check.ok()) return check;
-        auto answer = service->ServiceClientOp(DhtOp::kGet, key, {}, 0);
-        if (!answer.ok()) return answer.status();
-        WireGetReply reply{answer->ok, std::nullopt, NodeToWire(answer->node, limits.bits),
-                           answer->hops};
-        if (answer->ok) reply.value = answer->value;
-        return reply;
-      }));
+  // Routed to the owner; the owner itself answers at once (on the server's network thread).
+  auto get = [limits, service](bool at_once) {
+    return [limits, service, at_once](const std::string& key) -> Result<WireGetReply> {
+      Status check = CheckKey(key, limits);
+      if (!check.ok()) return check;
+      auto answer = at_once ? service->ServiceGetAtOnce(key)
+                            : service->ServiceClientOp(DhtOp::kGet, key, {}, 0);
+      if (!answer.ok()) return answer.status();
+      WireGetReply reply{answer->ok, std::nullopt, NodeToWire(answer->node, limits.bits),
+                         answer->hops};
+      if (answer->ok) reply.value = answer->value;
+      return reply;
+    };
+  };
+  const char* const kGetHelp = "get(key): answer {found, value (if found), node, hops}.";
+  Command get_command = MakeCommand<WireGetReply(std::string)>("dht.get", Audience::kClient,
+                                                               kGetHelp, {"key"}, get(false));
+  get_command.quick = MakeCommand<WireGetReply(std::string)>("dht.get", Audience::kClient, kGetHelp,
+                                                             {"key"}, get(true))
+                          .handler;
+  commands->Add(std::move(get_command));
   commands->Add(MakeCommand<WireRemoveReply(std::string)>(
       "dht.remove", Audience::kClient,
       "remove(key): answer {removed, node, hops}; removed=false if absent.", {"key"},
@@ -503,23 +512,34 @@ Result<OwnerRequest> OwnerRequestFromWire(const WireOwnerOp& wire, const DhtLimi
 }
 
 void RegisterOwnerOp(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
-  commands->Add(MakeCommand<WireOwnerReply(WireOwnerOp)>(
-      kOwnerOpMethod, Audience::kPeer,
+  // A get whose key is here (or known to be nowhere) is answered at once, on the server's
+  // network thread; writes replicate, so they always go to a worker.
+  auto serve = [limits, service](bool at_once) {
+    return [limits, service, at_once](const WireOwnerOp& wire) -> Result<WireOwnerReply> {
+      auto request = OwnerRequestFromWire(wire, limits);
+      if (!request.ok()) return request.status();
+      if (at_once && request->op != DhtOp::kGet) return Status::WouldBlock();
+      auto answer = at_once ? service->ServiceGetAtOnce(request->key)
+                            : service->ServiceOwnerOp(request.value());
+      if (!answer.ok()) return answer.status();
+      WireOwnerReply reply{answer->ok, answer->exists, std::nullopt};
+      if (request->op == DhtOp::kGet && answer->ok) reply.value = answer->value;
+      return reply;
+    };
+  };
+  const char* const kHelp =
       "Peers: run {op, key, value, ttl} on this node as the key's owner. Answer {ok, exists, "
-      "value}; a not_owner fault (code 7) if the key belongs to a node before this one.",
-      {"request"}, [limits, service](const WireOwnerOp& wire) -> Result<WireOwnerReply> {
-        auto request = OwnerRequestFromWire(wire, limits);
-        if (!request.ok()) return request.status();
-        auto answer = service->ServiceOwnerOp(request.value());
-        if (!answer.ok()) return answer.status();
-        WireOwnerReply reply{answer->ok, answer->exists, std::nullopt};
-        if (request->op == DhtOp::kGet && answer->ok) reply.value = answer->value;
-        return reply;
-      }));
+      "value}; a not_owner fault (code 7) if the key belongs to a node before this one.";
+  Command command = MakeCommand<WireOwnerReply(WireOwnerOp)>(kOwnerOpMethod, Audience::kPeer, kHelp,
+                                                             {"request"}, serve(false));
+  command.quick = MakeCommand<WireOwnerReply(WireOwnerOp)>(kOwnerOpMethod, Audience::kPeer, kHelp,
+                                                           {"request"}, serve(true))
+                      .handler;
+  commands->Add(std::move(command));
 }
 
 void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
-  commands->Add(MakeCommand<WireStored(std::vector<WireRecord>)>(
+  commands->Add(AnswersAtOnce(MakeCommand<WireStored(std::vector<WireRecord>)>(
       kPutManyMethod, Audience::kPeer,
       "Peers: store records (newest version wins). Every record is checked before any is "
       "stored. Answer {stored: count}.",
@@ -529,8 +549,8 @@ void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, Dht
         auto stored = service->ServicePutMany(records.value());
         if (!stored.ok()) return stored.status();
         return WireStored{int(stored.value())};
-      }));
-  commands->Add(MakeCommand<WireRecords(std::vector<std::string>)>(
+      })));
+  commands->Add(AnswersAtOnce(MakeCommand<WireRecords(std::vector<std::string>)>(
       kFetchMethod, Audience::kPeer,
       "Peers: the records (tombstones included) held here for the given keys: {records}.", {"keys"},
       [limits, service](const std::vector<std::string>& keys) -> Result<WireRecords> {
@@ -542,7 +562,7 @@ void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, Dht
         }
         FetchedRecords fetched = service->ServiceFetch(keys);
         return WireRecords{RecordsToWire(fetched.records), int(fetched.answered)};
-      }));
+      })));
 }
 
 Result<xmlrpc_c::value> ServeDigest(const xmlrpc_c::paramList& p, const DhtLimits& limits,

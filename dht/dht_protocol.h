@@ -170,6 +170,9 @@ class DhtService {
   virtual Result<LookupResult> ServiceLocate(const std::string& key) = 0;
   virtual DhtStats ServiceStats() const = 0;
   virtual DhtKeyList ServiceKeys(size_t limit) const = 0;
+  // A get answered from this node's own state without waiting, if this node owns the key and
+  // holds it (or knows its range complete). Errors: WouldBlock otherwise (ask the routed way).
+  virtual Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) = 0;
   // Peer commands.
   virtual Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) = 0;
   // Stores the records that are newer than what is held; returns how many were stored.

@@ -254,17 +254,17 @@ Status CheckStats(WireStats stats) {
 // Registration
 
 void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(MakeCommand<WirePing()>(
+  commands->Add(AnswersAtOnce(MakeCommand<WirePing()>(
       "chord.ping", Audience::kClient,
       "A liveness check: this node's id and address, and the ring's id size in bits.",
       [service, bits]() -> Result<WirePing> {
         NodeRef self = service->ServiceSelf();
         return WirePing{self.id.ToHex(bits), self.address, bits};
-      }));
-  commands->Add(MakeCommand<WireInfo()>(
+      })));
+  commands->Add(AnswersAtOnce(MakeCommand<WireInfo()>(
       "chord.info", Audience::kClient,
       "This node's state: predecessor (absent if none), successor list and the set fingers.",
-      [service]() -> Result<WireInfo> { return InfoToWire(service->ServiceInfo()); }));
+      [service]() -> Result<WireInfo> { return InfoToWire(service->ServiceInfo()); })));
   commands->Add(MakeCommand<WireFound(std::string)>(
       "chord.find_successor", Audience::kClient,
       "The node responsible for the id (hex), found by an iterative lookup from this node.", {"id"},
@@ -278,7 +278,7 @@ void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* servi
 }
 
 void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(MakeCommand<WireStep(std::string)>(
+  commands->Add(AnswersAtOnce(MakeCommand<WireStep(std::string)>(
       "chord.step", Audience::kPeer,
       "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
       "otherwise the next hops, best first; successors is this node's successor list.",
@@ -288,8 +288,8 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         auto step = service->ServiceStep(id.value());
         if (!step.ok()) return step.status();
         return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
-      }));
-  commands->Add(MakeCommand<WireNeighbors()>(
+      })));
+  commands->Add(AnswersAtOnce(MakeCommand<WireNeighbors()>(
       "chord.neighbors", Audience::kPeer,
       "This node's predecessor (absent if none) and successor list; used by stabilize.",
       [service, bits]() -> Result<WireNeighbors> {
@@ -297,7 +297,7 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         if (!neighbors.ok()) return neighbors.status();
         return WireNeighbors{ToWire(neighbors->predecessor, bits),
                              ToWire(neighbors->successors, bits)};
-      }));
+      })));
   commands->Add(MakeCommand<WireEmpty(WireNode)>(
       "chord.notify", Audience::kPeer, "The caller believes it is this node's predecessor.",
       {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
@@ -346,11 +346,11 @@ void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService*
 }
 
 void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats) {
-  commands->Add(MakeCommand<WireStats()>(
+  commands->Add(AnswersAtOnce(MakeCommand<WireStats()>(
       "chord.stats", Audience::kClient,
       "Counters of this node's transport since it started: calls served and made, connections "
       "accepted, evicted, refused, open and opened, server threads started.",
-      [stats = std::move(stats)]() -> Result<WireStats> { return WireStats{stats()}; }));
+      [stats = std::move(stats)]() -> Result<WireStats> { return WireStats{stats()}; })));
 }
 
 // ---------------------------------------------------------------------------------------------

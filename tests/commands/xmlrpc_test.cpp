@@ -589,6 +589,41 @@ BOOST_FIXTURE_TEST_CASE(slow_handler_times_out_as_unavailable, ServerFixture) {
   BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(blocked.value())), "released");
 }
 
+// ---- Quick handlers -------------------------------------------------------------------------
+
+// A command with a quick handler is answered by it when it can (on the server's network
+// thread), by its ordinary handler when it says WouldBlock, and always by the ordinary handler
+// when the request is large; the WouldBlock code itself never reaches the caller.
+BOOST_FIXTURE_TEST_CASE(quick_handler_answers_or_passes_to_a_worker, ServerFixture) {
+  const std::thread::id main_thread = std::this_thread::get_id();
+  std::atomic<bool> quick_on_caller{false};
+  Command where{"test.where", Audience::kClient, "s:s", "Who answered.",
+                [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+                  return xmlrpc_c::value(xmlrpc_c::value_string("worker"));
+                }};
+  where.quick = [&](const xmlrpc_c::paramList& params) -> Result<xmlrpc_c::value> {
+    if (std::this_thread::get_id() == main_thread) quick_on_caller = true;
+    if (params.getString(0).rfind("fast", 0) != 0) return Status::WouldBlock();  // "fast..."
+    return xmlrpc_c::value(xmlrpc_c::value_string("quick"));
+  };
+  BOOST_REQUIRE(commands.registry.Register(where).ok());
+  auto who = [&](const std::string& arg) {
+    auto answer = Call("test.where", Params(xmlrpc_c::value_string(arg)));
+    BOOST_REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    return std::string(xmlrpc_c::value_string(answer.value()));
+  };
+  BOOST_CHECK_EQUAL(who("fast"), "quick");
+  BOOST_CHECK_EQUAL(who("slow"), "worker");
+  // 20 KiB of padding after the argument: over the quick path's body limit.
+  auto big = Call("test.where", Params(xmlrpc_c::value_string("fast" + std::string(20000, ' '))));
+  BOOST_REQUIRE(big.ok());
+  BOOST_CHECK_EQUAL(std::string(xmlrpc_c::value_string(big.value())), "worker");
+  // The registry checks arguments before a quick handler runs, as before an ordinary one.
+  auto wrong = Call("test.where", Params(xmlrpc_c::value_int(1)));
+  BOOST_CHECK_EQUAL(wrong.status().code(), ErrorCode::kBadArgument);
+  BOOST_CHECK(!quick_on_caller);
+}
+
 // ---- Concurrency --------------------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(many_concurrent_callers, ServerFixture) {
