@@ -20,6 +20,7 @@
 #include <list>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 #include <xmlrpc-c/xml.hpp>
@@ -130,12 +131,13 @@ std::string EncodeResult(const CommandRegistry* registry, const std::string& nam
   return Encode(Fault(result.status().code(), message));
 }
 
-// Answers a call on a thread that may block: the command's ordinary handler.
-std::string Answer(const CommandRegistry* registry, const ParsedCall& call, Access access,
-                   const Status& proof) {
-  if (call.fault) return *call.fault;
-  return EncodeResult(registry, call.name, registry->Dispatch(call.name, call.params, access),
-                      access, proof);
+// The label a call is counted under: its name if it is a registered command.
+std::string MetricsLabel(const CommandRegistry* registry, const std::string& name) {
+  return registry->Find(name) ? name : CallMetrics::kUnknownCommand;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 }  // namespace
@@ -197,7 +199,14 @@ class XmlRpcServer::Impl::Connection : public std::enable_shared_from_this<Conne
   void ReadBody();
   void OnBody(beast::error_code ec);
   void DiscardBody(size_t length);
-  void Respond(std::string xml, bool keep_alive);
+  void Respond(std::string xml, bool keep_alive,
+               const char* content_type = "text/xml; charset=utf-8");
+  // Answers a parsed call on a thread that may block (the command's ordinary handler) and
+  // counts it; returns the encoded answer.
+  std::string Answer(const ParsedCall& call, Access access, const Status& proof) const;
+  // Counts a call answered with `code`.
+  void Count(const std::string& name, ErrorCode code) const;
+  void ServeMetrics(bool keep_alive);
   // Answers an HTTP error and ends the connection.
   void Refuse(http::status status, std::string text, const char* allow = nullptr);
   void OnWrite(bool keep_alive, beast::error_code ec);
@@ -212,6 +221,7 @@ class XmlRpcServer::Impl::Connection : public std::enable_shared_from_this<Conne
   size_t drained_ = 0;
   http::response<http::string_body> response_;
   std::atomic<int64_t> waiting_since_{-1};
+  Clock::time_point started_;  // when the current request's body was complete
 };
 
 void XmlRpcServer::Impl::Accept() {
@@ -291,8 +301,15 @@ void XmlRpcServer::Impl::Connection::OnHeader(beast::error_code ec) {
   if (ec) return Refuse(http::status::bad_request, "unreadable HTTP request: " + ec.message());
   const auto& request = parser_->get();
   std::string path(request.target());
+  if (path == "/metrics") {
+    if (request.method() != http::verb::get) {
+      return Refuse(http::status::method_not_allowed, "metrics are read with GET", "GET");
+    }
+    if (!parser_->is_done()) return Refuse(http::status::bad_request, "GET takes no body");
+    return ServeMetrics(request.keep_alive());
+  }
   if (path != "/RPC2" && path != "/") {
-    return Refuse(http::status::not_found, "XML-RPC is served at /RPC2 and /");
+    return Refuse(http::status::not_found, "XML-RPC is served at /RPC2 and /, metrics at /metrics");
   }
   if (request.method() != http::verb::post) {
     return Refuse(http::status::method_not_allowed, "XML-RPC calls are POSTed", "POST");
@@ -350,26 +367,57 @@ void XmlRpcServer::Impl::Connection::OnBody(beast::error_code ec) {
   }
   const CommandRegistry* registry = server->registry_;
   const bool keep_alive = request.keep_alive();
+  started_ = Clock::now();
   std::shared_ptr<ParsedCall> call;
   if (request.body().size() <= kQuickBodyLimit &&
       registry->HasQuick(PeekMethodName(request.body()))) {
     // A command that can answer from local state is answered here, on the I/O thread, unless
     // its quick handler finds it must wait for something.
     call = std::make_shared<ParsedCall>(ParseCall(request.body()));
-    if (call->fault) return Respond(*call->fault, keep_alive);
+    if (call->fault) {
+      Count(CallMetrics::kUnknownCommand, ErrorCode::kBadArgument);
+      return Respond(*call->fault, keep_alive);
+    }
     auto result = registry->DispatchQuick(call->name, call->params, access);
     if (result.status().code() != ErrorCode::kWouldBlock) {
+      Count(call->name, result.status().code());
       return Respond(EncodeResult(registry, call->name, result, access, proof), keep_alive);
     }
   }
   // The connection waits (no I/O on it) while a worker answers; the answer goes out on the I/O
   // thread.
   impl_->workers.Submit([self = shared_from_this(), call, access, proof, keep_alive] {
-    const std::string& body = self->parser_->get().body();
     std::string xml =
-        Answer(self->impl_->server->registry_, call ? *call : ParseCall(body), access, proof);
+        self->Answer(call ? *call : ParseCall(self->parser_->get().body()), access, proof);
     net::post(self->stream_.get_executor(), [self, xml = std::move(xml), keep_alive]() mutable {
       self->Respond(std::move(xml), keep_alive);
+    });
+  });
+}
+
+std::string XmlRpcServer::Impl::Connection::Answer(const ParsedCall& call, Access access,
+                                                   const Status& proof) const {
+  if (call.fault) {
+    Count(CallMetrics::kUnknownCommand, ErrorCode::kBadArgument);
+    return *call.fault;
+  }
+  const CommandRegistry* registry = impl_->server->registry_;
+  auto result = registry->Dispatch(call.name, call.params, access);
+  Count(call.name, result.status().code());
+  return EncodeResult(registry, call.name, result, access, proof);
+}
+
+void XmlRpcServer::Impl::Connection::Count(const std::string& name, ErrorCode code) const {
+  const XmlRpcServer* server = impl_->server;
+  server->call_metrics_.Record(MetricsLabel(server->registry_, name), code, SecondsSince(started_));
+}
+
+// Sources may take a while (the DHT counts its keys): on a worker, like a blocking command.
+void XmlRpcServer::Impl::Connection::ServeMetrics(bool keep_alive) {
+  impl_->workers.Submit([self = shared_from_this(), keep_alive] {
+    std::string text = self->impl_->server->MetricsText();
+    net::post(self->stream_.get_executor(), [self, text = std::move(text), keep_alive]() mutable {
+      self->Respond(std::move(text), keep_alive, "text/plain; version=0.0.4; charset=utf-8");
     });
   });
 }
@@ -400,11 +448,12 @@ void XmlRpcServer::Impl::Connection::DiscardBody(size_t length) {
       });
 }
 
-void XmlRpcServer::Impl::Connection::Respond(std::string xml, bool keep_alive) {
+void XmlRpcServer::Impl::Connection::Respond(std::string xml, bool keep_alive,
+                                             const char* content_type) {
   response_ = {};
   response_.result(http::status::ok);
   response_.version(11);
-  response_.set(http::field::content_type, "text/xml; charset=utf-8");
+  response_.set(http::field::content_type, content_type);
   response_.body() = std::move(xml);
   response_.keep_alive(keep_alive);
   response_.prepare_payload();
@@ -505,6 +554,39 @@ Status XmlRpcServer::Start() {
   });
   BOOST_LOG_TRIVIAL(debug) << "XML-RPC server listening on " << address();
   return Status::Ok();
+}
+
+void XmlRpcServer::AddMetrics(MetricsSource source) {
+  std::lock_guard<std::mutex> lock(sources_mutex_);
+  sources_.push_back(std::move(source));
+}
+
+std::string XmlRpcServer::MetricsText() const {
+  std::ostringstream out;
+  call_metrics_.Write(out);
+  const Stats s = stats();
+  auto counter = [&out](const char* name, const char* help, uint64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+        << name << " " << value << "\n";
+  };
+  counter("chord_server_requests_total", "HTTP requests answered.", s.requests);
+  counter("chord_server_connections_accepted_total", "Connections accepted.",
+          s.connections_accepted);
+  counter("chord_server_connections_evicted_total",
+          "Idle connections closed to make room for new ones.", s.connections_evicted);
+  counter("chord_server_connections_refused_total",
+          "Connections closed at once because every connection was busy.", s.connections_refused);
+  counter("chord_server_threads_started_total", "Server threads started.", s.threads_started);
+  out << "# HELP chord_server_connections_open Connections open now.\n"
+         "# TYPE chord_server_connections_open gauge\nchord_server_connections_open "
+      << s.connections_open << "\n";
+  std::vector<MetricsSource> sources;
+  {
+    std::lock_guard<std::mutex> lock(sources_mutex_);
+    sources = sources_;
+  }
+  for (const auto& source : sources) source(out);
+  return out.str();
 }
 
 XmlRpcServer::Stats XmlRpcServer::stats() const {

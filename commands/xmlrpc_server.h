@@ -5,6 +5,11 @@
 // itself, so that commands can come and go at run time and system.listMethods / methodHelp /
 // methodSignature describe every one of them.
 //
+// Metrics: GET /metrics answers in the Prometheus text format: calls, faults and a latency
+// histogram per command (CallMetrics), the server's connection and thread counters, then what
+// every source added with AddMetrics writes (the overlay's and the DHT's figures). It is open
+// to every caller, like system.*: it shows counts, never keys or values.
+//
 // Binds a numeric IPv4 address (127.0.0.1 by default); port 0 picks a free port, reported by
 // port() after Start(). Every call is dispatched into the registry; a non-ok Status becomes an
 // XML-RPC fault whose code is the ErrorCode (docs/faults.md). Malformed requests (invalid UTF-8
@@ -42,9 +47,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <ostream>
 #include <string>
+#include <vector>
 
+#include "commands/call_metrics.h"
 #include "commands/command_registry.h"
 
 namespace chord {
@@ -107,6 +117,14 @@ class XmlRpcServer {
   };
   Stats stats() const;
 
+  // Writes Prometheus text lines (with their # HELP and # TYPE lines) for GET /metrics.
+  using MetricsSource = std::function<void(std::ostream& out)>;
+  // Adds a source to GET /metrics. Safe from any thread, before or after Start(). Sources run
+  // on a worker thread, outside every server lock, and must stay callable until Stop().
+  void AddMetrics(MetricsSource source);
+  // The whole GET /metrics text.
+  std::string MetricsText() const;
+
   int port() const { return port_; }
   // The largest body parsed: Options::max_request_bytes, or xmlrpc-c's process-wide XML size
   // limit (SetXmlSizeLimit) when that is smaller, since xmlrpc-c refuses to parse more.
@@ -120,6 +138,9 @@ class XmlRpcServer {
   Options options_;
   int port_ = 0;
   std::unique_ptr<ProofChecker> checker_;  // null when there is no secret
+  mutable CallMetrics call_metrics_;       // internally synchronized; counted from const paths
+  mutable std::mutex sources_mutex_;
+  std::vector<MetricsSource> sources_;  // guarded by sources_mutex_
   std::unique_ptr<Impl> impl_;
 };
 

@@ -265,7 +265,12 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
     auto applied = WriteAsOwner(request, &record, &answer);
     if (!applied.ok()) return applied.status();
     if (!applied.value()) continue;  // a newer version won: retry
-    if (!answer.exists) Replicate(record);
+    if (!answer.exists) {
+      writes_as_owner_.fetch_add(1);
+      BOOST_LOG_TRIVIAL(debug) << (record.entry.tombstone ? "removed " : "stored ") << request.key
+                               << " as owner, version " << record.entry.version;
+      Replicate(record);
+    }
     return answer;
   }
   return Status::Unavailable("newer versions of " + request.key +
@@ -315,6 +320,7 @@ Result<size_t> Dht::SendRecords(const std::string& address, const std::vector<Re
         address, std::vector<Record>(records.begin() + long(begin), records.begin() + long(end)));
     if (!sent.ok()) return sent.status();
     stored += sent.value();
+    records_sent_.fetch_add(sent.value());
     begin = end;
   }
   return stored;
@@ -341,6 +347,7 @@ void Dht::Replicate(const Record& record) {
                                           EncodePutMany({record}));
   for (const auto& reply : replies) {
     if (!reply.reply.ok()) {
+      replica_misses_.fetch_add(1);
       BOOST_LOG_TRIVIAL(debug) << "replica " << reply.node.address << " missed " << record.key
                                << ": " << reply.reply.status().ToString();
     }
@@ -351,6 +358,7 @@ void Dht::Replicate(const Record& record) {
 // Movement and repair
 
 Status Dht::RepairStep() {
+  repair_steps_.fetch_add(1);
   Status first;
   auto keep = [&first](const Status& s) {
     if (first.ok() && !s.ok()) first = s;
@@ -587,6 +595,17 @@ bool Dht::Settled() const {
 void Dht::OnLeaving() {
   Status status = HandOff();
   if (!status.ok()) BOOST_LOG_TRIVIAL(warning) << status.ToString();
+}
+
+Dht::Counters Dht::counters() const {
+  Counters c;
+  c.writes_as_owner = writes_as_owner_.load();
+  c.replica_misses = replica_misses_.load();
+  c.repair_steps = repair_steps_.load();
+  c.records_sent = records_sent_.load();
+  c.records_received = received_.load();
+  c.received_as_owner = received_as_owner_.load();
+  return c;
 }
 
 DhtStats Dht::Stats() const {

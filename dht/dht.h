@@ -92,6 +92,16 @@ class Dht : public OverlayObserver, private DhtService {
   Status HandOff();
 
   DhtStats Stats() const;
+  // Counters since this node started, for GET /metrics (dht/dht_metrics.h).
+  struct Counters {
+    uint64_t writes_as_owner = 0;    // sets, adds and removes applied as the key's owner
+    uint64_t replica_misses = 0;     // copies of such writes a successor did not take at once
+    uint64_t repair_steps = 0;       // RepairStep runs
+    uint64_t records_sent = 0;       // stored by other nodes from transfers, repairs, hand-offs
+    uint64_t records_received = 0;   // taken from other nodes (replicas, transfers, repairs)
+    uint64_t received_as_owner = 0;  // of which pulled into this node's own range
+  };
+  Counters counters() const;
   Storage& storage() { return *storage_; }
   const DhtOptions& options() const { return options_; }
 
@@ -172,6 +182,7 @@ class Dht : public OverlayObserver, private DhtService {
   uint64_t last_version_ = 0;  // guarded by write_mutex_
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> received_as_owner_{0};
+  std::atomic<uint64_t> writes_as_owner_{0}, replica_misses_{0}, repair_steps_{0}, records_sent_{0};
   // Whether a miss in this node's range is authoritative. The range is settled once it has been
   // pulled completely from the successor replicas + 1 times in a row since it last grew (a
   // chain of newcomers in one gap fills in one node per pull), or at once when the node is

@@ -79,6 +79,52 @@ NodeStats NodeHost::TransportStats() const {
   return stats;
 }
 
+namespace {
+
+void Gauge(std::ostream& out, const char* name, const char* help, int64_t value) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+      << name << " " << value << "\n";
+}
+
+void Counter(std::ostream& out, const char* name, const char* help, int64_t value) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+      << name << " " << value << "\n";
+}
+
+// One line of an info-style metric: `name{labels} 1`.
+void NodeLine(std::ostream& out, const char* name, const std::string& extra, const NodeRef& node,
+              int bits) {
+  out << name << "{" << extra << "id=\"" << node.id.ToHex(bits) << "\",address=\""
+      << PrometheusLabel(node.address) << "\"} 1\n";
+}
+
+}  // namespace
+
+void NodeHost::WriteOverlayMetrics(std::ostream& out) const {
+  const NodeInfo info = local_->Info();
+  const int bits = info.bits;
+  out << "# HELP chord_node This node: its id and address.\n# TYPE chord_node gauge\n";
+  NodeLine(out, "chord_node", "", info.self, bits);
+  Gauge(out, "chord_ring_joined", "1 while this node is in a ring.", info.joined ? 1 : 0);
+  out << "# HELP chord_ring_predecessor This node's predecessor (absent if none).\n"
+         "# TYPE chord_ring_predecessor gauge\n";
+  if (info.predecessor) NodeLine(out, "chord_ring_predecessor", "", *info.predecessor, bits);
+  out << "# HELP chord_ring_successor This node's successor list, position 0 first.\n"
+         "# TYPE chord_ring_successor gauge\n";
+  for (size_t i = 0; i < info.successors.size(); ++i) {
+    NodeLine(out, "chord_ring_successor", "position=\"" + std::to_string(i) + "\",",
+             info.successors[i], bits);
+  }
+  int64_t fingers = 0;
+  for (const auto& finger : info.fingers) fingers += finger ? 1 : 0;
+  Gauge(out, "chord_ring_fingers_set", "Finger table entries that point to a node.", fingers);
+  const NodeStats stats = TransportStats();
+  Counter(out, "chord_client_calls_total", "Calls this node made to other nodes.",
+          stats.calls_made);
+  Counter(out, "chord_client_connections_opened_total",
+          "Connections this node opened to other nodes.", stats.connections_opened);
+}
+
 Status NodeHost::Start() {
   if (local_) return Status::Refused("node already started");
   if (!secret_.ok()) return secret_.status();
@@ -94,6 +140,7 @@ Status NodeHost::Start() {
   }
   local_ = std::make_unique<Local>(OverlayOptionsFrom(settings_), server_.address(), &transport_,
                                    &registry_);
+  server_.AddMetrics([this](std::ostream& out) { WriteOverlayMetrics(out); });
   AddOverlayMaintenance(&maintenance_, local_.get(),
                         std::chrono::milliseconds(settings_.stabilize_ms),
                         std::chrono::milliseconds(settings_.fix_fingers_ms),

@@ -61,10 +61,14 @@ class NodeHost {
   Maintenance& maintenance() { return maintenance_; }
   // The counters chord.stats reports (server and client side of this node's transport).
   NodeStats TransportStats() const;
+  // Adds lines to GET /metrics (see XmlRpcServer::AddMetrics): an upper layer's figures.
+  void AddMetrics(XmlRpcServer::MetricsSource source) { server_.AddMetrics(std::move(source)); }
   // Valid after Start().
   Local& local() { return *local_; }
 
  private:
+  // The overlay's lines of GET /metrics: this node, its neighbours, its calls to others.
+  void WriteOverlayMetrics(std::ostream& out) const;
   Settings settings_;
   Result<std::string> secret_;  // LoadSecret(settings.secret_file), "" without one
   CommandRegistry registry_;

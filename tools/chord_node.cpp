@@ -16,6 +16,7 @@
 
 #include "commands/xmlrpc_server.h"
 #include "dht/dht.h"
+#include "dht/dht_metrics.h"
 #include "dht/memory_storage.h"
 #include "overlay/node_host.h"
 #include "settings/logging.h"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   }
   chord::Dht dht(&host.local(), &host.registry(), chord::DhtOptionsFrom(settings),
                  std::make_unique<chord::MemoryStorage>());
+  host.AddMetrics([&dht](std::ostream& out) { chord::WriteDhtMetrics(dht, out); });
   host.maintenance().Add("dht_repair", std::chrono::milliseconds(settings.repair_ms),
                          [&dht] { dht.RepairStep(); });
   status = host.Enter();
