@@ -2,7 +2,10 @@
 // gracefully and exits 0.
 //
 //   chord-node --create [--port 4000]
-//   chord-node --join 127.0.0.1:4000 [--config settings/chord.conf] [--id-bits 8] ...
+//   chord-node --join 127.0.0.1:4000 [--config settings/chord.conf] ...
+//
+// A joining node takes the ring's id size (--id-bits) from the node it joins through unless
+// --id-bits is given (on the command line or in the config file); then it must match the ring's.
 //
 // On start it prints one line to stdout, which scripts and tests read:
 //   chord-node: id <hex> address <HOST:PORT>
@@ -15,10 +18,12 @@
 #include <iostream>
 
 #include "commands/xmlrpc_server.h"
+#include "commands/xmlrpc_transport.h"
 #include "dht/dht.h"
 #include "dht/memory_storage.h"
 #include "overlay/node_host.h"
 #include "settings/logging.h"
+#include "settings/secret.h"
 #include "settings/settings_parser.h"
 
 namespace {
@@ -32,6 +37,31 @@ void RaiseOpenFileLimit() {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
   }
+}
+
+// Before joining: asks the node at settings->join for the ring's id size. Without an explicit
+// --id-bits the node takes it; with one that differs, the join could only fail later with ids
+// that do not fit, so it is refused here with what to do. A contact that does not answer is left
+// to the join itself to report.
+chord::Status MatchRingIdBits(bool bits_given, chord::Settings* settings) {
+  std::string secret;
+  if (!settings->secret_file.empty()) {
+    auto loaded = chord::LoadSecret(settings->secret_file);
+    if (!loaded.ok()) return chord::Status::Ok();  // NodeHost::Start reports it
+    secret = loaded.value();
+  }
+  chord::XmlRpcTransport transport(chord::TransportOptionsFrom(*settings, secret));
+  auto info = chord::ChordStub(&transport, 0).Info(settings->join);
+  if (!info.ok() || info->bits == settings->id_bits) return chord::Status::Ok();
+  if (!bits_given) {
+    settings->id_bits = info->bits;
+    return chord::Status::Ok();
+  }
+  return chord::Status::Refused(
+      "the ring at " + settings->join + " uses " + std::to_string(info->bits) +
+      "-bit ids, this node " + std::to_string(settings->id_bits) +
+      "-bit ids (--id-bits): every node of a ring uses the same size; give --id-bits " +
+      std::to_string(info->bits) + " or leave --id-bits out to take the ring's");
 }
 
 }  // namespace
@@ -66,6 +96,13 @@ int main(int argc, char** argv) {
   if (!settings.create && settings.join.empty()) {
     std::cerr << "chord-node: give --create to start a ring or --join HOST:PORT to join one\n";
     return 2;
+  }
+  if (!settings.join.empty()) {
+    chord::Status bits = MatchRingIdBits(!parser.variables()["id-bits"].defaulted(), &settings);
+    if (!bits.ok()) {
+      std::cerr << "chord-node: " << bits.ToString() << "\n";
+      return 1;
+    }
   }
   std::string log_error = chord::InitLogging(settings.log_level, settings.log_file, "chord-node");
   if (!log_error.empty()) {

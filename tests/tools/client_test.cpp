@@ -27,9 +27,10 @@
 
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "tests/common/test_setup.h"
+#include "tools/node_process.h"
 #include "tools/ring_walk.h"
 #include "tools/shell.h"
-#include "tests/common/test_setup.h"
 
 using Clock = std::chrono::steady_clock;
 namespace pt = boost::property_tree;
@@ -49,8 +50,9 @@ struct Run {
   std::string err;
 };
 
-// Runs the chord client with `args` and `input` on stdin; kills it after a deadline.
-Run RunChord(const std::vector<std::string>& args, const std::string& input = "") {
+// Runs `binary` with `args` and `input` on stdin; kills it after a deadline.
+Run RunProgram(const char* binary, const std::vector<std::string>& args,
+               const std::string& input = "") {
   int in[2], out[2], err[2];
   BOOST_REQUIRE(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 &&
                 pipe2(err, O_CLOEXEC) == 0);
@@ -59,10 +61,10 @@ Run RunChord(const std::vector<std::string>& args, const std::string& input = ""
     dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
-    std::vector<char*> argv{const_cast<char*>(CHORD_CLIENT_BINARY)};
+    std::vector<char*> argv{const_cast<char*>(binary)};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(CHORD_CLIENT_BINARY, argv.data());
+    execv(binary, argv.data());
     _exit(127);
   }
   close(in[0]);
@@ -98,6 +100,11 @@ Run RunChord(const std::vector<std::string>& args, const std::string& input = ""
   waitpid(pid, &status, 0);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
+}
+
+// Runs the chord client.
+Run RunChord(const std::vector<std::string>& args, const std::string& input = "") {
+  return RunProgram(CHORD_CLIENT_BINARY, args, input);
 }
 
 pt::ptree ParseJson(const std::string& text) {
@@ -348,4 +355,26 @@ BOOST_AUTO_TEST_CASE(a_script_piped_into_chord_shell) {
   BOOST_TEST(joined.out.find("started #5 127.0.0.1:") != std::string::npos, joined.out);
   BOOST_TEST(joined.err.find("stopping the 1 node(s) this shell started") != std::string::npos,
              joined.err);
+}
+
+// Issue 13, 1: the README's join with --id-bits 8 into a 160-bit ring failed with ids that "do
+// not fit"; a joining node now takes the ring's size, and a mismatch it was given says what to do.
+BOOST_AUTO_TEST_CASE(a_joining_node_takes_the_rings_id_bits_or_says_they_must_match) {
+  Ring& ring = TheRing();
+  std::vector<std::string> args = {"--join", ring.launcher.addresses()[0], "--id-bits", "8"};
+  args.insert(args.end(), kFast.begin(), kFast.end());
+  Run wrong = RunProgram(CHORD_NODE_BINARY, args);
+  BOOST_TEST(wrong.exit_code == 1);
+  BOOST_TEST(wrong.err.find("give --id-bits 160 or leave --id-bits out") != std::string::npos,
+             wrong.err);
+
+  std::vector<std::string> small = {"--id-bits", "8"};
+  small.insert(small.end(), kFast.begin(), kFast.end());
+  chord::ProcessLauncher eight_bits(CHORD_NODE_BINARY, small);
+  auto first = eight_bits.Create();
+  BOOST_REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  // Joins without --id-bits: the node takes the ring's 8 bits (two hex digits).
+  chord::NodeProcess joined(CHORD_NODE_BINARY, {"--join", first->address, "--log-level", "error"});
+  BOOST_REQUIRE_MESSAGE(joined.ok(), joined.error());
+  BOOST_TEST(joined.id().size() == 2u, joined.id());
 }
