@@ -1,5 +1,5 @@
 // chord-node: runs one Chord node (overlay + DHT) until SIGINT or SIGTERM, then leaves the ring
-// gracefully and exits 0.
+// gracefully and exits 0. SIGUSR1 means the whole ring is stopping: exit 0 without a hand-off.
 //
 //   chord-node --create [--port 4000]
 //   chord-node --join 127.0.0.1:4000 [--config settings/chord.conf] ...
@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // One malloc arena for every thread: glibc's default of one per thread (up to 8 per core)
@@ -133,6 +134,13 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  if (signal_number == SIGUSR1) {
+    // The whole ring is stopping (create_chord quits): every node is going, so there is no one
+    // to hand keys to, and trying would only fill the terminal with failed hand-offs.
+    BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": the ring stops; exiting";
+    host.Stop();
+    return 0;
+  }
   BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": leaving the ring";
   status = host.Leave();
   if (!status.ok()) {

@@ -7,8 +7,9 @@
 // are signed with the secret too. The launcher waits until the ring is verified correct (a walk of
 // successors visits every node in id order), prints a table of the ring, writes the node addresses
 // to the ring file, then opens the random-query shell (tools/shell.h) when stdin is a terminal, or
-// waits for SIGINT/SIGTERM otherwise (--no-shell forces this). On exit every node leaves
-// gracefully; nodes also get SIGTERM if the launcher itself dies, so none outlives it.
+// waits for SIGINT/SIGTERM otherwise (--no-shell forces this). On exit the whole ring stops at
+// once, without hand-offs (no node would be left to take the keys); nodes also get SIGTERM if the
+// launcher itself dies, so none outlives it.
 #include <signal.h>
 #include <unistd.h>
 
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
 
   chord::ProcessLauncher launcher(binary, forwarded, base_port);
   std::mt19937 random(std::random_device{}());
-  auto stop_all = [&launcher] { launcher.StopAll(std::chrono::seconds(15)); };
+  auto stop_all = [&launcher] { launcher.StopRing(std::chrono::seconds(15)); };
   for (int i = 0; i < count; ++i) {
     auto addresses = launcher.addresses();
     auto node = i == 0 ? launcher.Create() : launcher.Join(addresses[random() % addresses.size()]);
@@ -206,11 +207,12 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &signal_number);
   }
   std::cerr << "stopping " << launcher.size() << " nodes...\n";
-  int unclean = launcher.StopAll(std::chrono::seconds(15));
+  // The whole ring stops: there is no node left to hand keys to, so none tries.
+  int unclean = launcher.StopRing(std::chrono::seconds(15));
   if (unclean) {
     std::cerr << unclean << " nodes did not exit cleanly\n";
     return 1;
   }
-  std::cerr << "all nodes left\n";
+  std::cerr << "all nodes stopped\n";
   return 0;
 }

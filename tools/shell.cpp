@@ -86,11 +86,21 @@ Status ProcessLauncher::Kill(const std::string& address) {
 }
 
 int ProcessLauncher::StopAll(std::chrono::milliseconds deadline) {
-  // Signal every node first so that they leave in parallel, then collect them.
-  for (auto& node : nodes_) kill(node->pid(), SIGTERM);
   int unclean = 0;
   for (auto& node : nodes_) {
     int status = node->Stop(deadline);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++unclean;
+  }
+  nodes_.clear();
+  return unclean;
+}
+
+int ProcessLauncher::StopRing(std::chrono::milliseconds deadline) {
+  // Signal every node first so that they stop in parallel, then collect them.
+  for (auto& node : nodes_) kill(node->pid(), SIGUSR1);
+  int unclean = 0;
+  for (auto& node : nodes_) {
+    int status = node->Stop(deadline, SIGUSR1);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++unclean;
   }
   nodes_.clear();

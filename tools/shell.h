@@ -64,9 +64,13 @@ class ProcessLauncher : public Launcher {
   Result<DhtNode> Join(const std::string& via) override;
   Status Leave(const std::string& address) override;
   Status Kill(const std::string& address) override;
-  // Every running node leaves at once (SIGTERM to all, then up to `deadline` each, then
-  // SIGKILL). Returns how many did not exit 0.
+  // Every running node leaves gracefully, one at a time (SIGTERM, then up to `deadline`, then
+  // SIGKILL), so that each hands its keys to a node that is still up: nodes leaving together
+  // would hand off to one another. Returns how many did not exit 0.
   int StopAll(std::chrono::milliseconds deadline);
+  // The whole ring stops (these are all its nodes): every node exits at once without handing
+  // off (SIGUSR1), since no node stays to take the keys. Returns how many did not exit 0.
+  int StopRing(std::chrono::milliseconds deadline);
 
   std::vector<std::string> addresses() const;  // running nodes, in start order
   std::vector<int> pids() const;               // same order
