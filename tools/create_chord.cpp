@@ -28,6 +28,7 @@
 #include "overlay/node_host.h"
 #include "settings/secret.h"
 #include "settings/settings_parser.h"
+#include "tools/progress.h"
 #include "tools/ring_walk.h"
 #include "tools/shell.h"
 
@@ -131,6 +132,14 @@ int main(int argc, char** argv) {
   // Room for the largest value a node may return (as base64) plus the envelope.
   chord::SetXmlSizeLimit(size_t(chord::kMaxValueBytesLimit) * 2 + (1u << 20));
 
+  // Progress rewrites one line in place: only on a terminal, and only if the nodes, which share
+  // it, do not log routine lines (at info, each join would break into the line).
+  const std::string node_level =
+      open_shell && vm["log-level"].defaulted() ? "warning" : settings.log_level;
+  const bool quiet_nodes =
+      node_level == "warning" || node_level == "error" || node_level == "fatal";
+  chord::ProgressLine progress(std::cerr, chord::IsTerminal(STDERR_FILENO) && quiet_nodes);
+
   chord::ProcessLauncher launcher(binary, forwarded, base_port);
   std::mt19937 random(std::random_device{}());
   auto stop_all = [&launcher] { launcher.StopRing(std::chrono::seconds(15)); };
@@ -138,13 +147,14 @@ int main(int argc, char** argv) {
     auto addresses = launcher.addresses();
     auto node = i == 0 ? launcher.Create() : launcher.Join(addresses[random() % addresses.size()]);
     if (!node.ok()) {
-      std::cerr << "\ncreate_chord: node " << i << ": " << node.status().message() << "\n";
+      progress.Done();
+      std::cerr << "create_chord: node " << i << ": " << node.status().message() << "\n";
       stop_all();
       return 1;
     }
-    std::cerr << "\rstarting nodes: " << launcher.size() << "/" << count << std::flush;
+    progress.Show("starting nodes: " + std::to_string(launcher.size()) + "/" +
+                  std::to_string(count));
   }
-  std::cerr << "\n";
 
   chord::XmlRpcTransport transport(chord::TransportOptionsFrom(settings, secret));
   auto deadline =
@@ -155,22 +165,23 @@ int main(int argc, char** argv) {
     walk = chord::WalkRing(&transport, launcher.addresses().front(), size_t(count) + 1);
     problem = chord::CheckRing(walk, size_t(count));
     if (problem.empty()) break;
-    std::cerr << "\rwaiting for the ring to settle" << std::string(tick % 4, '.') << "    "
-              << std::flush;
+    progress.Show("waiting for the ring to settle" + std::string(tick % 4, '.'));
     // Wait a little, but wake at once on Ctrl-C.
     timespec pause{0, 100 * 1000 * 1000};
     if (sigtimedwait(&stop_signals, nullptr, &pause) > 0) {
-      std::cerr << "\ninterrupted\n";
+      progress.Done();
+      std::cerr << "interrupted\n";
       stop_all();
       return 1;
     }
   }
+  progress.Done();
   if (!problem.empty()) {
-    std::cerr << "\ncreate_chord: the ring did not become correct: " << problem << "\n";
+    std::cerr << "create_chord: the ring did not become correct: " << problem << "\n";
     stop_all();
     return 1;
   }
-  std::cerr << "\rring verified: " << count << " nodes in id order          \n";
+  std::cerr << "ring verified: " << count << " nodes in id order\n";
 
   std::cout << std::left << std::setw(4) << "#" << std::setw(42) << "id" << std::setw(22)
             << "address"

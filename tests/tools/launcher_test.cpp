@@ -22,6 +22,7 @@
 #include <cctype>
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -304,6 +305,13 @@ BOOST_AUTO_TEST_CASE(stopping_the_whole_ring_is_quiet) {
   BOOST_TEST(launcher.output.find("all nodes stopped") != std::string::npos, launcher.output);
   BOOST_TEST(launcher.output.find("[warning]") == std::string::npos, launcher.output);
   BOOST_TEST(launcher.output.find("hand-off") == std::string::npos, launcher.output);
+  // Issue 13, 3: progress and log lines ran together ("starting nodes: 1/62026-11-28 ...",
+  // "leaving the ring2026-11-28 ..."). Off a terminal there is no progress line, and every log
+  // record of the nine processes sharing the pipe starts a line of its own.
+  BOOST_TEST(launcher.output.find('\r') == std::string::npos, launcher.output);
+  std::regex stamp_inside_a_line("[^\n]\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\[");
+  BOOST_TEST(!std::regex_search(launcher.output, stamp_inside_a_line), launcher.output);
+  BOOST_TEST(launcher.output.find("[info] chord-node: ") != std::string::npos);
   BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
 }
 
@@ -358,6 +366,9 @@ BOOST_AUTO_TEST_CASE(on_a_terminal_it_opens_the_shell_and_quit_stops_every_node)
   BOOST_REQUIRE_MESSAGE(read_until("chord> ", std::chrono::seconds(60)), screen);
   std::vector<pid_t> nodes = ChildrenOf(pid);
   BOOST_TEST(nodes.size() == 4u);
+  // On a terminal the progress line is shown, and ended before the next line.
+  BOOST_TEST(screen.find("\rstarting nodes: 4/4\x1b[K") != std::string::npos, screen);
+  BOOST_TEST(screen.find("\x1b[K\r\nring verified") != std::string::npos, screen);
 
   type("set tty works\r");
   BOOST_TEST(read_until("stored \"tty\"", std::chrono::seconds(10)), screen);
