@@ -108,6 +108,7 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
     if (answer.ok()) {
       failed_.erase(member);
       if (answered_by) *answered_by = member;
+      if (!last.ok()) LearnMembers(member);  // some members did not answer: learn live ones
       return answer;
     }
     // Only "unavailable" is worth another member: any other error would be the same anywhere.
@@ -118,6 +119,25 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
   std::string names;
   for (const auto& m : tried) names += (names.empty() ? "" : ", ") + m;
   return Status::Unavailable("no member answered (tried " + names + "): " + last.message());
+}
+
+void DhtClient::LearnMembers(const std::string& member) {
+  auto info = ChordStub(transport_, 0).Info(member);
+  if (!info.ok()) return;
+  std::vector<std::string> learned = {member};
+  auto add = [&learned](const std::string& address) {
+    if (std::find(learned.begin(), learned.end(), address) == learned.end()) {
+      learned.push_back(address);
+    }
+  };
+  if (info->predecessor) add(info->predecessor->address);
+  for (const auto& s : info->successors) add(s.address);
+  // Members that answered before stay (the ring may be larger than one node's view of it).
+  for (const auto& m : members_) {
+    if (!failed_.count(m)) add(m);
+  }
+  members_ = std::move(learned);
+  failed_.clear();
 }
 
 DhtClientStub DhtClient::Stub(const std::string& via) {

@@ -4,8 +4,11 @@
 // A client knows a list of member addresses. Each call goes to a random member (or to the node
 // named in the call); a member that does not answer is put aside and the call goes to another
 // one, at most max_attempts members per call, so a dead member costs a retry, never a failure,
-// while any member answers. The answer says which member answered, which node owns the key and
-// how many lookup hops it took.
+// while any member answers. When a call had to pass over members that did not answer, the
+// client learns the ring's live members from the one that answered (its predecessor and
+// successor list) and drops the dead ones: a stale member list (an old ring file) heals itself.
+// The answer says which member answered, which node owns the key and how many lookup hops it
+// took.
 //
 // Files: PutFile splits a stream into chunks of at most chunk_bytes, stored as binary values at
 // "NAME#chunk-0", "NAME#chunk-1", ..., then writes a manifest at NAME (a text value: size,
@@ -37,7 +40,7 @@
 namespace chord {
 
 struct DhtClientOptions {
-  int max_attempts = 4;             // members tried per call before giving up
+  int max_attempts = 32;            // members tried per call before giving up
   size_t chunk_bytes = 256 * 1024;  // file chunk size; must not exceed the nodes' value limit
   uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
 };
@@ -102,6 +105,9 @@ class DhtClient {
   DhtClientStub Stub(const std::string& via);
   // Chooses the next member to try, avoiding `tried`; prefers members that did not fail.
   std::string Pick(const std::set<std::string>& tried);
+  // Replaces the members that failed with the live ones `member` knows (itself, its
+  // predecessor and successors); keeps the list as it is if `member` does not answer.
+  void LearnMembers(const std::string& member);
 
   Transport* transport_;
   std::vector<std::string> members_;

@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> members;
     for (const auto& m : walk.members) members.push_back(m.address);
     chord::ShellOptions options;
+    options.ring_file = ring_file;  // kept current as nodes join, leave or die
     if (const char* home = std::getenv("HOME"); home && *home) {
       options.history_file = std::string(home) + "/.chord_history";
     }

@@ -334,7 +334,8 @@ Shell::Shell(Transport* transport, std::vector<std::string> members, Launcher* l
       launcher_(launcher),
       options_(std::move(options)),
       client_(transport, members, options_.client),
-      listed_(std::move(members)) {}
+      listed_(members),
+      saved_members_(std::move(members)) {}
 
 Shell::~Shell() = default;
 
@@ -510,7 +511,9 @@ ShellAnswer Shell::Execute(const std::vector<std::string>& words, const std::str
   // The shell must survive anything a node or a typo can do; nothing below should throw, but an
   // xmlrpc-c surprise becomes a message instead of the end of the session.
   try {
-    return Dispatch(words, via);
+    ShellAnswer answer = Dispatch(words, via);
+    SaveRingFile();
+    return answer;
   } catch (const std::exception& e) {
     return Error(Status::Internal(std::string("unexpected failure: ") + e.what()));
   } catch (...) {
@@ -533,6 +536,20 @@ ShellAnswer Shell::Dispatch(const std::vector<std::string>& words, const std::st
     return command.run(this, args, via);
   }
   return Error(Status::BadArgument("unknown command '" + words[0] + "'; type help"));
+}
+
+void Shell::SaveRingFile() {
+  if (options_.ring_file.empty() || client_.members() == saved_members_) return;
+  // Written beside the file and renamed over it: a reader never sees half a list.
+  const std::string partial = options_.ring_file + ".part";
+  std::string content;
+  for (const auto& m : client_.members()) content += m + "\n";
+  if (!WriteFile(partial, content).ok() ||
+      std::rename(partial.c_str(), options_.ring_file.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return;  // the shell goes on; the file keeps its older list
+  }
+  saved_members_ = client_.members();
 }
 
 void Shell::AddMember(const std::string& address) {

@@ -92,6 +92,9 @@ struct ShellOptions {
   size_t max_display_bytes = 4096;  // longer values are shown cut (0: never cut); JSON never
   std::string history_file;         // RunTerminal: readline history kept here ("" = none)
   std::string prompt = "chord> ";
+  // When not empty, the member list is written here (one HOST:PORT a line, replaced whole)
+  // whenever it changes: after join, leave, kill, a ring listing or learning from a member.
+  std::string ring_file;
   DhtClientOptions client;  // member fail-over, file chunk size
 };
 
@@ -167,12 +170,15 @@ class Shell {
 
   void AddMember(const std::string& address);
   void DropMember(const std::string& address);
+  // Writes members() to options_.ring_file if it changed since the last write.
+  void SaveRingFile();
 
   Transport* transport_;
   Launcher* launcher_;
   ShellOptions options_;
   DhtClient client_;
   std::vector<std::string> listed_;
+  std::vector<std::string> saved_members_;  // what the ring file holds
 };
 
 }  // namespace chord

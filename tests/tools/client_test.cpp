@@ -378,3 +378,26 @@ BOOST_AUTO_TEST_CASE(a_joining_node_takes_the_rings_id_bits_or_says_they_must_ma
   BOOST_REQUIRE_MESSAGE(joined.ok(), joined.error());
   BOOST_TEST(joined.id().size() == 2u, joined.id());
 }
+
+// Issue 13, 4: the client tried at most 4 members, so a ring file of 5 dead addresses and one
+// live one failed a third of the time. It now tries every member, and learns the live ones.
+BOOST_AUTO_TEST_CASE(a_ring_file_of_mostly_dead_members_still_works) {
+  Ring& ring = TheRing();
+  const std::string stale = ring.dir + "/stale.txt";
+  {
+    std::ofstream out(stale);
+    for (int port = 1; port <= 5; ++port) out << "127.0.0.1:" << port << "\n";
+    out << ring.launcher.addresses()[2] << "\n";
+  }
+  BOOST_REQUIRE(RunChord({"--ring", ring.ring_file, "set", "greeting", "hello"}).exit_code == 0);
+  for (int i = 0; i < 20; ++i) {
+    Run get = RunChord({"--ring", stale, "get", "greeting"});
+    BOOST_TEST(get.exit_code == 0, get.err);
+  }
+  // After one call the client knows the live members from the one that answered.
+  chord::XmlRpcTransport transport({});
+  chord::DhtClient client(&transport, {"127.0.0.1:1", "127.0.0.1:2", ring.launcher.addresses()[2]});
+  BOOST_REQUIRE(client.Get("greeting").ok());
+  std::set<std::string> known(client.members().begin(), client.members().end());
+  for (const auto& a : ring.launcher.addresses()) BOOST_TEST(known.count(a) == 1u, a);
+}

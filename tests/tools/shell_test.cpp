@@ -12,7 +12,10 @@
 #include <boost/log/trivial.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -321,7 +324,22 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_message_and_the_shell_goes_on) {
 
 BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   Ring& ring = TheRing();
-  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  // Issue 13, 4: the ring file follows join, kill and leave.
+  char dir[] = "/tmp/chord_shell_test.XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir));
+  chord::ShellOptions options;
+  options.ring_file = std::string(dir) + "/ring.txt";
+  auto ring_file = [&] {
+    std::ifstream in(options.ring_file);
+    std::set<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.insert(line);
+    return lines;
+  };
+  auto launched = [&] {
+    auto a = ring.launcher.addresses();
+    return std::set<std::string>(a.begin(), a.end());
+  };
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher, options);
   BOOST_REQUIRE(shell.ExecuteLine("set survivor here").exit_code == 0);
 
   // join: a sixth node, in the ring once its neighbours point to it.
@@ -330,6 +348,7 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST(Has(joined.text, "started #5 127.0.0.1:"), joined.text);
   BOOST_REQUIRE(ring.launcher.size() == 6u);
   BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 6).empty());
+  BOOST_TEST((ring_file() == launched()));
   auto listing = shell.ExecuteLine("ring");
   BOOST_TEST(Has(listing.text, "ring of 6 nodes, correct"), listing.text);
 
@@ -339,6 +358,7 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST(killed.exit_code == 0);
   BOOST_TEST(Has(killed.text, "killed " + victim + " without notice"), killed.text);
   BOOST_TEST(ring.launcher.size() == 5u);
+  BOOST_TEST((ring_file() == launched()));
   auto dead = shell.ExecuteLine("info " + victim);
   BOOST_TEST(dead.exit_code == 2);
   BOOST_TEST(Has(dead.text, "error: unavailable: chord.info on " + victim), dead.text);
@@ -368,6 +388,8 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST(Has(left.text, leaver + " left the ring gracefully"), left.text);
   BOOST_TEST(ring.launcher.size() == 4u);
   BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 4).empty());
+  BOOST_TEST((ring_file() == launched()));
+  BOOST_TEST(std::system(("rm -rf '" + std::string(dir) + "'").c_str()) == 0);
   BOOST_TEST(shell.ExecuteLine("get survivor").exit_code == 0);
 
   // Nodes this launcher did not start cannot be stopped from here.
