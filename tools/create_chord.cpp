@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/any.hpp>
 #include <chrono>
 #include <cstdio>
@@ -182,6 +183,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "ring verified: " << count << " nodes in id order\n";
+  // Numbered in ring order from the lowest id, as the shell's `ring` lists them.
+  std::rotate(walk.members.begin(),
+              std::min_element(walk.members.begin(), walk.members.end(),
+                               [](const chord::RingMember& a, const chord::RingMember& b) {
+                                 return a.id < b.id;
+                               }),
+              walk.members.end());
 
   std::cout << std::left << std::setw(4) << "#" << std::setw(42) << "id" << std::setw(22)
             << "address"

@@ -538,6 +538,13 @@ ShellAnswer Shell::Dispatch(const std::vector<std::string>& words, const std::st
   return Error(Status::BadArgument("unknown command '" + words[0] + "'; type help"));
 }
 
+size_t Shell::Number(const std::string& address) {
+  auto it = std::find(listed_.begin(), listed_.end(), address);
+  if (it != listed_.end()) return size_t(it - listed_.begin());
+  listed_.push_back(address);
+  return listed_.size() - 1;
+}
+
 void Shell::SaveRingFile() {
   if (options_.ring_file.empty() || client_.members() == saved_members_) return;
   // Written beside the file and renamed over it: a reader never sees half a list.
@@ -753,12 +760,19 @@ ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::strin
   text << Pad("#", 4) << Pad("id", 18) << Pad("address", 22) << std::setw(7) << "owned"
        << std::setw(10) << "replicas"
        << "\n";
+  // In ring order from the lowest id; each node keeps the number it got when first seen.
+  std::rotate(
+      walk.members.begin(),
+      std::min_element(walk.members.begin(), walk.members.end(),
+                       [](const RingMember& a, const RingMember& b) { return a.id < b.id; }),
+      walk.members.end());
   for (size_t i = 0; i < walk.members.size(); ++i) {
     const RingMember& m = walk.members[i];
     auto stats = client_.Stats(m.address);
-    text << Pad(std::to_string(i), 4) << Pad(ShortId(m.id), 18) << Pad(m.address, 22);
+    const size_t number = Number(m.address);
+    text << Pad(std::to_string(number), 4) << Pad(ShortId(m.id), 18) << Pad(m.address, 22);
     JsonObject node;
-    node.Str("id", m.id).Str("address", m.address);
+    node.Int("number", long(number)).Str("id", m.id).Str("address", m.address);
     if (stats.ok()) {
       keys[m.address] = {stats->stats.owned, stats->stats.replicas};
       text << std::setw(7) << stats->stats.owned << std::setw(10) << stats->stats.replicas;
@@ -775,11 +789,7 @@ ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::strin
     text << "ring not correct (yet?): " << problem << " (walked from " << start << ")\n";
   }
   // A walk of a correct ring is the best member list there is; while the ring is in flux, keep
-  // every node known so far (a newcomer may not show yet). "#i" refers to this listing.
-  if (!walk.members.empty()) {
-    listed_.clear();
-    for (const auto& m : walk.members) listed_.push_back(m.address);
-  }
+  // every node known so far (a newcomer may not show yet).
   if (problem.empty()) {
     std::vector<std::string> members;
     for (const auto& m : walk.members) members.push_back(m.address);
@@ -921,7 +931,7 @@ ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& vi
   auto node = launcher_->Join(through);
   if (!node.ok()) return Error(node.status());
   AddMember(node->address);
-  listed_.push_back(node->address);
+  const size_t number = Number(node->address);
   // Wait (bounded) until both neighbours point at the newcomer, so that the next command sees
   // the ring with it; stabilization does this within a few rounds.
   const std::string& self = node->address;
@@ -948,7 +958,7 @@ ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& vi
     in_ring = linked();
   }
   return Answer(0,
-                "started #" + std::to_string(listed_.size() - 1) + " " + NodeText(node.value()) +
+                "started #" + std::to_string(number) + " " + NodeText(node.value()) +
                     ", joined through " + through +
                     (in_ring ? "; its neighbours point to it now\n"
                              : "; not linked in by both neighbours yet (see ring)\n"),
@@ -1050,7 +1060,7 @@ ShellAnswer Shell::DoHelp(const std::vector<std::string>& args) {
   }
   if (args.empty()) {
     text << "Prefix a command with @HOST:PORT to send it to that node instead of a random one.\n"
-            "NODE is HOST:PORT, :PORT (on 127.0.0.1) or the # of a node in the `ring` list.\n"
+            "NODE is HOST:PORT, :PORT (on 127.0.0.1) or the # of a node (as `ring` lists it).\n"
             "Quote values with spaces: set greeting \"hello world\".\n";
   }
   return Answer(0, text.str(), "");

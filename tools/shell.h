@@ -136,7 +136,9 @@ class Shell {
 
   // Live ring members as far as the shell knows (commands go to a random one of them).
   const std::vector<std::string>& members() const { return client_.members(); }
-  // The nodes as last listed by `ring` (at first: the members given): NODE "#i" is listed()[i].
+  // Node numbers: NODE "#i" is listed()[i]. The members given are numbered in their order; a
+  // node seen later (join, a ring listing) gets the next number. A number never changes or
+  // passes to another node, so `kill 3` means the node listed as #3 whatever happened since.
   const std::vector<std::string>& listed() const { return listed_; }
   DhtClient& client() { return client_; }
   static const std::vector<std::string>& CommandNames();
@@ -168,6 +170,8 @@ class Shell {
   ShellAnswer DoGetFile(const std::vector<std::string>& args);
   ShellAnswer DoHelp(const std::vector<std::string>& args);
 
+  // The number of `address`, giving it the next one if it has none yet.
+  size_t Number(const std::string& address);
   void AddMember(const std::string& address);
   void DropMember(const std::string& address);
   // Writes members() to options_.ring_file if it changed since the last write.

@@ -351,6 +351,28 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST((ring_file() == launched()));
   auto listing = shell.ExecuteLine("ring");
   BOOST_TEST(Has(listing.text, "ring of 6 nodes, correct"), listing.text);
+  // Issue 13, 5: numbers are stable: `join` said #5, and `ring` lists that node as #5 (it listed
+  // nodes by their place in a walk from a random member, so numbers changed between listings).
+  auto numbered = [&](const std::string& listing_text, size_t number) {
+    std::istringstream in(listing_text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(std::to_string(number) + " ", 0) == 0) {
+        return line.find(shell.listed()[number] + " ") != std::string::npos;
+      }
+    }
+    return false;
+  };
+  const std::vector<std::string> launched_order = ring.launcher.addresses();
+  for (size_t i = 0; i < launched_order.size(); ++i) {
+    BOOST_TEST(shell.listed()[i] == launched_order[i]);
+    BOOST_TEST(numbered(listing.text, i), listing.text);
+  }
+  for (int again = 0; again < 3; ++again) {
+    auto next = shell.ExecuteLine("ring");
+    for (size_t i = 0; i < launched_order.size(); ++i) {
+      BOOST_TEST(numbered(next.text, i), next.text);
+    }
+  }
 
   // kill: the node dies without notice; asking it is a clear error, the rest carries on.
   const std::string victim = shell.listed()[2];
