@@ -3,12 +3,14 @@
 //   chord [--node HOST:PORT | --ring FILE] [--json] get KEY        one command, for scripts
 //   chord --secret-file FILE ...                                   sign calls with the secret
 //   chord shell                                                    the random-query shell
-//   chord put-file PATH NAME / chord get-file NAME PATH            files of any size
+//   chord put-file PATH NAME / chord get-file NAME PATH            files of any size (PATH -:
+//                                                                  standard output)
 //   chord ring --svg ring.svg [--dot ring.dot] [--fingers NODE]    a picture of the ring
 //
 // Without --node or --ring the members come from ring.txt (what create_chord writes).
 // Exit codes: 0 success; 1 not found or nothing done (get of an absent key, remove of an
-// absent key, add of an existing key, get-file of an absent file); 2 any error.
+// absent key, add of an existing key, get-file of an absent file); 2 any error (for `chord
+// shell < script`: any command of the script failed).
 #include <signal.h>
 #include <unistd.h>
 
@@ -41,15 +43,27 @@ constexpr char kUsage[] =
     "                          --max-value-bytes)\n"
     "  --node-binary PATH      chord-node started by the shell's join (default: next to chord)\n"
     "  --help                  this text\n"
+    "  --version               the version\n"
     "\n"
     "commands:\n"
     "  shell                   the random-query shell (readline on a terminal; reads a script\n"
     "                          from stdin otherwise)\n";
 
-int Usage(const std::string& problem) {
-  std::cerr << "chord: " << problem << "\n" << kUsage;
+// --json, seen anywhere among the options: errors found before any command runs are JSON too.
+bool g_json = false;
+
+// An error before any command ran: one JSON object on stdout with --json, else a line on stderr
+// (and the usage, for a usage error). Returns the exit code, 2.
+int Fail(const chord::Status& status, bool usage = false) {
+  if (g_json) {
+    std::cout << chord::Shell::JsonError(status) << "\n";
+  } else {
+    std::cerr << "chord: " << status.message() << "\n" << (usage ? kUsage : "");
+  }
   return 2;
 }
+
+int Usage(const std::string& problem) { return Fail(chord::Status::BadArgument(problem), true); }
 
 // Ring file: one HOST:PORT a line; blank lines and '#' comments are skipped.
 chord::Result<std::vector<std::string>> ReadRingFile(const std::string& path) {
@@ -90,6 +104,7 @@ int main(int argc, char** argv) {
   bool json = false;
   chord::XmlRpcTransport::Options transport_options;
   chord::ShellOptions shell_options;
+  for (int k = 1; k < argc && argv[k][0] == '-'; ++k) g_json |= std::string(argv[k]) == "--json";
   int i = 1;
   for (; i < argc && std::string(argv[i]).rfind("-", 0) == 0; ++i) {
     std::string option = argv[i], value;
@@ -105,6 +120,10 @@ int main(int argc, char** argv) {
     if (option == "--json") {
       json = true;
       continue;
+    }
+    if (option == "--version") {
+      std::cout << "chord " << CHORD_VERSION << "\n";
+      return 0;
     }
     if (value.empty()) {
       if (i + 1 >= argc) return Usage(option + " needs a value");
@@ -136,10 +155,7 @@ int main(int argc, char** argv) {
   if (!node.empty() && !ring_file.empty()) return Usage("give --node or --ring, not both");
   if (!secret_file.empty()) {
     auto secret = chord::LoadSecret(secret_file);
-    if (!secret.ok()) {
-      std::cerr << "chord: " << secret.status().message() << "\n";
-      return 2;
-    }
+    if (!secret.ok()) return Fail(secret.status());
     transport_options.secret = secret.value();
   }
   std::vector<std::string> words(argv + i, argv + argc);
@@ -162,10 +178,7 @@ int main(int argc, char** argv) {
     members = {node};
   } else {
     auto read = ReadRingFile(ring_file.empty() ? "ring.txt" : ring_file);
-    if (!read.ok()) {
-      std::cerr << "chord: " << read.status().message() << "\n";
-      return 2;
-    }
+    if (!read.ok()) return Fail(read.status());
     members = read.value();
   }
 
@@ -197,14 +210,20 @@ int main(int argc, char** argv) {
     if (home && *home) shell_options.history_file = std::string(home) + "/.chord_history";
   }
   chord::Shell session(&transport, members, &launcher, shell_options);
+  int failed = 0;
   if (terminal) {
     session.RunTerminal(std::cout);
   } else {
-    session.RunScript(std::cin, std::cout);
+    failed = session.RunScript(std::cin, std::cout);
   }
   if (launcher.size() > 0) {
     std::cerr << "stopping the " << launcher.size() << " node(s) this shell started\n";
     launcher.StopAll(std::chrono::seconds(15));
+  }
+  // A script whose commands failed fails, as a shell script under `set -e` would want.
+  if (failed > 0) {
+    std::cerr << "chord: " << failed << " command(s) of the script failed\n";
+    return 2;
   }
   return 0;
 }

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
 
   chord::Settings settings;
   chord::SettingsParser parser("chord-node");
+  parser.tool_options().add_options()("version", "print the version and exit");
   auto outcome = parser.Parse(argc, argv, &settings);
   if (outcome.help) {
     std::cout << outcome.message;
@@ -93,6 +94,10 @@ int main(int argc, char** argv) {
   if (!outcome.ok) {
     std::cerr << "chord-node: " << outcome.message << "\n";
     return 2;
+  }
+  if (parser.variables().count("version")) {
+    std::cout << "chord-node " << CHORD_VERSION << "\n";
+    return 0;
   }
   if (!settings.create && settings.join.empty()) {
     std::cerr << "chord-node: give --create to start a ring or --join HOST:PORT to join one\n";

@@ -39,9 +39,18 @@ namespace {
 
 // Node settings given on the command line or in the config file, as chord-node arguments.
 std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
-  static const std::vector<std::string> kNotForwarded = {
-      "create",    "join",     "port",        "config",           "help", "nodes", "base-port",
-      "ring-file", "no-shell", "node-binary", "startup-timeout-s"};
+  static const std::vector<std::string> kNotForwarded = {"create",
+                                                         "join",
+                                                         "port",
+                                                         "config",
+                                                         "help",
+                                                         "nodes",
+                                                         "base-port",
+                                                         "ring-file",
+                                                         "no-shell",
+                                                         "node-binary",
+                                                         "startup-timeout-s",
+                                                         "version"};
   std::vector<std::string> args;
   for (const auto& [name, value] : vm) {
     if (value.defaulted() || value.empty()) continue;
@@ -93,8 +102,12 @@ int main(int argc, char** argv) {
       "node-binary", po::value<std::string>()->default_value(chord::ProgramSibling("chord-node")),
       "the chord-node program to start")(
       "startup-timeout-s", po::value<int>()->default_value(60),
-      "give up if the ring is not correct after this many seconds");
+      "give up if the ring is not correct after this many seconds")("version",
+                                                                    "print the version and exit");
   parser.positional().add("nodes", 1);
+  // The launcher creates the ring itself: a node's --create and --join mean nothing here.
+  parser.Exclude("create");
+  parser.Exclude("join");
   chord::Settings settings;
   auto outcome = parser.Parse(argc, argv, &settings);
   if (outcome.help) {
@@ -106,6 +119,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& vm = parser.variables();
+  if (vm.count("version")) {
+    std::cout << "create_chord " << CHORD_VERSION << "\n";
+    return 0;
+  }
   if (!vm.count("nodes") || vm["nodes"].as<int>() < 1 || vm["nodes"].as<int>() > 1000) {
     std::cerr << "create_chord: give the number of nodes, 1..1000 (e.g. create_chord 8)\n";
     return 2;

@@ -6,6 +6,7 @@
 #include <readline/readline.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 
 #include "commands/value_util.h"
@@ -472,12 +474,15 @@ Result<std::string> Shell::ResolveNode(const std::string& word) const {
                              "of a node in `ring`");
 }
 
+std::string Shell::JsonError(const Status& status) {
+  return JsonObject()
+      .Str("error", ErrorCodeName(status.code()))
+      .Str("message", status.message())
+      .str();
+}
+
 ShellAnswer Shell::Error(const Status& status) const {
-  return Answer(2, "error: " + status.ToString() + "\n",
-                JsonObject()
-                    .Str("error", ErrorCodeName(status.code()))
-                    .Str("message", status.message())
-                    .str());
+  return Answer(2, "error: " + status.ToString() + "\n", JsonError(status));
 }
 
 std::string Shell::ShowValue(const DhtValue& value) const {
@@ -576,11 +581,32 @@ void Shell::DropMember(const std::string& address) {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
+namespace {
+
+// A TTL word: whole seconds, 0 (no expiry) up to what the nodes accept.
+Result<int> ParseTtl(const std::string& word) {
+  const bool digits = !word.empty() && word.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits) {
+    return Status::BadArgument("TTL must be a whole number of seconds, not '" + word +
+                               "' (quote a value that has spaces)");
+  }
+  // Compared as text beyond 10 digits, so that no number is too large to parse.
+  const std::string trimmed = word.substr(std::min(word.find_first_not_of('0'), word.size()));
+  if (trimmed.size() > 10 || std::stoll("0" + trimmed) > kMaxTtlSeconds) {
+    return Status::BadArgument("TTL " + word + " is too long: at most " +
+                               std::to_string(kMaxTtlSeconds) + " seconds (10 years)");
+  }
+  return int(std::stoll("0" + trimmed));
+}
+
+}  // namespace
+
 ShellAnswer Shell::DoWrite(const std::vector<std::string>& args, const std::string& via, bool add) {
   int ttl = 0;
-  if (args.size() > 2 && !ParseInt(args[2], &ttl)) {
-    return Error(Status::BadArgument("TTL must be a whole number of seconds, not '" + args[2] +
-                                     "' (quote a value that has spaces)"));
+  if (args.size() > 2) {
+    auto parsed = ParseTtl(args[2]);
+    if (!parsed.ok()) return Error(parsed.status());
+    ttl = parsed.value();
   }
   // Text goes as an XML-RPC string; bytes a string cannot carry (from \xHH escapes, or any
   // invalid UTF-8) go as base64, and come back from get as binary, byte for byte.
@@ -998,6 +1024,10 @@ ShellAnswer Shell::DoStop(const std::vector<std::string>& args, bool crash) {
 }
 
 ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
+  struct stat file {};
+  if (stat(args[0].c_str(), &file) == 0 && S_ISDIR(file.st_mode)) {
+    return Error(Status::BadArgument(args[0] + " is a directory: put-file stores one file"));
+  }
   std::ifstream in(args[0], std::ios::binary);
   if (!in) {
     return Error(Status::BadArgument("cannot read " + args[0] + ": " + std::strerror(errno)));
@@ -1018,6 +1048,7 @@ ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
 }
 
 ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
+  if (args[1] == "-") return GetFileToStdout(args[0]);
   // Write beside the target and rename at the end, so a failed fetch leaves no half file.
   const std::string partial = args[1] + ".part";
   std::ofstream out(partial, std::ios::binary | std::ios::trunc);
@@ -1049,12 +1080,31 @@ ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
                     .str());
 }
 
+ShellAnswer Shell::GetFileToStdout(const std::string& name) {
+  // The file is the output: no summary line joins it on stdout.
+  auto info = client_.GetFile(name, std::cout);
+  std::cout.flush();
+  if (!info.ok()) {
+    ShellAnswer answer = Error(info.status());
+    if (info.status().code() == ErrorCode::kNotFound) answer.exit_code = 1;
+    return answer;
+  }
+  return ShellAnswer();
+}
+
 ShellAnswer Shell::DoHelp(const std::vector<std::string>& args) {
   std::ostringstream text;
+  bool hidden = false;
   for (const auto& c : Table()) {
     if (!args.empty() && args[0] != c.name) continue;
+    // join, leave and kill need a launcher (chord shell, create_chord): not listed without one.
+    if (!launcher_ && (c.name == "join" || c.name == "leave" || c.name == "kill")) {
+      hidden = true;
+      continue;
+    }
     text << "  " << Pad(c.usage, 50) << c.help << "\n";
   }
+  if (hidden) text << "  (join, leave and kill: in `chord shell` or create_chord's shell)\n";
   if (text.str().empty()) {
     return Error(Status::BadArgument("no command '" + args[0] + "'; type help"));
   }

@@ -143,6 +143,9 @@ class Shell {
   DhtClient& client() { return client_; }
   static const std::vector<std::string>& CommandNames();
 
+  // An error as the --json output shows it: {"error": CODE, "message": ...}.
+  static std::string JsonError(const Status& status);
+
   // Splits a line into words. Errors: BadArgument for an unterminated quote or bad escape.
   static Result<std::vector<std::string>> Tokenize(const std::string& line);
 
@@ -168,6 +171,7 @@ class Shell {
   ShellAnswer DoStop(const std::vector<std::string>& args, bool crash);
   ShellAnswer DoPutFile(const std::vector<std::string>& args);
   ShellAnswer DoGetFile(const std::vector<std::string>& args);
+  ShellAnswer GetFileToStdout(const std::string& name);
   ShellAnswer DoHelp(const std::vector<std::string>& args);
 
   // The number of `address`, giving it the next one if it has none yet.

@@ -335,7 +335,7 @@ BOOST_AUTO_TEST_CASE(a_script_piped_into_chord_shell) {
                          " get piped\n"
                          "quit\n"
                          "get piped\n");
-  BOOST_TEST(run.exit_code == 0);
+  BOOST_TEST(run.exit_code == 2);  // a command of the script failed (issue 13, 6)
   BOOST_TEST(run.out.find("stored \"piped\"") != std::string::npos, run.out);
   BOOST_TEST(run.out.find("unknown command 'bogus'") != std::string::npos, run.out);
   // Two gets before quit, none after it.
@@ -400,4 +400,56 @@ BOOST_AUTO_TEST_CASE(a_ring_file_of_mostly_dead_members_still_works) {
   BOOST_REQUIRE(client.Get("greeting").ok());
   std::set<std::string> known(client.members().begin(), client.members().end());
   for (const auto& a : ring.launcher.addresses()) BOOST_TEST(known.count(a) == 1u, a);
+}
+
+// Issue 13, 6: the small defects of the tools, each as the issue found it.
+BOOST_AUTO_TEST_CASE(the_tools_small_defects) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  // --json errors before connecting are JSON too.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--json", "--ring", ring.dir + "/missing.txt", "get", "k"},
+        {"--json", "--bogus-option", "get", "k"},
+        {"--json", "--ring", r}}) {
+    Run run = RunChord(args);
+    BOOST_TEST(run.exit_code == 2);
+    BOOST_TEST(ParseJson(run.out).get<std::string>("error") == "bad_argument", run.out);
+  }
+  // get-file NAME - writes the file to standard output, and nothing else.
+  const std::string source = ring.dir + "/stdout.txt";
+  std::ofstream(source, std::ios::binary) << "line one\nline two\n";
+  BOOST_REQUIRE(RunChord({"--ring", r, "put-file", source, "to-stdout"}).exit_code == 0);
+  Run to_stdout = RunChord({"--ring", r, "get-file", "to-stdout", "-"});
+  BOOST_TEST(to_stdout.exit_code == 0, to_stdout.err);
+  BOOST_TEST(to_stdout.out == "line one\nline two\n");
+  BOOST_TEST(std::ifstream("-").fail());  // no file named "-"
+  // A script with a failing line fails; one without does not.
+  BOOST_TEST(RunChord({"--ring", r, "shell"}, "get k\nbogus\n").exit_code == 2);
+  BOOST_TEST(RunChord({"--ring", r, "shell"}, "set k v\nget k\n").exit_code == 0);
+  // --version on every tool.
+  for (const char* tool : {CHORD_CLIENT_BINARY, CHORD_NODE_BINARY, CREATE_CHORD_BINARY}) {
+    Run version = RunProgram(tool, {"--version"});
+    BOOST_TEST(version.exit_code == 0, tool << ": " << version.err);
+    BOOST_TEST(version.out.find(" 0.") != std::string::npos, version.out);
+  }
+  // chord --help lists no command that the one-shot client refuses.
+  Run help = RunChord({"--help"});
+  BOOST_TEST(help.out.find("  join ") == std::string::npos, help.out);
+  BOOST_TEST(help.out.find("  kill NODE") == std::string::npos, help.out);
+  // create_chord neither lists nor takes a node's --create and --join.
+  Run launcher_help = RunProgram(CREATE_CHORD_BINARY, {"--help"});
+  BOOST_TEST(launcher_help.out.find("--create") == std::string::npos, launcher_help.out);
+  BOOST_TEST(launcher_help.out.find("--join") == std::string::npos, launcher_help.out);
+  Run create = RunProgram(CREATE_CHORD_BINARY, {"1", "--create", "--no-shell"});
+  BOOST_TEST(create.exit_code == 2);
+  BOOST_TEST(create.err.find("--create") != std::string::npos, create.err);
+  // put-file of a directory says so.
+  Run directory = RunChord({"--ring", r, "put-file", ring.dir, "dir"});
+  BOOST_TEST(directory.exit_code == 2);
+  BOOST_TEST(directory.err.find("is a directory") != std::string::npos, directory.err);
+  // A TTL beyond the nodes' limit says what the limit is.
+  Run ttl = RunChord({"--ring", r, "set", "k", "v", "4000000000"});
+  BOOST_TEST(ttl.exit_code == 2);
+  BOOST_TEST(ttl.err.find("at most 315360000 seconds") != std::string::npos, ttl.err);
+  BOOST_TEST(RunChord({"--ring", r, "set", "k", "v", "315360000"}).exit_code == 0);
 }
