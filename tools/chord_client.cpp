@@ -24,6 +24,7 @@
 #include "commands/xmlrpc_transport.h"
 #include "settings/secret.h"
 #include "settings/settings.h"
+#include "tools/progress.h"
 #include "tools/shell.h"
 
 namespace {
@@ -184,6 +185,8 @@ int main(int argc, char** argv) {
 
   chord::XmlRpcTransport transport(transport_options);
   shell_options.json = json;
+  // Progress of long transfers, on a terminal only: a pipe would collect carriage returns.
+  shell_options.progress = chord::IsTerminal(STDERR_FILENO);
   if (!shell) {
     shell_options.max_display_bytes = 0;  // a script asked for the value: all of it
     chord::Shell one_shot(&transport, members, nullptr, shell_options);

@@ -233,6 +233,7 @@ int main(int argc, char** argv) {
     for (const auto& m : walk.members) members.push_back(m.address);
     chord::ShellOptions options;
     options.ring_file = ring_file;  // kept current as nodes join, leave or die
+    options.progress = chord::IsTerminal(STDERR_FILENO);
     if (const char* home = std::getenv("HOME"); home && *home) {
       options.history_file = std::string(home) + "/.chord_history";
     }

@@ -24,6 +24,7 @@
 #include "commands/xml_unicode.h"
 #include "settings/settings.h"
 #include "tools/node_process.h"
+#include "tools/progress.h"
 #include "tools/ring_picture.h"
 #include "tools/ring_walk.h"
 
@@ -1023,6 +1024,20 @@ ShellAnswer Shell::DoStop(const std::vector<std::string>& args, bool crash) {
                 json);
 }
 
+namespace {
+
+// Progress of a transfer on `line`: files of a few chunks finish before anyone would look.
+DhtProgress Progress(ProgressLine* line, const std::string& what) {
+  constexpr uint64_t kShownFrom = 4 << 20;
+  return [line, what](uint64_t done, uint64_t total) {
+    if (total == 0 ? done >= kShownFrom : total >= kShownFrom) {
+      line->Show(what + ": " + ProgressLine::Bytes(done, total));
+    }
+  };
+}
+
+}  // namespace
+
 ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
   struct stat file {};
   if (stat(args[0].c_str(), &file) == 0 && S_ISDIR(file.st_mode)) {
@@ -1032,7 +1047,9 @@ ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
   if (!in) {
     return Error(Status::BadArgument("cannot read " + args[0] + ": " + std::strerror(errno)));
   }
-  auto info = client_.PutFile(args[1], in);
+  ProgressLine line(std::cerr, options_.progress);
+  auto info = client_.PutFile(args[1], in, Progress(&line, "put-file " + args[1]));
+  line.Done();  // before the answer is printed
   if (!info.ok()) return Error(info.status());
   return Answer(0,
                 "stored " + args[0] + " as " + Quote(args[1]) + ": " + std::to_string(info->size) +
@@ -1055,7 +1072,9 @@ ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
   if (!out) {
     return Error(Status::BadArgument("cannot write " + partial + ": " + std::strerror(errno)));
   }
-  auto info = client_.GetFile(args[0], out);
+  ProgressLine line(std::cerr, options_.progress);
+  auto info = client_.GetFile(args[0], out, Progress(&line, "get-file " + args[0]));
+  line.Done();  // before the answer is printed
   out.close();
   if (info.ok() && !out) info = Status::BadArgument("cannot write " + partial);
   if (!info.ok()) {
@@ -1082,7 +1101,9 @@ ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
 
 ShellAnswer Shell::GetFileToStdout(const std::string& name) {
   // The file is the output: no summary line joins it on stdout.
-  auto info = client_.GetFile(name, std::cout);
+  ProgressLine line(std::cerr, options_.progress);
+  auto info = client_.GetFile(name, std::cout, Progress(&line, "get-file " + name));
+  line.Done();
   std::cout.flush();
   if (!info.ok()) {
     ShellAnswer answer = Error(info.status());

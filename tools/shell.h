@@ -96,6 +96,9 @@ struct ShellOptions {
   // whenever it changes: after join, leave, kill, a ring listing or learning from a member.
   std::string ring_file;
   DhtClientOptions client;  // member fail-over, file chunk size
+  // put-file and get-file show their progress on stderr, one line rewritten in place (for a
+  // terminal: chord sets it when stderr is one).
+  bool progress = false;
 };
 
 // The outcome of one command.

@@ -6,6 +6,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,6 +106,37 @@ Run RunProgram(const char* binary, const std::vector<std::string>& args,
 // Runs the chord client.
 Run RunChord(const std::vector<std::string>& args, const std::string& input = "") {
   return RunProgram(CHORD_CLIENT_BINARY, args, input);
+}
+
+// Runs the chord client on a pseudo-terminal (stdin, stdout and stderr); returns the screen.
+Run RunChordOnTerminal(const std::vector<std::string>& args) {
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::vector<char*> argv{const_cast<char*>(CHORD_CLIENT_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(CHORD_CLIENT_BINARY, argv.data());
+    _exit(127);
+  }
+  Run run;
+  for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline;) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = read(master, buffer, sizeof(buffer));
+    if (n <= 0) break;  // EIO once the child is gone
+    run.out.append(buffer, size_t(n));
+  }
+  int status = 0;
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  close(master);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
 }
 
 pt::ptree ParseJson(const std::string& text) {
@@ -452,4 +484,32 @@ BOOST_AUTO_TEST_CASE(the_tools_small_defects) {
   BOOST_TEST(ttl.exit_code == 2);
   BOOST_TEST(ttl.err.find("at most 315360000 seconds") != std::string::npos, ttl.err);
   BOOST_TEST(RunChord({"--ring", r, "set", "k", "v", "315360000"}).exit_code == 0);
+}
+
+// Issue 13, 8: long transfers showed no progress. On a terminal they do, on a line of its own
+// that ends before the answer; through a pipe there is none.
+BOOST_AUTO_TEST_CASE(long_transfers_show_progress_on_a_terminal_only) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  std::string content(6 * 1024 * 1024, '\0');
+  std::mt19937 random(11);
+  for (auto& c : content) c = char(random());
+  const std::string source = ring.dir + "/progress.bin", copy = ring.dir + "/progress.copy";
+  std::ofstream(source, std::ios::binary) << content;
+
+  Run put = RunChordOnTerminal({"--ring", r, "put-file", source, "progress.bin"});
+  BOOST_REQUIRE_MESSAGE(put.exit_code == 0, put.out);
+  BOOST_TEST(put.out.find("\rput-file progress.bin: 6.0 of 6.0 MiB (100%)\x1b[K\r\nstored ") !=
+                 std::string::npos,
+             put.out);
+  Run get = RunChordOnTerminal({"--ring", r, "get-file", "progress.bin", copy});
+  BOOST_REQUIRE_MESSAGE(get.exit_code == 0, get.out);
+  BOOST_TEST(get.out.find("\rget-file progress.bin: 6.0 of 6.0 MiB (100%)\x1b[K\r\nfetched ") !=
+                 std::string::npos,
+             get.out);
+  BOOST_TEST((ReadAll(copy) == content));
+
+  Run piped = RunChord({"--ring", r, "get-file", "progress.bin", copy});
+  BOOST_TEST(piped.exit_code == 0);
+  BOOST_TEST(piped.err.empty(), piped.err);
 }
