@@ -459,7 +459,8 @@ BOOST_AUTO_TEST_CASE(the_tools_small_defects) {
   BOOST_TEST(RunChord({"--ring", r, "shell"}, "get k\nbogus\n").exit_code == 2);
   BOOST_TEST(RunChord({"--ring", r, "shell"}, "set k v\nget k\n").exit_code == 0);
   // --version on every tool.
-  for (const char* tool : {CHORD_CLIENT_BINARY, CHORD_NODE_BINARY, CREATE_CHORD_BINARY}) {
+  for (const char* tool : {CHORD_CLIENT_BINARY, CHORD_NODE_BINARY, CREATE_CHORD_BINARY,
+                           CHORD_SIM_BINARY, CHORD_BENCH_BINARY}) {
     Run version = RunProgram(tool, {"--version"});
     BOOST_TEST(version.exit_code == 0, tool << ": " << version.err);
     BOOST_TEST(version.out.find(" 0.") != std::string::npos, version.out);
