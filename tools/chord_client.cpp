@@ -3,7 +3,9 @@
 //   chord [--node HOST:PORT | --ring FILE] [--json] get KEY        one command, for scripts
 //   chord --secret-file FILE ...                                   sign calls with the secret
 //   chord shell                                                    the random-query shell
-//   chord put-file PATH NAME / chord get-file NAME PATH            files of any size (PATH -:
+//   chord call METHOD [ARG...]                                     any command, e.g. counter.incr x
+//   1 chord --raw get KEY                                            the value alone chord put-file
+//   PATH NAME / chord get-file NAME PATH            files of any size (PATH -:
 //                                                                  standard output)
 //   chord ring --svg ring.svg [--dot ring.dot] [--fingers NODE]    a picture of the ring
 //
@@ -36,6 +38,8 @@ constexpr char kUsage[] =
     "  --node HOST:PORT        talk to this node only\n"
     "  --ring FILE             talk to random members listed in FILE (default ring.txt)\n"
     "  --json                  answer with one JSON object per command\n"
+    "  --raw                   values only: get prints the value, call the result (a\n"
+    "                          string as is, anything else as JSON)\n"
     "  --call-timeout-ms N     give up on a node after N ms (default 5000)\n"
     "  --connect-timeout-ms N  connection time-out (default 1000)\n"
     "  --secret-file FILE      sign every call with the ring's secret read from FILE (as the\n"
@@ -120,6 +124,10 @@ int main(int argc, char** argv) {
     }
     if (option == "--json") {
       json = true;
+      continue;
+    }
+    if (option == "--raw") {
+      shell_options.raw = true;
       continue;
     }
     if (option == "--version") {

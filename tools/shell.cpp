@@ -23,6 +23,7 @@
 #include "commands/value_util.h"
 #include "commands/xml_unicode.h"
 #include "settings/settings.h"
+#include "tools/call_command.h"
 #include "tools/node_process.h"
 #include "tools/progress.h"
 #include "tools/ring_picture.h"
@@ -377,6 +378,9 @@ const std::vector<Shell::Command>& Shell::Table() {
        [](Shell* s, Args a, Via) { return s->DoPutFile(a); }},
       {"get-file", "get-file NAME PATH", "fetch the file NAME into a local file", 2, 2,
        [](Shell* s, Args a, Via) { return s->DoGetFile(a); }},
+      {"call", "call METHOD [ARG...]",
+       "any command a node serves (system.listMethods), arguments typed from its signature", 1, 65,
+       [](Shell* s, Args a, Via v) { return s->DoCall(a, v); }},
       {"help", "help [COMMAND]", "this list, or one command", 0, 1,
        [](Shell* s, Args a, Via) { return s->DoHelp(a); }},
       {"quit", "quit", "leave the shell (also: exit, Ctrl-D)", 0, 0,
@@ -642,6 +646,10 @@ ShellAnswer Shell::DoGet(const std::vector<std::string>& args, const std::string
       .Int("hops", reply->hops)
       .Str("answered_by", reply->answered_by);
   std::string where = Where(reply->owner, reply->hops, reply->answered_by);
+  if (options_.raw) {  // the value alone, for scripts: $(chord --raw get KEY)
+    if (!reply->ok) return Answer(1, "", json.str());
+    return Answer(0, reply->value.bytes + (reply->value.binary ? "" : "\n"), json.str());
+  }
   if (!reply->ok) return Answer(1, Quote(args[0]) + " not found" + where, json.str());
   return Answer(0, Quote(args[0]) + " = " + ShowValue(reply->value) + where, json.str());
 }
@@ -1111,6 +1119,31 @@ ShellAnswer Shell::GetFileToStdout(const std::string& name) {
     return answer;
   }
   return ShellAnswer();
+}
+
+ShellAnswer Shell::DoCall(const std::vector<std::string>& args, const std::string& via) {
+  const std::string& method = args[0];
+  const std::vector<std::string> words(args.begin() + 1, args.end());
+  // The signature and the call go to the same member: the one that answered first.
+  std::string member;
+  auto signatures = client_.Call("system.methodSignature", Params({xmlrpc_c::value_string(method)}),
+                                 via, &member);
+  if (!signatures.ok()) return Error(signatures.status());
+  auto types = ArgumentTypes(method, signatures.value(), words.size());
+  if (!types.ok()) return Error(types.status());
+  auto params = TypedParams(types.value(), words);
+  if (!params.ok()) return Error(Status::BadArgument(method + ": " + params.status().message()));
+  auto result = client_.Call(method, params.value(), member);
+  if (!result.ok()) return Error(result.status());
+  const std::string json_value = ValueToJson(result.value());
+  std::string json = JsonObject()
+                         .Str("command", "call")
+                         .Str("method", method)
+                         .Raw("result", json_value)
+                         .Str("answered_by", member)
+                         .str();
+  if (options_.raw) return Answer(0, ValueToRaw(result.value()) + "\n", json);
+  return Answer(0, json_value + "\n  [answered by " + member + "]\n", json);
 }
 
 ShellAnswer Shell::DoHelp(const std::vector<std::string>& args) {

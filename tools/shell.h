@@ -99,6 +99,8 @@ struct ShellOptions {
   // put-file and get-file show their progress on stderr, one line rewritten in place (for a
   // terminal: chord sets it when stderr is one).
   bool progress = false;
+  // Values only: get prints the value's bytes, call the result (a string as is, else JSON).
+  bool raw = false;
 };
 
 // The outcome of one command.
@@ -175,6 +177,7 @@ class Shell {
   ShellAnswer DoPutFile(const std::vector<std::string>& args);
   ShellAnswer DoGetFile(const std::vector<std::string>& args);
   ShellAnswer GetFileToStdout(const std::string& name);
+  ShellAnswer DoCall(const std::vector<std::string>& args, const std::string& via);
   ShellAnswer DoHelp(const std::vector<std::string>& args);
 
   // The number of `address`, giving it the next one if it has none yet.

@@ -514,3 +514,40 @@ BOOST_AUTO_TEST_CASE(long_transfers_show_progress_on_a_terminal_only) {
   BOOST_TEST(piped.exit_code == 0);
   BOOST_TEST(piped.err.empty(), piped.err);
 }
+
+// `chord call`: any command, arguments typed from its signature; --raw for the value alone.
+BOOST_AUTO_TEST_CASE(call_runs_any_command_with_typed_arguments) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  Run set = RunChord({"--ring", r, "call", "dht.set", "called", "by call"});
+  BOOST_TEST(set.exit_code == 0, set.err);
+  BOOST_TEST(set.out.find("\"stored\":true") != std::string::npos, set.out);
+  Run get = RunChord({"--ring", r, "--json", "call", "dht.get", "called"});
+  BOOST_REQUIRE_MESSAGE(get.exit_code == 0, get.err);
+  pt::ptree tree = ParseJson(get.out);
+  BOOST_TEST(tree.get<std::string>("result.value") == "by call");
+  BOOST_TEST(tree.get<std::string>("method") == "dht.get");
+  BOOST_TEST(!tree.get<std::string>("answered_by").empty());
+  // An int argument is sent as an int: dht.keys takes its limit.
+  Run keys = RunChord({"--ring", r, "--json", "call", "dht.keys", "1"});
+  BOOST_TEST(keys.exit_code == 0, keys.err);
+  BOOST_TEST(ParseJson(keys.out).get_child("result.keys").size() <= 1u);
+  Run bad = RunChord({"--ring", r, "call", "dht.keys", "many"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("argument 1 must be int") != std::string::npos, bad.err);
+  Run unknown = RunChord({"--ring", r, "--json", "call", "no.such.command"});
+  BOOST_TEST(unknown.exit_code == 2);
+  BOOST_TEST(ParseJson(unknown.out).get<std::string>("error") == "unknown_command");
+  Run arity = RunChord({"--ring", r, "call", "dht.get"});
+  BOOST_TEST(arity.exit_code == 2);
+  BOOST_TEST(arity.err.find("dht.get string") != std::string::npos, arity.err);
+  // --raw: the value alone.
+  Run raw_get = RunChord({"--ring", r, "--raw", "get", "called"});
+  BOOST_TEST(raw_get.out == "by call\n");
+  Run raw_call = RunChord({"--ring", r, "--raw", "call", "chord.ping"});
+  BOOST_TEST(raw_call.exit_code == 0, raw_call.err);
+  // In the shell too.
+  Run shell = RunChord({"--ring", r, "shell"}, "call dht.get called\n");
+  BOOST_TEST(shell.exit_code == 0);
+  BOOST_TEST(shell.out.find("\"value\":\"by call\"") != std::string::npos, shell.out);
+}

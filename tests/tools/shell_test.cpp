@@ -23,6 +23,7 @@
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "tests/common/test_setup.h"
+#include "tools/call_command.h"
 #include "tools/ring_walk.h"
 
 using Clock = std::chrono::steady_clock;
@@ -439,4 +440,46 @@ BOOST_AUTO_TEST_CASE(no_member_answers_is_a_clear_message) {
   chord::Shell empty(&transport, {}, nullptr);
   BOOST_TEST(Has(empty.ExecuteLine("ring").text, "no ring member is known"));
   BOOST_TEST(Has(empty.ExecuteLine("stats").text, "no ring member is known"));
+}
+
+// `call`'s argument typing, without a ring: each signature type from a word.
+BOOST_AUTO_TEST_CASE(call_types_arguments_from_the_signature) {
+  auto params = chord::TypedParams(
+      {"int", "i8", "boolean", "double", "string", "base64", "array", "struct"},
+      {"-7", "9000000000", "true", "2.5", "two words", "\x01\xff", "[1, \"a\", [true], 5000000000]",
+       "{\"name\": \"x\\u00e9\\ud83d\\ude00\", \"n\": 1.5}"});
+  BOOST_REQUIRE_MESSAGE(params.ok(), params.status().ToString());
+  const xmlrpc_c::paramList& p = params.value();
+  BOOST_TEST(p.getInt(0) == -7);
+  BOOST_TEST(p.getI8(1) == 9000000000LL);
+  BOOST_TEST(p.getBoolean(2));
+  BOOST_TEST(p.getDouble(3) == 2.5);
+  BOOST_TEST(p.getString(4) == "two words");
+  BOOST_TEST(p.getBytestring(5).size() == 2u);
+  BOOST_TEST(chord::ValueToJson(p[6]) == "[1,\"a\",[true],5000000000]");
+  BOOST_TEST(chord::ValueToJson(p[7]) == "{\"n\":1.5,\"name\":\"x\xc3\xa9\xf0\x9f\x98\x80\"}");
+
+  for (auto [type, word] :
+       std::vector<std::pair<std::string, std::string>>{{"int", "x"},
+                                                        {"int", "4000000000"},
+                                                        {"boolean", "maybe"},
+                                                        {"double", "1.5x"},
+                                                        {"array", "{}"},
+                                                        {"struct", "[1"},
+                                                        {"struct", std::string(100, '[')}}) {
+    auto wrong = chord::TypedParams({type}, {word});
+    BOOST_TEST(!wrong.ok(), type << " " << word);
+    BOOST_TEST(wrong.status().code() == chord::ErrorCode::kBadArgument);
+    BOOST_TEST(Has(wrong.status().message(), "argument 1 must be " + type),
+               wrong.status().message());
+  }
+  // The alternative with as many arguments as given; without a signature, strings.
+  xmlrpc_c::value signatures = xmlrpc_c::value_array(
+      {xmlrpc_c::value_array({xmlrpc_c::value_string("struct"), xmlrpc_c::value_string("string")}),
+       xmlrpc_c::value_array({xmlrpc_c::value_string("struct"), xmlrpc_c::value_string("string"),
+                              xmlrpc_c::value_string("int")})});
+  BOOST_TEST(chord::ArgumentTypes("m", signatures, 2).value().back() == "int");
+  BOOST_TEST(
+      Has(chord::ArgumentTypes("m", signatures, 3).status().message(), "m string | m string int"));
+  BOOST_TEST(chord::ArgumentTypes("m", xmlrpc_c::value_string("undef"), 2).value().size() == 2u);
 }
