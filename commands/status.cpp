@@ -20,6 +20,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "internal";
     case ErrorCode::kNotOwner:
       return "not_owner";
+    case ErrorCode::kBusy:
+      return "busy";
   }
   return "unknown";
 }

@@ -26,9 +26,10 @@ enum class ErrorCode : int {
   kRefused = 5,         // the request is understood but refused (e.g. id already taken)
   kInternal = 6,        // a bug or an unexpected failure inside the node
   kNotOwner = 7,        // the node does not own the id or key (a stale lookup: ask its predecessor)
+  kBusy = 8,            // the node serves as many long-running calls (watches) as it allows
 };
 // The largest code in use: a fault code in 1..kLastErrorCode is one of ours.
-inline constexpr ErrorCode kLastErrorCode = ErrorCode::kNotOwner;
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kBusy;
 
 // Short lowercase name of a code ("bad_argument", "unavailable", ...).
 const char* ErrorCodeName(ErrorCode code);
@@ -51,6 +52,7 @@ class Status {
   static Status Refused(std::string m) { return Status(ErrorCode::kRefused, std::move(m)); }
   static Status Internal(std::string m) { return Status(ErrorCode::kInternal, std::move(m)); }
   static Status NotOwner(std::string m) { return Status(ErrorCode::kNotOwner, std::move(m)); }
+  static Status Busy(std::string m) { return Status(ErrorCode::kBusy, std::move(m)); }
 
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }

@@ -174,6 +174,23 @@ Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
   return Stub(via).Keys(limit);
 }
 
+Result<DhtWatch> DhtClient::Watch(const std::string& key, uint64_t version, int timeout_ms) {
+  constexpr int kLocateTries = 3;
+  Status last = Status::Unavailable("no owner found");
+  for (int attempt = 0; attempt < kLocateTries; ++attempt) {
+    auto location = Locate(key);
+    if (!location.ok()) return location.status();
+    auto watch = Stub(location->owner.address).Watch(key, version, timeout_ms);
+    // A stale owner (a join moved the key) or a dead one: find the owner again.
+    if (watch.ok() || (watch.status().code() != ErrorCode::kNotOwner &&
+                       watch.status().code() != ErrorCode::kUnavailable)) {
+      return watch;
+    }
+    last = watch.status();
+  }
+  return last;
+}
+
 Result<DhtLookup> DhtClient::Lookup(const std::string& id_hex, const std::string& via) {
   FailoverTransport failover(this);
   auto found = ChordStub(&failover, 0).FindSuccessorOfHex(via, id_hex);

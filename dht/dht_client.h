@@ -75,6 +75,12 @@ class DhtClient {
   Result<DhtNodeStats> Stats(const std::string& via = "");
   // Keys held by one node (`via`, or a random member), at most `limit`.
   Result<DhtKeyList> Keys(const std::string& via = "", int limit = 1000);
+  // Waits up to timeout_ms (at most kMaxWatchMs) for the key's version to differ from
+  // `version` (0: a key not seen yet) and answers its state (changed = false if the time ran
+  // out). The call goes to the key's owner, located first (and again, a bounded number of
+  // times, if the owner changed or died meanwhile). The transport's call timeout must exceed
+  // timeout_ms. Errors: Busy if the owner serves as many watches as it allows.
+  Result<DhtWatch> Watch(const std::string& key, uint64_t version, int timeout_ms);
   // chord.info of one node (`via`, or a random member); *answered_by names it.
   Result<NodeInfo> Info(const std::string& via = "", std::string* answered_by = nullptr);
 

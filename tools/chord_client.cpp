@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -195,6 +196,9 @@ int main(int argc, char** argv) {
   shell_options.json = json;
   // Progress of long transfers, on a terminal only: a pipe would collect carriage returns.
   shell_options.progress = chord::IsTerminal(STDERR_FILENO);
+  // watch prints each value as it comes; each poll ends well before the call times out.
+  shell_options.stream = &std::cout;
+  shell_options.watch_poll_ms = std::max(500, transport_options.call_timeout_ms - 1000);
   if (!shell) {
     shell_options.max_display_bytes = 0;  // a script asked for the value: all of it
     chord::Shell one_shot(&transport, members, nullptr, shell_options);

@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
     // The whole ring is stopping (create_chord quits): every node is going, so there is no one
     // to hand keys to, and trying would only fill the terminal with failed hand-offs.
     BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": the ring stops; exiting";
+    dht.StopWatches();  // no server worker waits out a watch
     host.Stop();
     return 0;
   }

@@ -234,6 +234,8 @@ int main(int argc, char** argv) {
     chord::ShellOptions options;
     options.ring_file = ring_file;  // kept current as nodes join, leave or die
     options.progress = chord::IsTerminal(STDERR_FILENO);
+    options.stream = &std::cout;
+    options.watch_poll_ms = std::max(500, settings.call_timeout_ms - 1000);
     if (const char* home = std::getenv("HOME"); home && *home) {
       options.history_file = std::string(home) + "/.chord_history";
     }

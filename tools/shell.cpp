@@ -381,6 +381,9 @@ const std::vector<Shell::Command>& Shell::Table() {
       {"call", "call METHOD [ARG...]",
        "any command a node serves (system.listMethods), arguments typed from its signature", 1, 65,
        [](Shell* s, Args a, Via v) { return s->DoCall(a, v); }},
+      {"watch", "watch KEY [CHANGES] [SECONDS]",
+       "show KEY's value, then each new one, until CHANGES (1) came or SECONDS (60) passed", 1, 3,
+       [](Shell* s, Args a, Via) { return s->DoWatch(a); }},
       {"help", "help [COMMAND]", "this list, or one command", 0, 1,
        [](Shell* s, Args a, Via) { return s->DoHelp(a); }},
       {"quit", "quit", "leave the shell (also: exit, Ctrl-D)", 0, 0,
@@ -1144,6 +1147,59 @@ ShellAnswer Shell::DoCall(const std::vector<std::string>& args, const std::strin
                          .str();
   if (options_.raw) return Answer(0, ValueToRaw(result.value()) + "\n", json);
   return Answer(0, json_value + "\n  [answered by " + member + "]\n", json);
+}
+
+ShellAnswer Shell::DoWatch(const std::vector<std::string>& args) {
+  const std::string& key = args[0];
+  int changes = 1, seconds = 60;
+  if ((args.size() > 1 && (!ParseInt(args[1], &changes) || changes < 1)) ||
+      (args.size() > 2 && (!ParseInt(args[2], &seconds) || seconds < 1))) {
+    return Error(Status::BadArgument("usage: watch KEY [CHANGES] [SECONDS] (whole numbers > 0)"));
+  }
+  std::string collected_text, collected_json;
+  auto show = [&](const DhtWatch& state) {
+    std::string text;
+    if (options_.raw) {
+      text = state.found ? state.value.bytes + "\n" : "\n";
+    } else {
+      text = Quote(key) + (state.found ? " = " + ShowValue(state.value) : " is not set") +
+             "  [version " + std::to_string(state.version) + ", owner " + NodeText(state.owner) +
+             "]\n";
+    }
+    JsonObject json;
+    json.Str("command", "watch").Str("key", key).Bool("found", state.found);
+    if (state.found) {
+      json.Str("value", state.value.binary ? Base64(state.value.bytes) : state.value.bytes)
+          .Bool("binary", state.value.binary);
+    }
+    json.Str("version", std::to_string(state.version)).Raw("owner", JsonNode(state.owner));
+    if (options_.stream) {
+      *options_.stream << (options_.json ? json.str() + "\n" : text) << std::flush;
+    } else {
+      collected_text += text;
+      collected_json = json.str();
+    }
+  };
+  // The value now (a zero wait), then each new version; bounded by CHANGES and SECONDS.
+  auto state = client_.Watch(key, 0, 0);
+  if (!state.ok()) return Error(state.status());
+  show(state.value());
+  uint64_t version = state->version;
+  int seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (seen < changes) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) break;
+    auto next = client_.Watch(key, version, int(std::min<long long>(left, options_.watch_poll_ms)));
+    if (!next.ok()) return Error(next.status());
+    if (!next->changed) continue;
+    show(next.value());
+    version = next->version;
+    ++seen;
+  }
+  return Answer(seen == changes ? 0 : 1, collected_text, collected_json);
 }
 
 ShellAnswer Shell::DoHelp(const std::vector<std::string>& args) {

@@ -101,6 +101,11 @@ struct ShellOptions {
   bool progress = false;
   // Values only: get prints the value's bytes, call the result (a string as is, else JSON).
   bool raw = false;
+  // watch: each new value is written here as it comes (text or JSON); null: collected in the
+  // command's answer instead. Not owned.
+  std::ostream* stream = nullptr;
+  // watch: the longest single dht.watch call; under the transport's call timeout.
+  int watch_poll_ms = 4000;
 };
 
 // The outcome of one command.
@@ -178,6 +183,7 @@ class Shell {
   ShellAnswer DoGetFile(const std::vector<std::string>& args);
   ShellAnswer GetFileToStdout(const std::string& name);
   ShellAnswer DoCall(const std::vector<std::string>& args, const std::string& via);
+  ShellAnswer DoWatch(const std::vector<std::string>& args);
   ShellAnswer DoHelp(const std::vector<std::string>& args);
 
   // The number of `address`, giving it the next one if it has none yet.

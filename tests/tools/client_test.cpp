@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
@@ -24,8 +25,10 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "tests/common/test_setup.h"
@@ -550,4 +553,90 @@ BOOST_AUTO_TEST_CASE(call_runs_any_command_with_typed_arguments) {
   Run shell = RunChord({"--ring", r, "shell"}, "call dht.get called\n");
   BOOST_TEST(shell.exit_code == 0);
   BOOST_TEST(shell.out.find("\"value\":\"by call\"") != std::string::npos, shell.out);
+}
+
+// `watch` and dht.watch: each new value as it comes; a long poll on the owner, bounded in time
+// and in number (fault 8, busy, beyond 16 at once on one node); other nodes answer not_owner.
+BOOST_AUTO_TEST_CASE(watch_prints_each_new_value) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  BOOST_REQUIRE(RunChord({"--ring", r, "set", "watched", "first"}).exit_code == 0);
+  Run watch;
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    watch = RunChord({"--ring", r, "watch", "watched", "2", "30"});
+    done = true;
+  });
+  chord::XmlRpcTransport transport({});
+  chord::DhtClient client(&transport, ring.launcher.addresses());
+  // New values until the watcher has seen two of them (bounded: 100 writes, 30 s).
+  for (int i = 0; i < 100 && !done; ++i) {
+    BOOST_REQUIRE(client.Set("watched", {"value " + std::to_string(i), false}).ok());
+    poll(nullptr, 0, 300);  // paced, so that each value can be seen
+  }
+  watcher.join();
+  BOOST_TEST(watch.exit_code == 0, watch.err);
+  // The value found first, then two new ones, each on its own line.
+  size_t lines = 0;
+  for (size_t at = watch.out.find("\"watched\" = \""); at != std::string::npos;
+       at = watch.out.find("\"watched\" = \"", at + 1)) {
+    ++lines;
+  }
+  BOOST_TEST(lines == 3u, watch.out);
+  // Nothing changes: exit 1 after the time given.
+  Run idle = RunChord({"--ring", r, "--json", "watch", "watched", "1", "1"});
+  BOOST_TEST(idle.exit_code == 1);
+  BOOST_TEST(ParseJson(idle.out).get<std::string>("value").rfind("value ", 0) == 0u, idle.out);
+
+  // The owner and a node that is not.
+  auto location = client.Locate("watched");
+  BOOST_REQUIRE(location.ok());
+  const std::string owner = location->owner.address;
+  std::string other;
+  for (const auto& a : ring.launcher.addresses()) {
+    if (a != owner) other = a;
+  }
+  auto state = client.Watch("watched", 0, 0);
+  BOOST_REQUIRE(state.ok());
+  const std::string version = std::to_string(state->version);
+  auto params = [&](int timeout_ms) {
+    xmlrpc_c::paramList p;
+    p.add(xmlrpc_c::value_string("watched"));
+    p.add(xmlrpc_c::value_string(version));
+    p.add(xmlrpc_c::value_int(timeout_ms));
+    return p;
+  };
+  auto stray = transport.Call(other, "dht.watch", params(0));
+  BOOST_TEST(stray.status().code() == chord::ErrorCode::kNotOwner, stray.status().ToString());
+  auto too_long = transport.Call(owner, "dht.watch", params(60001));
+  BOOST_TEST(too_long.status().code() == chord::ErrorCode::kBadArgument);
+
+  // 16 watches wait on the owner; the 17th is refused with busy; a write answers them all.
+  chord::XmlRpcTransport::Options slow;
+  slow.call_timeout_ms = 20000;
+  chord::XmlRpcTransport long_calls(slow);
+  std::vector<std::thread> waiters;
+  std::vector<chord::Result<xmlrpc_c::value>> answers(16, chord::Status::Internal("not run"));
+  for (int i = 0; i < 16; ++i) {
+    waiters.emplace_back(
+        [&, i] { answers[size_t(i)] = long_calls.Call(owner, "dht.watch", params(15000)); });
+  }
+  chord::Status seventeenth;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+    seventeenth = transport.Call(owner, "dht.watch", params(0)).status();
+    if (seventeenth.code() == chord::ErrorCode::kBusy) break;
+    poll(nullptr, 0, 20);  // bounded wait until all 16 wait
+  }
+  BOOST_TEST(seventeenth.code() == chord::ErrorCode::kBusy, seventeenth.ToString());
+  BOOST_TEST(chord::ErrorCodeName(seventeenth.code()) == std::string("busy"));
+  auto started = Clock::now();
+  BOOST_REQUIRE(client.Set("watched", {"wakes everyone", false}).ok());
+  for (auto& t : waiters) t.join();
+  BOOST_TEST((Clock::now() - started < std::chrono::seconds(10)));
+  for (const auto& answer : answers) {
+    BOOST_REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    BOOST_TEST(chord::StructBool(answer.value(), "changed").value());
+  }
+  // Once they are answered, watching works again.
+  BOOST_TEST(transport.Call(owner, "dht.watch", params(0)).ok());
 }
