@@ -12,9 +12,9 @@
 #include <iostream>
 
 #include "counter_layer.h"
-#include "overlay/node_host.h"
-#include "settings/logging.h"
-#include "settings/settings_parser.h"
+#include "chord/overlay/node_host.h"
+#include "chord/settings/logging.h"
+#include "chord/settings/settings_parser.h"
 
 namespace {
 
