@@ -11,10 +11,10 @@
 #include <boost/log/trivial.hpp>
 #include <iostream>
 
-#include "counter_layer.h"
 #include "chord/overlay/node_host.h"
 #include "chord/settings/logging.h"
 #include "chord/settings/settings_parser.h"
+#include "counter_layer.h"
 
 namespace {
 

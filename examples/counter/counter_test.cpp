@@ -16,8 +16,8 @@
 
 #include "chord/commands/typed_command.h"
 #include "chord/commands/xmlrpc_transport.h"
-#include "counter_layer.h"
 #include "chord/overlay/node_host.h"
+#include "counter_layer.h"
 
 namespace {
 
