@@ -3,11 +3,11 @@
 // SIGTERM after leaving.
 #define BOOST_TEST_MODULE multiprocess
 #define BOOST_TEST_DYN_LINK
-#include <algorithm>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <memory>
 #include <random>
 
@@ -15,8 +15,8 @@
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "overlay/node_host.h"
-#include "tests/common/test_setup.h"
 #include "tools/node_process.h"
+#include "tests/common/test_setup.h"
 
 using chord::NodeProcess;
 
@@ -25,9 +25,9 @@ namespace {
 using chord::testing::TestSetup;
 BOOST_GLOBAL_FIXTURE(TestSetup);
 
-const std::vector<std::string> kFast = {
-    "--stabilize-ms",         "100", "--fix-fingers-ms", "50",
-    "--check-predecessor-ms", "200", "--log-level",      "warning"};
+const std::vector<std::string> kFast = {"--stabilize-ms", "100", "--fix-fingers-ms", "50",
+                                        "--check-predecessor-ms", "200", "--log-level",
+                                        "warning"};
 
 std::vector<std::string> Args(std::vector<std::string> args) {
   args.insert(args.end(), kFast.begin(), kFast.end());
@@ -53,8 +53,8 @@ std::string CheckRing(chord::Transport* transport, std::vector<Peer> peers) {
       return peers[i].address + ": wrong successor";
     }
     if (!chord::StructHas(info.value(), "predecessor")) return peers[i].address + ": no pred";
-    auto pred =
-        chord::StructString(chord::StructMember(info.value(), "predecessor").value(), "address");
+    auto pred = chord::StructString(chord::StructMember(info.value(), "predecessor").value(),
+                                    "address");
     if (!pred.ok() || pred.value() != peers[(i + n - 1) % n].address) {
       return peers[i].address + ": wrong predecessor";
     }
@@ -92,8 +92,8 @@ BOOST_AUTO_TEST_CASE(five_processes_form_a_ring_and_agree_on_lookups) {
   nodes.push_back(std::make_unique<NodeProcess>(CHORD_NODE_BINARY, Args({"--create"})));
   BOOST_REQUIRE_MESSAGE(nodes[0]->ok(), nodes[0]->error());
   for (int i = 1; i < 5; ++i) {
-    nodes.push_back(std::make_unique<NodeProcess>(CHORD_NODE_BINARY,
-                                                  Args({"--join", nodes[i - 1]->address()})));
+    nodes.push_back(std::make_unique<NodeProcess>(
+        CHORD_NODE_BINARY, Args({"--join", nodes[i - 1]->address()})));
     BOOST_REQUIRE_MESSAGE(nodes[i]->ok(), nodes[i]->error());
   }
   std::vector<Peer> peers;

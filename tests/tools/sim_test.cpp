@@ -8,8 +8,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
-#include "tests/common/test_setup.h"
 #include "tools/simulation.h"
+#include "tests/common/test_setup.h"
 
 namespace {
 
