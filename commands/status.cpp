@@ -22,6 +22,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "not_owner";
     case ErrorCode::kWouldBlock:
       return "would_block";
+    case ErrorCode::kBusy:
+      return "busy";
   }
   return "unknown";
 }

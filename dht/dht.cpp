@@ -52,7 +52,10 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
   local_->AddObserver(this);
 }
 
-Dht::~Dht() { local_->RemoveObserver(this); }
+Dht::~Dht() {
+  StopWatches();
+  local_->RemoveObserver(this);
+}
 
 int64_t Dht::NowMs() const {
   if (options_.now_ms) return options_.now_ms();
@@ -93,6 +96,7 @@ bool Dht::Keep(const Record& record) {
   if (Collectible(record.entry) || !CheckPlausible(record).ok()) return false;
   if (!storage_->PutIfNewer(record.id, record.key, record.entry)) return false;
   received_.fetch_add(1);
+  NotifyWatchers();
   return true;
 }
 
@@ -269,6 +273,7 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
       writes_as_owner_.fetch_add(1);
       BOOST_LOG_TRIVIAL(debug) << (record.entry.tombstone ? "removed " : "stored ") << request.key
                                << " as owner, version " << record.entry.version;
+      NotifyWatchers();
       Replicate(record);
     }
     return answer;
@@ -587,12 +592,79 @@ void Dht::OnPredecessorChanged(const std::optional<NodeRef>& before,
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// dht.watch
+
+void Dht::NotifyWatchers() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    ++watch_generation_;
+  }
+  watch_changed_.notify_all();
+}
+
+void Dht::StopWatches() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    watches_stopped_ = true;
+  }
+  watch_changed_.notify_all();
+}
+
+DhtWatch Dht::WatchState(const Id& id, const std::string& key) const {
+  DhtWatch state;
+  const NodeRef self = local_->self();
+  state.owner = DhtNode{self.id.ToHex(local_->bits()), self.address};
+  std::optional<Entry> entry = storage_->Get(id, key);
+  // An expired entry counts as absent (version 0), so that its expiry shows as a change.
+  if (!entry || (!entry->tombstone && !Live(*entry))) return state;
+  state.version = entry->version;
+  state.found = Live(*entry);
+  if (state.found) state.value = {entry->value, entry->binary};
+  return state;
+}
+
+Result<DhtWatch> Dht::ServiceWatch(const std::string& key, uint64_t version, int timeout_ms) {
+  const Id id = Id::Hash(key, local_->bits());
+  Status owner = router_.CheckOwner(id);
+  if (!owner.ok()) return owner;
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    if (watching_ >= kMaxWatches) {
+      return Status::Busy("this node serves at most " + std::to_string(kMaxWatches) +
+                          " watches at once; retry later");
+    }
+    ++watching_;
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
+  DhtWatch state;
+  std::unique_lock<std::mutex> lock(watch_mutex_);
+  // Each round reads the key, then sleeps until a write or the deadline; the generation is
+  // taken before the read, so a write between the read and the sleep is never missed.
+  while (true) {
+    const uint64_t generation = watch_generation_;
+    lock.unlock();
+    state = WatchState(id, key);  // storage only: no lock of ours is held
+    lock.lock();
+    state.changed = state.version != version;
+    if (state.changed || watches_stopped_) break;
+    if (!watch_changed_.wait_until(
+            lock, deadline, [&] { return watch_generation_ != generation || watches_stopped_; })) {
+      break;  // the deadline: unchanged
+    }
+  }
+  --watching_;
+  return state;
+}
+
 bool Dht::Settled() const {
   std::lock_guard<std::mutex> lock(settle_mutex_);
   return settled_;
 }
 
 void Dht::OnLeaving() {
+  StopWatches();  // the node goes: its watchers ask the key's next owner
   Status status = HandOff();
   if (!status.ok()) BOOST_LOG_TRIVIAL(warning) << status.ToString();
 }

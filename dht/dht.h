@@ -22,8 +22,10 @@
 // (OnLeaving).
 //
 // Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
-// dht.stats, dht.keys, and peer commands the nodes use among themselves; all are declared in
-// dht/dht_protocol.h, which Dht serves (as a DhtService) and calls (through its stubs).
+// dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to this node's
+// storage, bounded in time and in number), and peer commands the nodes use among themselves; all
+// are declared in dht/dht_protocol.h, which Dht serves (as a DhtService) and calls (through its
+// stubs).
 //
 // Thread-safety: all public methods are safe to call concurrently; no lock is held across an
 // RPC. Lifetime: like Local, stop serving calls before destroying it; it must be destroyed
@@ -32,6 +34,7 @@
 #define CHORD_DHT_DHT_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -102,6 +105,9 @@ class Dht : public OverlayObserver, private DhtService {
     uint64_t received_as_owner = 0;  // of which pulled into this node's own range
   };
   Counters counters() const;
+  // Answers every dht.watch waiting now, and any later one at once (unchanged): call before
+  // the server stops, so that no worker waits out a watch's timeout. Idempotent.
+  void StopWatches();
   Storage& storage() { return *storage_; }
   const DhtOptions& options() const { return options_; }
 
@@ -119,6 +125,7 @@ class Dht : public OverlayObserver, private DhtService {
   Result<LookupResult> ServiceLocate(const std::string& key) override;
   DhtStats ServiceStats() const override { return Stats(); }
   DhtKeyList ServiceKeys(size_t limit) const override;
+  Result<DhtWatch> ServiceWatch(const std::string& key, uint64_t version, int timeout_ms) override;
   Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
   Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) override;
   Result<size_t> ServicePutMany(const std::vector<Record>& records) override;
@@ -192,6 +199,17 @@ class Dht : public OverlayObserver, private DhtService {
   bool settled_ = false;           // guarded by settle_mutex_
   int complete_pulls_ = 0;         // guarded by settle_mutex_; since the range last grew
   uint64_t range_generation_ = 0;  // guarded by settle_mutex_; bumped when the range grows
+  // dht.watch: waiters sleep on watch_changed_ until a write here bumps watch_generation_.
+  // A watch holds a server worker for its whole wait, so a node serves at most kMaxWatches at
+  // once (a quarter of the server's 64 workers) and answers Busy beyond that.
+  static constexpr int kMaxWatches = 16;
+  DhtWatch WatchState(const Id& id, const std::string& key) const;
+  void NotifyWatchers();
+  std::mutex watch_mutex_;
+  std::condition_variable watch_changed_;
+  uint64_t watch_generation_ = 0;  // guarded by watch_mutex_
+  int watching_ = 0;               // guarded by watch_mutex_
+  bool watches_stopped_ = false;   // guarded by watch_mutex_
   // Declared last so that it is destroyed first: no call reaches a half-destroyed object.
   RegisteredCommands commands_;
 };

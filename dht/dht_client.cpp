@@ -110,6 +110,7 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
     if (answer.ok()) {
       failed_.erase(member);
       if (answered_by) *answered_by = member;
+      if (!last.ok()) LearnMembers(member);  // some members did not answer: learn live ones
       return answer;
     }
     // Only "unavailable" is worth another member: any other error would be the same anywhere.
@@ -120,6 +121,25 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
   std::string names;
   for (const auto& m : tried) names += (names.empty() ? "" : ", ") + m;
   return Status::Unavailable("no member answered (tried " + names + "): " + last.message());
+}
+
+void DhtClient::LearnMembers(const std::string& member) {
+  auto info = ChordStub(transport_, 0).Info(member);
+  if (!info.ok()) return;
+  std::vector<std::string> learned = {member};
+  auto add = [&learned](const std::string& address) {
+    if (std::find(learned.begin(), learned.end(), address) == learned.end()) {
+      learned.push_back(address);
+    }
+  };
+  if (info->predecessor) add(info->predecessor->address);
+  for (const auto& s : info->successors) add(s.address);
+  // Members that answered before stay (the ring may be larger than one node's view of it).
+  for (const auto& m : members_) {
+    if (!failed_.count(m)) add(m);
+  }
+  members_ = std::move(learned);
+  failed_.clear();
 }
 
 DhtClientStub DhtClient::Stub(const std::string& via) {
@@ -179,6 +199,23 @@ Result<DhtNodeStats> DhtClient::Stats(const std::string& via) { return Stub(via)
 
 Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
   return Stub(via).Keys(limit);
+}
+
+Result<DhtWatch> DhtClient::Watch(const std::string& key, uint64_t version, int timeout_ms) {
+  constexpr int kLocateTries = 3;
+  Status last = Status::Unavailable("no owner found");
+  for (int attempt = 0; attempt < kLocateTries; ++attempt) {
+    auto location = Locate(key);
+    if (!location.ok()) return location.status();
+    auto watch = Stub(location->owner.address).Watch(key, version, timeout_ms);
+    // A stale owner (a join moved the key) or a dead one: find the owner again.
+    if (watch.ok() || (watch.status().code() != ErrorCode::kNotOwner &&
+                       watch.status().code() != ErrorCode::kUnavailable)) {
+      return watch;
+    }
+    last = watch.status();
+  }
+  return last;
 }
 
 Result<DhtLookup> DhtClient::Lookup(const std::string& id_hex, const std::string& via) {

@@ -4,10 +4,13 @@
 // A client knows a list of member addresses. Each call goes to a random member (or to the node
 // named in the call); a member that does not answer is put aside and the call goes to another
 // one, at most max_attempts members per call, so a dead member costs a retry, never a failure,
-// while any member answers. A keyed call (set, add, get, remove) goes first to the node the
-// client believes owns the key (route_to_owner, see owner_map.h), so that the ring usually
-// does not forward it; if that node does not answer, the call goes to members as above. The answer
-// says which member answered, which node owns the key and how many lookup hops it took.
+// while any member answers. When a call had to pass over members that did not answer, the
+// client learns the ring's live members from the one that answered (its predecessor and
+// successor list) and drops the dead ones: a stale member list (an old ring file) heals itself.
+// A keyed call (set, add, get, remove) goes first to the node the client believes owns the key
+// (route_to_owner, see owner_map.h), so that the ring usually does not forward it; if that node
+// does not answer, the call goes to members as above. The answer says which member answered,
+// which node owns the key and how many lookup hops it took.
 //
 // Files: PutFile splits a stream into chunks of at most chunk_bytes, stored as binary values at
 // "NAME#chunk-0", "NAME#chunk-1", ..., then writes a manifest at NAME (a text value: size,
@@ -40,7 +43,7 @@
 namespace chord {
 
 struct DhtClientOptions {
-  int max_attempts = 4;             // members tried per call before giving up
+  int max_attempts = 32;            // members tried per call before giving up
   size_t chunk_bytes = 256 * 1024;  // file chunk size; must not exceed the nodes' value limit
   uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
   // Send keyed calls to the node believed to own the key (learnt from one member's chord.info
@@ -78,6 +81,12 @@ class DhtClient {
   Result<DhtNodeStats> Stats(const std::string& via = "");
   // Keys held by one node (`via`, or a random member), at most `limit`.
   Result<DhtKeyList> Keys(const std::string& via = "", int limit = 1000);
+  // Waits up to timeout_ms (at most kMaxWatchMs) for the key's version to differ from
+  // `version` (0: a key not seen yet) and answers its state (changed = false if the time ran
+  // out). The call goes to the key's owner, located first (and again, a bounded number of
+  // times, if the owner changed or died meanwhile). The transport's call timeout must exceed
+  // timeout_ms. Errors: Busy if the owner serves as many watches as it allows.
+  Result<DhtWatch> Watch(const std::string& key, uint64_t version, int timeout_ms);
   // chord.info of one node (`via`, or a random member); *answered_by names it.
   Result<NodeInfo> Info(const std::string& via = "", std::string* answered_by = nullptr);
 
@@ -115,6 +124,9 @@ class DhtClient {
                          const KeyedOperation& operation);
   // The guessed owner of `key`, empty if none; learns the ring first if the map is empty.
   std::string GuessOwner(const std::string& key);
+  // Replaces the members that failed with the live ones `member` knows (itself, its
+  // predecessor and successors); keeps the list as it is if `member` does not answer.
+  void LearnMembers(const std::string& member);
 
   Transport* transport_;
   std::vector<std::string> members_;

@@ -118,6 +118,23 @@ struct WireStats {
   }
 };
 
+// dht.watch's answer; the version is decimal text, as everywhere on the wire.
+struct WireWatchReply {
+  bool changed = false;
+  bool found = false;
+  std::optional<DhtValue> value;
+  std::string version;
+  WireNode node;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("changed", changed);
+    visit("found", found);
+    visit("value", value);
+    visit("version", version);
+    visit("node", node);
+  }
+};
+
 struct WireKey {
   std::string key;
   bool owned = false;
@@ -464,6 +481,35 @@ void RegisterClientCommands(RegisteredCommands* commands, const DhtLimits& limit
       }));
 }
 
+// dht.watch: a long poll, answered on the key's owner.
+void RegisterWatch(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  commands->Add(MakeCommand<WireWatchReply(std::string, std::string, int)>(
+      "dht.watch", Audience::kClient,
+      "watch(key, version, timeout_ms): on the key's owner (dht.locate), waits until the key's "
+      "version differs from `version` (decimal; \"0\" for a key never seen) or timeout_ms (at "
+      "most 60000) passes, then answers {changed, found, value (if found), version, node}. A "
+      "node that does not own the key answers fault 7 (not_owner); one serving as many watches "
+      "as it allows, fault 8 (busy).",
+      {"key", "version", "timeout_ms"},
+      [limits, service](const std::string& key, const std::string& version_text,
+                        int timeout_ms) -> Result<WireWatchReply> {
+        Status check = CheckKey(key, limits);
+        if (!check.ok()) return check;
+        auto version = ParseDecimal(version_text, kMaxVersion, "argument 2 (version)");
+        if (!version.ok()) return version.status();
+        if (timeout_ms < 0 || timeout_ms > kMaxWatchMs) {
+          return Status::BadArgument("argument 3 (timeout_ms) must be 0.." +
+                                     std::to_string(kMaxWatchMs));
+        }
+        auto watch = service->ServiceWatch(key, version.value(), timeout_ms);
+        if (!watch.ok()) return watch.status();
+        WireWatchReply reply{watch->changed, watch->found, std::nullopt,
+                             std::to_string(watch->version), WireNode{watch->owner}};
+        if (watch->found) reply.value = watch->value;
+        return reply;
+      }));
+}
+
 void RegisterInspection(RegisteredCommands* commands, DhtService* service) {
   commands->Add(MakeCommand<WireStats()>(
       "dht.stats", Audience::kClient,
@@ -656,6 +702,7 @@ void RegisterDhtCommands(RegisteredCommands* commands, const DhtLimits& limits,
                          DhtService* service) {
   RegisterClientCommands(commands, limits, service);
   RegisterInspection(commands, service);
+  RegisterWatch(commands, limits, service);
   RegisterOwnerOp(commands, limits, service);
   RegisterTransfer(commands, limits, service);
   RegisterRepair(commands, limits, service);
@@ -876,6 +923,27 @@ Result<DhtKeyList> DhtClientStub::Keys(int limit) const {
   if (!wire.ok()) return wire.status();
   for (const WireKey& key : wire->keys) out.keys.push_back({key.key, key.owned});
   out.truncated = wire->truncated;
+  return out;
+}
+
+Result<DhtWatch> DhtClientStub::Watch(const std::string& key, uint64_t version,
+                                      int timeout_ms) const {
+  DhtWatch out;
+  auto wire = ClientCall<WireWatchReply>(
+      caller_, "dht.watch", MakeParams(key, std::to_string(version), timeout_ms), &out.answered_by);
+  if (!wire.ok()) return wire.status();
+  Status check = CheckWireNode(wire->node, "node");
+  if (!check.ok()) return MalformedReply(out.answered_by, check);
+  auto held = ParseDecimal(wire->version, kMaxVersion, "version");
+  if (!held.ok()) return MalformedReply(out.answered_by, held.status());
+  if (wire->found && !wire->value) {
+    return MalformedReply(out.answered_by, Status::BadArgument("found without a value"));
+  }
+  out.owner = wire->node.node;
+  out.changed = wire->changed;
+  out.found = wire->found;
+  if (wire->value) out.value = *wire->value;
+  out.version = held.value();
   return out;
 }
 

@@ -2,10 +2,10 @@
 // argument and reply types, the checks its values pass, the stubs that call it, and the one
 // function that registers the handlers.
 //
-// Client commands (dht.set, dht.add, dht.get, dht.remove, dht.locate, dht.stats, dht.keys) are
-// the public contract (docs/dht.md). Peer commands (dht.owner_op, dht.put_many, dht.fetch,
-// dht.digest, dht.need) are what nodes call on one another; with a ring secret only peers that
-// prove it may call them (commands/command.h).
+// Client commands (dht.set, dht.add, dht.get, dht.remove, dht.locate, dht.stats, dht.keys,
+// dht.watch) are the public contract (docs/dht.md). Peer commands (dht.owner_op, dht.put_many,
+// dht.fetch, dht.digest, dht.need) are what nodes call on one another; with a ring secret only
+// peers that prove it may call them (commands/command.h).
 //
 // Every value that comes in, a request on the serving side or a reply on the calling side, is
 // converted with the typed command machinery and then checked (key and value sizes, versions
@@ -45,6 +45,8 @@ inline constexpr int kMaxTtlSeconds = 10 * 365 * 24 * 3600;
 inline constexpr size_t kMaxWireBatch = 4096;
 // dht.keys answers at most this many keys per call.
 inline constexpr int kMaxKeysListed = 100000;
+// dht.watch waits at most this long (ms) before it answers "unchanged".
+inline constexpr int kMaxWatchMs = 60000;
 
 // A value as stored: bytes plus whether it travels as base64 (binary) or as a string.
 struct DhtValue {
@@ -124,6 +126,17 @@ struct DhtKeyList {
   bool truncated = false;
 };
 
+// Answer of dht.watch: the key's state on its owner once it differs from the version the caller
+// knew, or when the wait ran out (changed = false).
+struct DhtWatch {
+  std::string answered_by;  // the owner, which was called
+  DhtNode owner;
+  bool changed = false;  // the version differs from the one given
+  bool found = false;    // the key holds a live value
+  DhtValue value;        // when found
+  uint64_t version = 0;  // the version held (0: never written, or expired)
+};
+
 // --- the serving side ---
 
 // What one operation did, and where (the serving node's view of DhtReply).
@@ -173,6 +186,11 @@ class DhtService {
   // A get answered from this node's own state without waiting, if this node owns the key and
   // holds it (or knows its range complete). Errors: WouldBlock otherwise (ask the routed way).
   virtual Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) = 0;
+  // Waits (at most timeout_ms) until the key's version on this node differs from `version`,
+  // then answers its state. Errors: NotOwner if this node does not own the key; Busy when it
+  // serves as many watches as it allows.
+  virtual Result<DhtWatch> ServiceWatch(const std::string& key, uint64_t version,
+                                        int timeout_ms) = 0;
   // Peer commands.
   virtual Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) = 0;
   // Stores the records that are newer than what is held; returns how many were stored.
@@ -253,6 +271,9 @@ class DhtClientStub {
   Result<DhtLocation> Locate(const std::string& key) const;
   Result<DhtNodeStats> Stats() const;
   Result<DhtKeyList> Keys(int limit) const;
+  // dht.watch on the node the caller reaches (it must be the key's owner: DhtClient::Watch
+  // locates it first).
+  Result<DhtWatch> Watch(const std::string& key, uint64_t version, int timeout_ms) const;
 
  private:
   Result<DhtReply> Write(const char* method, const std::string& key, const DhtValue& value,

@@ -1,6 +1,7 @@
 #include "settings/logging.h"
 
-#include <boost/core/null_deleter.hpp>
+#include <unistd.h>
+
 #include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/log/attributes/clock.hpp>
 #include <boost/log/attributes/value_extraction.hpp>
@@ -11,6 +12,7 @@
 #include <boost/log/trivial.hpp>
 #include <boost/smart_ptr/make_shared_object.hpp>
 #include <boost/smart_ptr/shared_ptr.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -72,6 +74,46 @@ void FormatRecord(const std::string& tag, const blog::record_view& record,
   if (auto message = record[blog::expressions::smessage]) out << message.get();
 }
 
+// A stream buffer that keeps what is written until flushed, then hands it to stderr in one
+// write(2). Several processes (a launcher and its nodes) share one terminal: a record written in
+// pieces (the message, then its newline) would let another process's line land in between.
+// Used by one sink only, whose frontend serializes the records.
+class WholeRecordBuffer : public std::streambuf {
+ protected:
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) pending_ += char(c);
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* text, std::streamsize count) override {
+    pending_.append(text, size_t(count));
+    return count;
+  }
+  int sync() override {
+    size_t done = 0;
+    // Bounded: each round writes at least one byte or gives up.
+    while (done < pending_.size()) {
+      ssize_t n = ::write(STDERR_FILENO, pending_.data() + done, pending_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += size_t(n);
+    }
+    pending_.clear();
+    return 0;
+  }
+
+ private:
+  std::string pending_;
+};
+
+// stderr for log records, each record in one write.
+boost::shared_ptr<std::ostream> StderrStream() {
+  struct Stream : std::ostream {
+    Stream() : std::ostream(&buffer) {}
+    WholeRecordBuffer buffer;
+  };
+  return boost::make_shared<Stream>();
+}
+
 boost::shared_ptr<Sink> MakeSink(boost::shared_ptr<std::ostream> stream, const std::string& tag) {
   auto backend = boost::make_shared<blog::sinks::text_ostream_backend>();
   backend->add_stream(std::move(stream));
@@ -101,8 +143,7 @@ std::string InitLogging(const std::string& level, const std::string& file_path,
 
   // Prepare everything that can fail before touching the current configuration.
   std::vector<boost::shared_ptr<Sink>> sinks;
-  sinks.push_back(
-      MakeSink(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()), tag));
+  sinks.push_back(MakeSink(StderrStream(), tag));
   if (!file_path.empty()) {
     auto file = boost::make_shared<std::ofstream>(file_path, std::ios::out | std::ios::app);
     if (!file->is_open()) return "cannot open log file '" + file_path + "' for appending";

@@ -1,5 +1,6 @@
 #include "settings/settings_parser.h"
 
+#include <algorithm>
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/value_semantic.hpp>
@@ -113,10 +114,23 @@ SettingsParser::SettingsParser(std::string program_name, const Settings& default
   });
 }
 
-po::options_description SettingsParser::Combine(bool general, bool tool) const {
+po::options_description SettingsParser::Combine(bool general, bool tool, bool command_line) const {
   po::options_description all(kHelpLineLength, kHelpMinDescription);
   if (general) all.add(general_);
-  for (const po::options_description& group : groups_) all.add(group);
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    const po::options_description& group = groups_[i];
+    if (!command_line || excluded_.empty()) {
+      all.add(group);
+      continue;
+    }
+    po::options_description kept(kGroupCaptions[i], kHelpLineLength, kHelpMinDescription);
+    for (const auto& option : group.options()) {
+      if (std::find(excluded_.begin(), excluded_.end(), option->long_name()) == excluded_.end()) {
+        kept.add(option);
+      }
+    }
+    all.add(kept);
+  }
   if (tool && !tool_options_.options().empty()) all.add(tool_options_);
   return all;
 }
@@ -161,7 +175,7 @@ SettingsParser::Outcome SettingsParser::Parse(int argc, const char* const argv[]
       return outcome;
     }
     try {
-      po::store(po::parse_config_file(stream, Combine(false, true)), variables_);
+      po::store(po::parse_config_file(stream, Combine(false, true, false)), variables_);
     } catch (const std::exception& e) {
       outcome.message = "config file '" + config_file + "': " + e.what();
       return outcome;

@@ -44,6 +44,11 @@ class SettingsParser {
   // values are read back through variables().
   boost::program_options::options_description& tool_options() { return tool_options_; }
 
+  // A setting this tool does not take on its command line (create_chord: --create, --join): it
+  // is left out of Help() and refused as an unknown option there. A config file may still hold
+  // it (one file serves every tool); the tool ignores it.
+  void Exclude(const std::string& name) { excluded_.push_back(name); }
+
   // Positional arguments of a tool, each mapped to an option in tool_options(). Without any,
   // a positional argument on the command line is an error.
   boost::program_options::positional_options_description& positional() { return positional_; }
@@ -64,7 +69,9 @@ class SettingsParser {
 
  private:
   // Builds one description holding the given groups (copies of the shared option entries).
-  boost::program_options::options_description Combine(bool general, bool tool) const;
+  // `command_line`: without the excluded options.
+  boost::program_options::options_description Combine(bool general, bool tool,
+                                                      bool command_line = true) const;
 
   std::string program_name_;
   Settings defaults_;
@@ -73,6 +80,7 @@ class SettingsParser {
   boost::program_options::options_description tool_options_;
   boost::program_options::positional_options_description positional_;
   boost::program_options::variables_map variables_;
+  std::vector<std::string> excluded_;
 };
 
 }  // namespace chord

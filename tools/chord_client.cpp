@@ -3,15 +3,20 @@
 //   chord [--node HOST:PORT | --ring FILE] [--json] get KEY        one command, for scripts
 //   chord --secret-file FILE ...                                   sign calls with the secret
 //   chord shell                                                    the random-query shell
-//   chord put-file PATH NAME / chord get-file NAME PATH            files of any size
+//   chord call METHOD [ARG...]                                     any command, e.g. counter.incr x
+//   1 chord --raw get KEY                                            the value alone chord put-file
+//   PATH NAME / chord get-file NAME PATH            files of any size (PATH -:
+//                                                                  standard output)
 //   chord ring --svg ring.svg [--dot ring.dot] [--fingers NODE]    a picture of the ring
 //
 // Without --node or --ring the members come from ring.txt (what create_chord writes).
 // Exit codes: 0 success; 1 not found or nothing done (get of an absent key, remove of an
-// absent key, add of an existing key, get-file of an absent file); 2 any error.
+// absent key, add of an existing key, get-file of an absent file); 2 any error (for `chord
+// shell < script`: any command of the script failed).
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -22,6 +27,7 @@
 #include "commands/xmlrpc_transport.h"
 #include "settings/secret.h"
 #include "settings/settings.h"
+#include "tools/progress.h"
 #include "tools/shell.h"
 
 namespace {
@@ -33,6 +39,8 @@ constexpr char kUsage[] =
     "  --node HOST:PORT        talk to this node only\n"
     "  --ring FILE             talk to random members listed in FILE (default ring.txt)\n"
     "  --json                  answer with one JSON object per command\n"
+    "  --raw                   values only: get prints the value, call the result (a\n"
+    "                          string as is, anything else as JSON)\n"
     "  --call-timeout-ms N     give up on a node after N ms (default 5000)\n"
     "  --connect-timeout-ms N  connection time-out (default 1000)\n"
     "  --secret-file FILE      sign every call with the ring's secret read from FILE (as the\n"
@@ -41,15 +49,27 @@ constexpr char kUsage[] =
     "                          --max-value-bytes)\n"
     "  --node-binary PATH      chord-node started by the shell's join (default: next to chord)\n"
     "  --help                  this text\n"
+    "  --version               the version\n"
     "\n"
     "commands:\n"
     "  shell                   the random-query shell (readline on a terminal; reads a script\n"
     "                          from stdin otherwise)\n";
 
-int Usage(const std::string& problem) {
-  std::cerr << "chord: " << problem << "\n" << kUsage;
+// --json, seen anywhere among the options: errors found before any command runs are JSON too.
+bool g_json = false;
+
+// An error before any command ran: one JSON object on stdout with --json, else a line on stderr
+// (and the usage, for a usage error). Returns the exit code, 2.
+int Fail(const chord::Status& status, bool usage = false) {
+  if (g_json) {
+    std::cout << chord::Shell::JsonError(status) << "\n";
+  } else {
+    std::cerr << "chord: " << status.message() << "\n" << (usage ? kUsage : "");
+  }
   return 2;
 }
+
+int Usage(const std::string& problem) { return Fail(chord::Status::BadArgument(problem), true); }
 
 // Ring file: one HOST:PORT a line; blank lines and '#' comments are skipped.
 chord::Result<std::vector<std::string>> ReadRingFile(const std::string& path) {
@@ -90,6 +110,7 @@ int main(int argc, char** argv) {
   bool json = false;
   chord::XmlRpcTransport::Options transport_options;
   chord::ShellOptions shell_options;
+  for (int k = 1; k < argc && argv[k][0] == '-'; ++k) g_json |= std::string(argv[k]) == "--json";
   int i = 1;
   for (; i < argc && std::string(argv[i]).rfind("-", 0) == 0; ++i) {
     std::string option = argv[i], value;
@@ -105,6 +126,14 @@ int main(int argc, char** argv) {
     if (option == "--json") {
       json = true;
       continue;
+    }
+    if (option == "--raw") {
+      shell_options.raw = true;
+      continue;
+    }
+    if (option == "--version") {
+      std::cout << "chord " << CHORD_VERSION << "\n";
+      return 0;
     }
     if (value.empty()) {
       if (i + 1 >= argc) return Usage(option + " needs a value");
@@ -136,10 +165,7 @@ int main(int argc, char** argv) {
   if (!node.empty() && !ring_file.empty()) return Usage("give --node or --ring, not both");
   if (!secret_file.empty()) {
     auto secret = chord::LoadSecret(secret_file);
-    if (!secret.ok()) {
-      std::cerr << "chord: " << secret.status().message() << "\n";
-      return 2;
-    }
+    if (!secret.ok()) return Fail(secret.status());
     transport_options.secret = secret.value();
   }
   std::vector<std::string> words(argv + i, argv + argc);
@@ -163,15 +189,17 @@ int main(int argc, char** argv) {
     shell_options.client.route_to_owner = false;  // every call through the node named
   } else {
     auto read = ReadRingFile(ring_file.empty() ? "ring.txt" : ring_file);
-    if (!read.ok()) {
-      std::cerr << "chord: " << read.status().message() << "\n";
-      return 2;
-    }
+    if (!read.ok()) return Fail(read.status());
     members = read.value();
   }
 
   chord::XmlRpcTransport transport(transport_options);
   shell_options.json = json;
+  // Progress of long transfers, on a terminal only: a pipe would collect carriage returns.
+  shell_options.progress = chord::IsTerminal(STDERR_FILENO);
+  // watch prints each value as it comes; each poll ends well before the call times out.
+  shell_options.stream = &std::cout;
+  shell_options.watch_poll_ms = std::max(500, transport_options.call_timeout_ms - 1000);
   if (!shell) {
     shell_options.max_display_bytes = 0;  // a script asked for the value: all of it
     chord::Shell one_shot(&transport, members, nullptr, shell_options);
@@ -198,14 +226,20 @@ int main(int argc, char** argv) {
     if (home && *home) shell_options.history_file = std::string(home) + "/.chord_history";
   }
   chord::Shell session(&transport, members, &launcher, shell_options);
+  int failed = 0;
   if (terminal) {
     session.RunTerminal(std::cout);
   } else {
-    session.RunScript(std::cin, std::cout);
+    failed = session.RunScript(std::cin, std::cout);
   }
   if (launcher.size() > 0) {
     std::cerr << "stopping the " << launcher.size() << " node(s) this shell started\n";
     launcher.StopAll(std::chrono::seconds(15));
+  }
+  // A script whose commands failed fails, as a shell script under `set -e` would want.
+  if (failed > 0) {
+    std::cerr << "chord: " << failed << " command(s) of the script failed\n";
+    return 2;
   }
   return 0;
 }

@@ -1,8 +1,11 @@
 // chord-node: runs one Chord node (overlay + DHT) until SIGINT or SIGTERM, then leaves the ring
-// gracefully and exits 0.
+// gracefully and exits 0. SIGUSR1 means the whole ring is stopping: exit 0 without a hand-off.
 //
 //   chord-node --create [--port 4000]
-//   chord-node --join 127.0.0.1:4000 [--config settings/chord.conf] [--id-bits 8] ...
+//   chord-node --join 127.0.0.1:4000 [--config settings/chord.conf] ...
+//
+// A joining node takes the ring's id size (--id-bits) from the node it joins through unless
+// --id-bits is given (on the command line or in the config file); then it must match the ring's.
 //
 // On start it prints one line to stdout, which scripts and tests read:
 //   chord-node: id <hex> address <HOST:PORT>
@@ -15,11 +18,13 @@
 #include <iostream>
 
 #include "commands/xmlrpc_server.h"
+#include "commands/xmlrpc_transport.h"
 #include "dht/dht.h"
 #include "dht/dht_metrics.h"
 #include "dht/memory_storage.h"
 #include "overlay/node_host.h"
 #include "settings/logging.h"
+#include "settings/secret.h"
 #include "settings/settings_parser.h"
 
 namespace {
@@ -35,6 +40,31 @@ void RaiseOpenFileLimit() {
   }
 }
 
+// Before joining: asks the node at settings->join for the ring's id size. Without an explicit
+// --id-bits the node takes it; with one that differs, the join could only fail later with ids
+// that do not fit, so it is refused here with what to do. A contact that does not answer is left
+// to the join itself to report.
+chord::Status MatchRingIdBits(bool bits_given, chord::Settings* settings) {
+  std::string secret;
+  if (!settings->secret_file.empty()) {
+    auto loaded = chord::LoadSecret(settings->secret_file);
+    if (!loaded.ok()) return chord::Status::Ok();  // NodeHost::Start reports it
+    secret = loaded.value();
+  }
+  chord::XmlRpcTransport transport(chord::TransportOptionsFrom(*settings, secret));
+  auto info = chord::ChordStub(&transport, 0).Info(settings->join);
+  if (!info.ok() || info->bits == settings->id_bits) return chord::Status::Ok();
+  if (!bits_given) {
+    settings->id_bits = info->bits;
+    return chord::Status::Ok();
+  }
+  return chord::Status::Refused(
+      "the ring at " + settings->join + " uses " + std::to_string(info->bits) +
+      "-bit ids, this node " + std::to_string(settings->id_bits) +
+      "-bit ids (--id-bits): every node of a ring uses the same size; give --id-bits " +
+      std::to_string(info->bits) + " or leave --id-bits out to take the ring's");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,6 +73,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // One malloc arena for every thread: glibc's default of one per thread (up to 8 per core)
@@ -55,6 +86,7 @@ int main(int argc, char** argv) {
 
   chord::Settings settings;
   chord::SettingsParser parser("chord-node");
+  parser.tool_options().add_options()("version", "print the version and exit");
   auto outcome = parser.Parse(argc, argv, &settings);
   if (outcome.help) {
     std::cout << outcome.message;
@@ -64,9 +96,20 @@ int main(int argc, char** argv) {
     std::cerr << "chord-node: " << outcome.message << "\n";
     return 2;
   }
+  if (parser.variables().count("version")) {
+    std::cout << "chord-node " << CHORD_VERSION << "\n";
+    return 0;
+  }
   if (!settings.create && settings.join.empty()) {
     std::cerr << "chord-node: give --create to start a ring or --join HOST:PORT to join one\n";
     return 2;
+  }
+  if (!settings.join.empty()) {
+    chord::Status bits = MatchRingIdBits(!parser.variables()["id-bits"].defaulted(), &settings);
+    if (!bits.ok()) {
+      std::cerr << "chord-node: " << bits.ToString() << "\n";
+      return 1;
+    }
   }
   std::string log_error = chord::InitLogging(settings.log_level, settings.log_file, "chord-node");
   if (!log_error.empty()) {
@@ -98,6 +141,14 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  if (signal_number == SIGUSR1) {
+    // The whole ring is stopping (create_chord quits): every node is going, so there is no one
+    // to hand keys to, and trying would only fill the terminal with failed hand-offs.
+    BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": the ring stops; exiting";
+    dht.StopWatches();  // no server worker waits out a watch
+    host.Stop();
+    return 0;
+  }
   BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": leaving the ring";
   status = host.Leave();
   if (!status.ok()) {

@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
       ("seed", po::value<uint64_t>()->default_value(1)->value_name("S"),
        "seed of every random choice; the same seed gives the same run")
       ("joins-per-round", po::value<int>()->default_value(0)->value_name("J"),
-       "run a stabilize round after every J joins; 0: none until all have joined");
+       "run a stabilize round after every J joins; 0: none until all have joined")
+      ("version", "print the version and exit");
   // clang-format on
   chord::Settings settings;
   auto outcome = parser.Parse(argc, argv, &settings);
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& vm = parser.variables();
+  if (vm.count("version")) {
+    std::cout << "chord-sim " << CHORD_VERSION << "\n";
+    return 0;
+  }
   const int nodes = vm["nodes"].as<int>();
   const int lookups = vm["lookups"].as<int>();
   const int crash = vm["crash"].as<int>();

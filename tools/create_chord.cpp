@@ -7,11 +7,13 @@
 // are signed with the secret too. The launcher waits until the ring is verified correct (a walk of
 // successors visits every node in id order), prints a table of the ring, writes the node addresses
 // to the ring file, then opens the random-query shell (tools/shell.h) when stdin is a terminal, or
-// waits for SIGINT/SIGTERM otherwise (--no-shell forces this). On exit every node leaves
-// gracefully; nodes also get SIGTERM if the launcher itself dies, so none outlives it.
+// waits for SIGINT/SIGTERM otherwise (--no-shell forces this). On exit the whole ring stops at
+// once, without hand-offs (no node would be left to take the keys); nodes also get SIGTERM if the
+// launcher itself dies, so none outlives it.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/any.hpp>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +29,7 @@
 #include "overlay/node_host.h"
 #include "settings/secret.h"
 #include "settings/settings_parser.h"
+#include "tools/progress.h"
 #include "tools/ring_walk.h"
 #include "tools/shell.h"
 
@@ -36,9 +39,18 @@ namespace {
 
 // Node settings given on the command line or in the config file, as chord-node arguments.
 std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
-  static const std::vector<std::string> kNotForwarded = {
-      "create",    "join",     "port",        "config",           "help", "nodes", "base-port",
-      "ring-file", "no-shell", "node-binary", "startup-timeout-s"};
+  static const std::vector<std::string> kNotForwarded = {"create",
+                                                         "join",
+                                                         "port",
+                                                         "config",
+                                                         "help",
+                                                         "nodes",
+                                                         "base-port",
+                                                         "ring-file",
+                                                         "no-shell",
+                                                         "node-binary",
+                                                         "startup-timeout-s",
+                                                         "version"};
   std::vector<std::string> args;
   for (const auto& [name, value] : vm) {
     if (value.defaulted() || value.empty()) continue;
@@ -90,8 +102,12 @@ int main(int argc, char** argv) {
       "node-binary", po::value<std::string>()->default_value(chord::ProgramSibling("chord-node")),
       "the chord-node program to start")(
       "startup-timeout-s", po::value<int>()->default_value(60),
-      "give up if the ring is not correct after this many seconds");
+      "give up if the ring is not correct after this many seconds")("version",
+                                                                    "print the version and exit");
   parser.positional().add("nodes", 1);
+  // The launcher creates the ring itself: a node's --create and --join mean nothing here.
+  parser.Exclude("create");
+  parser.Exclude("join");
   chord::Settings settings;
   auto outcome = parser.Parse(argc, argv, &settings);
   if (outcome.help) {
@@ -103,6 +119,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& vm = parser.variables();
+  if (vm.count("version")) {
+    std::cout << "create_chord " << CHORD_VERSION << "\n";
+    return 0;
+  }
   if (!vm.count("nodes") || vm["nodes"].as<int>() < 1 || vm["nodes"].as<int>() > 1000) {
     std::cerr << "create_chord: give the number of nodes, 1..1000 (e.g. create_chord 8)\n";
     return 2;
@@ -130,20 +150,29 @@ int main(int argc, char** argv) {
   // Room for the largest value a node may return (as base64) plus the envelope.
   chord::SetXmlSizeLimit(size_t(chord::kMaxValueBytesLimit) * 2 + (1u << 20));
 
+  // Progress rewrites one line in place: only on a terminal, and only if the nodes, which share
+  // it, do not log routine lines (at info, each join would break into the line).
+  const std::string node_level =
+      open_shell && vm["log-level"].defaulted() ? "warning" : settings.log_level;
+  const bool quiet_nodes =
+      node_level == "warning" || node_level == "error" || node_level == "fatal";
+  chord::ProgressLine progress(std::cerr, chord::IsTerminal(STDERR_FILENO) && quiet_nodes);
+
   chord::ProcessLauncher launcher(binary, forwarded, base_port);
   std::mt19937 random(std::random_device{}());
-  auto stop_all = [&launcher] { launcher.StopAll(std::chrono::seconds(15)); };
+  auto stop_all = [&launcher] { launcher.StopRing(std::chrono::seconds(15)); };
   for (int i = 0; i < count; ++i) {
     auto addresses = launcher.addresses();
     auto node = i == 0 ? launcher.Create() : launcher.Join(addresses[random() % addresses.size()]);
     if (!node.ok()) {
-      std::cerr << "\ncreate_chord: node " << i << ": " << node.status().message() << "\n";
+      progress.Done();
+      std::cerr << "create_chord: node " << i << ": " << node.status().message() << "\n";
       stop_all();
       return 1;
     }
-    std::cerr << "\rstarting nodes: " << launcher.size() << "/" << count << std::flush;
+    progress.Show("starting nodes: " + std::to_string(launcher.size()) + "/" +
+                  std::to_string(count));
   }
-  std::cerr << "\n";
 
   chord::XmlRpcTransport transport(chord::TransportOptionsFrom(settings, secret));
   auto deadline =
@@ -154,22 +183,30 @@ int main(int argc, char** argv) {
     walk = chord::WalkRing(&transport, launcher.addresses().front(), size_t(count) + 1);
     problem = chord::CheckRing(walk, size_t(count));
     if (problem.empty()) break;
-    std::cerr << "\rwaiting for the ring to settle" << std::string(tick % 4, '.') << "    "
-              << std::flush;
+    progress.Show("waiting for the ring to settle" + std::string(tick % 4, '.'));
     // Wait a little, but wake at once on Ctrl-C.
     timespec pause{0, 100 * 1000 * 1000};
     if (sigtimedwait(&stop_signals, nullptr, &pause) > 0) {
-      std::cerr << "\ninterrupted\n";
+      progress.Done();
+      std::cerr << "interrupted\n";
       stop_all();
       return 1;
     }
   }
+  progress.Done();
   if (!problem.empty()) {
-    std::cerr << "\ncreate_chord: the ring did not become correct: " << problem << "\n";
+    std::cerr << "create_chord: the ring did not become correct: " << problem << "\n";
     stop_all();
     return 1;
   }
-  std::cerr << "\rring verified: " << count << " nodes in id order          \n";
+  std::cerr << "ring verified: " << count << " nodes in id order\n";
+  // Numbered in ring order from the lowest id, as the shell's `ring` lists them.
+  std::rotate(walk.members.begin(),
+              std::min_element(walk.members.begin(), walk.members.end(),
+                               [](const chord::RingMember& a, const chord::RingMember& b) {
+                                 return a.id < b.id;
+                               }),
+              walk.members.end());
 
   std::cout << std::left << std::setw(4) << "#" << std::setw(42) << "id" << std::setw(22)
             << "address"
@@ -195,6 +232,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> members;
     for (const auto& m : walk.members) members.push_back(m.address);
     chord::ShellOptions options;
+    options.ring_file = ring_file;  // kept current as nodes join, leave or die
+    options.progress = chord::IsTerminal(STDERR_FILENO);
+    options.stream = &std::cout;
+    options.watch_poll_ms = std::max(500, settings.call_timeout_ms - 1000);
     if (const char* home = std::getenv("HOME"); home && *home) {
       options.history_file = std::string(home) + "/.chord_history";
     }
@@ -206,11 +247,12 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &signal_number);
   }
   std::cerr << "stopping " << launcher.size() << " nodes...\n";
-  int unclean = launcher.StopAll(std::chrono::seconds(15));
+  // The whole ring stops: there is no node left to hand keys to, so none tries.
+  int unclean = launcher.StopRing(std::chrono::seconds(15));
   if (unclean) {
     std::cerr << unclean << " nodes did not exit cleanly\n";
     return 1;
   }
-  std::cerr << "all nodes left\n";
+  std::cerr << "all nodes stopped\n";
   return 0;
 }

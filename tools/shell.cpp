@@ -6,6 +6,7 @@
 #include <readline/readline.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -16,295 +17,20 @@
 #include <fstream>
 #include <functional>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 
 #include "commands/value_util.h"
 #include "commands/xml_unicode.h"
 #include "settings/settings.h"
-#include "tools/node_process.h"
+#include "tools/progress.h"
 #include "tools/ring_picture.h"
 #include "tools/ring_walk.h"
+#include "tools/shell_output.h"
 
 namespace chord {
 
-// ---------------------------------------------------------------------------------------------
-// ProcessLauncher
-
-std::string ProgramSibling(const std::string& name) {
-  char path[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return name;
-  std::string self(path, size_t(n));
-  return self.substr(0, self.rfind('/') + 1) + name;
-}
-
-ProcessLauncher::ProcessLauncher(std::string binary, std::vector<std::string> args, int base_port)
-    : binary_(std::move(binary)), args_(std::move(args)), base_port_(base_port) {}
-
-ProcessLauncher::~ProcessLauncher() { StopAll(std::chrono::seconds(10)); }
-
-Result<DhtNode> ProcessLauncher::Start(std::vector<std::string> role_args) {
-  std::vector<std::string> args = args_;
-  args.insert(args.end(), {"--port", std::to_string(base_port_ ? base_port_ + started_ : 0)});
-  args.insert(args.end(), role_args.begin(), role_args.end());
-  ++started_;
-  auto node = std::make_unique<NodeProcess>(binary_, args);
-  if (!node->ok()) return Status::Unavailable("the node did not start: " + node->error());
-  DhtNode started{node->id(), node->address()};
-  nodes_.push_back(std::move(node));
-  return started;
-}
-
-Result<DhtNode> ProcessLauncher::Create() { return Start({"--create"}); }
-
-Result<DhtNode> ProcessLauncher::Join(const std::string& via) { return Start({"--join", via}); }
-
-std::vector<std::unique_ptr<NodeProcess>>::iterator ProcessLauncher::Find(
-    const std::string& address) {
-  return std::find_if(nodes_.begin(), nodes_.end(),
-                      [&](const auto& node) { return node->address() == address; });
-}
-
-Status ProcessLauncher::Leave(const std::string& address) {
-  auto it = Find(address);
-  if (it == nodes_.end()) return Status::NotFound(address + " was not started here");
-  int status = (*it)->Stop(std::chrono::seconds(15));
-  nodes_.erase(it);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status::Internal(address + " did not exit cleanly (wait status " +
-                            std::to_string(status) + ")");
-  }
-  return Status::Ok();
-}
-
-Status ProcessLauncher::Kill(const std::string& address) {
-  auto it = Find(address);
-  if (it == nodes_.end()) return Status::NotFound(address + " was not started here");
-  (*it)->Kill();
-  nodes_.erase(it);
-  return Status::Ok();
-}
-
-int ProcessLauncher::StopAll(std::chrono::milliseconds deadline) {
-  // Signal every node first so that they leave in parallel, then collect them.
-  for (auto& node : nodes_) kill(node->pid(), SIGTERM);
-  int unclean = 0;
-  for (auto& node : nodes_) {
-    int status = node->Stop(deadline);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++unclean;
-  }
-  nodes_.clear();
-  return unclean;
-}
-
-std::vector<std::string> ProcessLauncher::addresses() const {
-  std::vector<std::string> out;
-  for (const auto& node : nodes_) out.push_back(node->address());
-  return out;
-}
-
-std::vector<int> ProcessLauncher::pids() const {
-  std::vector<int> out;
-  for (const auto& node : nodes_) out.push_back(node->pid());
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output helpers
-
-namespace {
-
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// Builds one JSON object, member by member.
-class JsonObject {
- public:
-  JsonObject& Raw(const std::string& name, const std::string& json) {
-    body_ += (body_.size() > 1 ? "," : "") + JsonString(name) + ":" + json;
-    return *this;
-  }
-  JsonObject& Str(const std::string& name, const std::string& value) {
-    return Raw(name, JsonString(value));
-  }
-  JsonObject& Int(const std::string& name, long long value) {
-    return Raw(name, std::to_string(value));
-  }
-  JsonObject& Bool(const std::string& name, bool value) {
-    return Raw(name, value ? "true" : "false");
-  }
-  std::string str() const { return body_ + "}"; }
-
- private:
-  std::string body_ = "{";
-};
-
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-  return out + "]";
-}
-
-std::string Base64(const std::string& bytes) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t n = uint32_t(uint8_t(bytes[i])) << 16 | uint32_t(uint8_t(bytes[i + 1])) << 8 |
-                 uint8_t(bytes[i + 2]);
-    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(n >> shift) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t n = uint32_t(uint8_t(bytes[i])) << 16;
-    if (i + 1 < bytes.size()) n |= uint32_t(uint8_t(bytes[i + 1])) << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string JsonNode(const DhtNode& node) {
-  return JsonObject().Str("id", node.id).Str("address", node.address).str();
-}
-
-// chord.info's answer as JSON, as the node sends it: members in name order, ids as the node
-// prints them (hex of its ring size), the predecessor only if there is one, set fingers only.
-std::string InfoJson(const NodeInfo& info) {
-  const int bits = info.bits;
-  auto node = [bits](const NodeRef& n) {
-    return JsonObject().Str("address", n.address).Str("id", n.id.ToHex(bits)).str();
-  };
-  std::vector<std::string> fingers, successors;
-  for (size_t i = 0; i < info.fingers.size(); ++i) {
-    if (!info.fingers[i]) continue;
-    fingers.push_back(JsonObject()
-                          .Str("address", info.fingers[i]->address)
-                          .Str("id", info.fingers[i]->id.ToHex(bits))
-                          .Int("index", long(i))
-                          .Str("start", info.finger_starts[i].ToHex(bits))
-                          .str());
-  }
-  for (const auto& s : info.successors) successors.push_back(node(s));
-  JsonObject json;
-  json.Str("address", info.self.address)
-      .Int("bits", bits)
-      .Raw("fingers", JsonArray(fingers))
-      .Str("id", info.self.id.ToHex(bits))
-      .Bool("joined", info.joined);
-  if (info.predecessor) json.Raw("predecessor", node(*info.predecessor));
-  json.Raw("successors", JsonArray(successors));
-  return json.str();
-}
-
-// Text with quotes; control bytes escaped, cut after `limit` bytes (0: never).
-std::string Quote(const std::string& text, size_t limit = 0) {
-  std::string out = "\"";
-  size_t shown = limit && text.size() > limit ? limit : text.size();
-  for (size_t i = 0; i < shown; ++i) {
-    unsigned char c = text[i];
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof(buffer), "\\x%02x", c);
-      out += buffer;
-    } else {
-      out += char(c);
-    }
-  }
-  out += "\"";
-  if (shown < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
-  return out;
-}
-
-std::string ShortId(const std::string& id) { return id.size() <= 16 ? id : id.substr(0, 16); }
-
-std::string NodeText(const DhtNode& node) {
-  return node.address + " (id " + ShortId(node.id) + ")";
-}
-
-std::string Where(const DhtNode& owner, int hops, const std::string& answered_by) {
-  return "  [owner " + NodeText(owner) + ", " + std::to_string(hops) +
-         (hops == 1 ? " hop" : " hops") + ", answered by " + answered_by + "]\n";
-}
-
-ShellAnswer Answer(int exit_code, std::string text, std::string json) {
-  ShellAnswer answer;
-  answer.exit_code = exit_code;
-  answer.text = std::move(text);
-  answer.json = std::move(json);
-  return answer;
-}
-
-bool ParseInt(const std::string& text, int* value) {
-  if (text.empty() || text.size() > 9) return false;
-  size_t start = text[0] == '-' ? 1 : 0;
-  if (start == text.size()) return false;
-  for (size_t i = start; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-  }
-  *value = std::stoi(text);
-  return true;
-}
-
-std::string Pad(const std::string& text, size_t width) {
-  return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
-}
-
-// True if `bytes` can travel as an XML-RPC string and come back unchanged: XML text
-// (chord::IsXmlText: valid UTF-8 of characters XML 1.0 allows) without CR, which XML allows but
-// line-end normalization turns into LF. Anything else, e.g. what "\x00\x01\xff" escapes give,
-// must go as base64.
-bool TravelsAsString(const std::string& bytes) {
-  return IsXmlText(bytes) && bytes.find('\r') == std::string::npos;
-}
-
-Status WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) return Status::BadArgument("cannot write " + path + ": " + std::strerror(errno));
-  return Status::Ok();
-}
-
-}  // namespace
+using namespace shell_internal;  // the output helpers (tools/shell_output.h)
 
 // ---------------------------------------------------------------------------------------------
 // Shell: parsing and dispatch
@@ -324,7 +50,8 @@ Shell::Shell(Transport* transport, std::vector<std::string> members, Launcher* l
       launcher_(launcher),
       options_(std::move(options)),
       client_(transport, members, options_.client),
-      listed_(std::move(members)) {}
+      listed_(members),
+      saved_members_(std::move(members)) {}
 
 Shell::~Shell() = default;
 
@@ -363,6 +90,12 @@ const std::vector<Shell::Command>& Shell::Table() {
        [](Shell* s, Args a, Via) { return s->DoPutFile(a); }},
       {"get-file", "get-file NAME PATH", "fetch the file NAME into a local file", 2, 2,
        [](Shell* s, Args a, Via) { return s->DoGetFile(a); }},
+      {"call", "call METHOD [ARG...]",
+       "any command a node serves (system.listMethods), arguments typed from its signature", 1, 65,
+       [](Shell* s, Args a, Via v) { return s->DoCall(a, v); }},
+      {"watch", "watch KEY [CHANGES] [SECONDS]",
+       "show KEY's value, then each new one, until CHANGES (1) came or SECONDS (60) passed", 1, 3,
+       [](Shell* s, Args a, Via) { return s->DoWatch(a); }},
       {"help", "help [COMMAND]", "this list, or one command", 0, 1,
        [](Shell* s, Args a, Via) { return s->DoHelp(a); }},
       {"quit", "quit", "leave the shell (also: exit, Ctrl-D)", 0, 0,
@@ -461,12 +194,15 @@ Result<std::string> Shell::ResolveNode(const std::string& word) const {
                              "of a node in `ring`");
 }
 
+std::string Shell::JsonError(const Status& status) {
+  return JsonObject()
+      .Str("error", ErrorCodeName(status.code()))
+      .Str("message", status.message())
+      .str();
+}
+
 ShellAnswer Shell::Error(const Status& status) const {
-  return Answer(2, "error: " + status.ToString() + "\n",
-                JsonObject()
-                    .Str("error", ErrorCodeName(status.code()))
-                    .Str("message", status.message())
-                    .str());
+  return Answer(2, "error: " + status.ToString() + "\n", JsonError(status));
 }
 
 std::string Shell::ShowValue(const DhtValue& value) const {
@@ -500,7 +236,9 @@ ShellAnswer Shell::Execute(const std::vector<std::string>& words, const std::str
   // The shell must survive anything a node or a typo can do; nothing below should throw, but an
   // xmlrpc-c surprise becomes a message instead of the end of the session.
   try {
-    return Dispatch(words, via);
+    ShellAnswer answer = Dispatch(words, via);
+    SaveRingFile();
+    return answer;
   } catch (const std::exception& e) {
     return Error(Status::Internal(std::string("unexpected failure: ") + e.what()));
   } catch (...) {
@@ -525,6 +263,27 @@ ShellAnswer Shell::Dispatch(const std::vector<std::string>& words, const std::st
   return Error(Status::BadArgument("unknown command '" + words[0] + "'; type help"));
 }
 
+size_t Shell::Number(const std::string& address) {
+  auto it = std::find(listed_.begin(), listed_.end(), address);
+  if (it != listed_.end()) return size_t(it - listed_.begin());
+  listed_.push_back(address);
+  return listed_.size() - 1;
+}
+
+void Shell::SaveRingFile() {
+  if (options_.ring_file.empty() || client_.members() == saved_members_) return;
+  // Written beside the file and renamed over it: a reader never sees half a list.
+  const std::string partial = options_.ring_file + ".part";
+  std::string content;
+  for (const auto& m : client_.members()) content += m + "\n";
+  if (!WriteFile(partial, content).ok() ||
+      std::rename(partial.c_str(), options_.ring_file.c_str()) != 0) {
+    std::remove(partial.c_str());
+    return;  // the shell goes on; the file keeps its older list
+  }
+  saved_members_ = client_.members();
+}
+
 void Shell::AddMember(const std::string& address) {
   std::vector<std::string> members = client_.members();
   if (std::find(members.begin(), members.end(), address) == members.end()) {
@@ -542,11 +301,32 @@ void Shell::DropMember(const std::string& address) {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
+namespace {
+
+// A TTL word: whole seconds, 0 (no expiry) up to what the nodes accept.
+Result<int> ParseTtl(const std::string& word) {
+  const bool digits = !word.empty() && word.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits) {
+    return Status::BadArgument("TTL must be a whole number of seconds, not '" + word +
+                               "' (quote a value that has spaces)");
+  }
+  // Compared as text beyond 10 digits, so that no number is too large to parse.
+  const std::string trimmed = word.substr(std::min(word.find_first_not_of('0'), word.size()));
+  if (trimmed.size() > 10 || std::stoll("0" + trimmed) > kMaxTtlSeconds) {
+    return Status::BadArgument("TTL " + word + " is too long: at most " +
+                               std::to_string(kMaxTtlSeconds) + " seconds (10 years)");
+  }
+  return int(std::stoll("0" + trimmed));
+}
+
+}  // namespace
+
 ShellAnswer Shell::DoWrite(const std::vector<std::string>& args, const std::string& via, bool add) {
   int ttl = 0;
-  if (args.size() > 2 && !ParseInt(args[2], &ttl)) {
-    return Error(Status::BadArgument("TTL must be a whole number of seconds, not '" + args[2] +
-                                     "' (quote a value that has spaces)"));
+  if (args.size() > 2) {
+    auto parsed = ParseTtl(args[2]);
+    if (!parsed.ok()) return Error(parsed.status());
+    ttl = parsed.value();
   }
   // Text goes as an XML-RPC string; bytes a string cannot carry (from \xHH escapes, or any
   // invalid UTF-8) go as base64, and come back from get as binary, byte for byte.
@@ -581,6 +361,10 @@ ShellAnswer Shell::DoGet(const std::vector<std::string>& args, const std::string
       .Int("hops", reply->hops)
       .Str("answered_by", reply->answered_by);
   std::string where = Where(reply->owner, reply->hops, reply->answered_by);
+  if (options_.raw) {  // the value alone, for scripts: $(chord --raw get KEY)
+    if (!reply->ok) return Answer(1, "", json.str());
+    return Answer(0, reply->value.bytes + (reply->value.binary ? "" : "\n"), json.str());
+  }
   if (!reply->ok) return Answer(1, Quote(args[0]) + " not found" + where, json.str());
   return Answer(0, Quote(args[0]) + " = " + ShowValue(reply->value) + where, json.str());
 }
@@ -726,12 +510,19 @@ ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::strin
   text << Pad("#", 4) << Pad("id", 18) << Pad("address", 22) << std::setw(7) << "owned"
        << std::setw(10) << "replicas"
        << "\n";
+  // In ring order from the lowest id; each node keeps the number it got when first seen.
+  std::rotate(
+      walk.members.begin(),
+      std::min_element(walk.members.begin(), walk.members.end(),
+                       [](const RingMember& a, const RingMember& b) { return a.id < b.id; }),
+      walk.members.end());
   for (size_t i = 0; i < walk.members.size(); ++i) {
     const RingMember& m = walk.members[i];
     auto stats = client_.Stats(m.address);
-    text << Pad(std::to_string(i), 4) << Pad(ShortId(m.id), 18) << Pad(m.address, 22);
+    const size_t number = Number(m.address);
+    text << Pad(std::to_string(number), 4) << Pad(ShortId(m.id), 18) << Pad(m.address, 22);
     JsonObject node;
-    node.Str("id", m.id).Str("address", m.address);
+    node.Int("number", long(number)).Str("id", m.id).Str("address", m.address);
     if (stats.ok()) {
       keys[m.address] = {stats->stats.owned, stats->stats.replicas};
       text << std::setw(7) << stats->stats.owned << std::setw(10) << stats->stats.replicas;
@@ -748,11 +539,7 @@ ShellAnswer Shell::DoRing(const std::vector<std::string>& args, const std::strin
     text << "ring not correct (yet?): " << problem << " (walked from " << start << ")\n";
   }
   // A walk of a correct ring is the best member list there is; while the ring is in flux, keep
-  // every node known so far (a newcomer may not show yet). "#i" refers to this listing.
-  if (!walk.members.empty()) {
-    listed_.clear();
-    for (const auto& m : walk.members) listed_.push_back(m.address);
-  }
+  // every node known so far (a newcomer may not show yet).
   if (problem.empty()) {
     std::vector<std::string> members;
     for (const auto& m : walk.members) members.push_back(m.address);
@@ -894,7 +681,7 @@ ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& vi
   auto node = launcher_->Join(through);
   if (!node.ok()) return Error(node.status());
   AddMember(node->address);
-  listed_.push_back(node->address);
+  const size_t number = Number(node->address);
   // Wait (bounded) until both neighbours point at the newcomer, so that the next command sees
   // the ring with it; stabilization does this within a few rounds.
   const std::string& self = node->address;
@@ -921,7 +708,7 @@ ShellAnswer Shell::DoJoin(const std::vector<std::string>&, const std::string& vi
     in_ring = linked();
   }
   return Answer(0,
-                "started #" + std::to_string(listed_.size() - 1) + " " + NodeText(node.value()) +
+                "started #" + std::to_string(number) + " " + NodeText(node.value()) +
                     ", joined through " + through +
                     (in_ring ? "; its neighbours point to it now\n"
                              : "; not linked in by both neighbours yet (see ring)\n"),
@@ -960,12 +747,32 @@ ShellAnswer Shell::DoStop(const std::vector<std::string>& args, bool crash) {
                 json);
 }
 
+namespace {
+
+// Progress of a transfer on `line`: files of a few chunks finish before anyone would look.
+DhtProgress Progress(ProgressLine* line, const std::string& what) {
+  constexpr uint64_t kShownFrom = 4 << 20;
+  return [line, what](uint64_t done, uint64_t total) {
+    if (total == 0 ? done >= kShownFrom : total >= kShownFrom) {
+      line->Show(what + ": " + ProgressLine::Bytes(done, total));
+    }
+  };
+}
+
+}  // namespace
+
 ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
+  struct stat file {};
+  if (stat(args[0].c_str(), &file) == 0 && S_ISDIR(file.st_mode)) {
+    return Error(Status::BadArgument(args[0] + " is a directory: put-file stores one file"));
+  }
   std::ifstream in(args[0], std::ios::binary);
   if (!in) {
     return Error(Status::BadArgument("cannot read " + args[0] + ": " + std::strerror(errno)));
   }
-  auto info = client_.PutFile(args[1], in);
+  ProgressLine line(std::cerr, options_.progress);
+  auto info = client_.PutFile(args[1], in, Progress(&line, "put-file " + args[1]));
+  line.Done();  // before the answer is printed
   if (!info.ok()) return Error(info.status());
   return Answer(0,
                 "stored " + args[0] + " as " + Quote(args[1]) + ": " + std::to_string(info->size) +
@@ -981,13 +788,16 @@ ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
 }
 
 ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
+  if (args[1] == "-") return GetFileToStdout(args[0]);
   // Write beside the target and rename at the end, so a failed fetch leaves no half file.
   const std::string partial = args[1] + ".part";
   std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   if (!out) {
     return Error(Status::BadArgument("cannot write " + partial + ": " + std::strerror(errno)));
   }
-  auto info = client_.GetFile(args[0], out);
+  ProgressLine line(std::cerr, options_.progress);
+  auto info = client_.GetFile(args[0], out, Progress(&line, "get-file " + args[0]));
+  line.Done();  // before the answer is printed
   out.close();
   if (info.ok() && !out) info = Status::BadArgument("cannot write " + partial);
   if (!info.ok()) {
@@ -1012,18 +822,39 @@ ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
                     .str());
 }
 
+ShellAnswer Shell::GetFileToStdout(const std::string& name) {
+  // The file is the output: no summary line joins it on stdout.
+  ProgressLine line(std::cerr, options_.progress);
+  auto info = client_.GetFile(name, std::cout, Progress(&line, "get-file " + name));
+  line.Done();
+  std::cout.flush();
+  if (!info.ok()) {
+    ShellAnswer answer = Error(info.status());
+    if (info.status().code() == ErrorCode::kNotFound) answer.exit_code = 1;
+    return answer;
+  }
+  return ShellAnswer();
+}
+
 ShellAnswer Shell::DoHelp(const std::vector<std::string>& args) {
   std::ostringstream text;
+  bool hidden = false;
   for (const auto& c : Table()) {
     if (!args.empty() && args[0] != c.name) continue;
+    // join, leave and kill need a launcher (chord shell, create_chord): not listed without one.
+    if (!launcher_ && (c.name == "join" || c.name == "leave" || c.name == "kill")) {
+      hidden = true;
+      continue;
+    }
     text << "  " << Pad(c.usage, 50) << c.help << "\n";
   }
+  if (hidden) text << "  (join, leave and kill: in `chord shell` or create_chord's shell)\n";
   if (text.str().empty()) {
     return Error(Status::BadArgument("no command '" + args[0] + "'; type help"));
   }
   if (args.empty()) {
     text << "Prefix a command with @HOST:PORT to send it to that node instead of a random one.\n"
-            "NODE is HOST:PORT, :PORT (on 127.0.0.1) or the # of a node in the `ring` list.\n"
+            "NODE is HOST:PORT, :PORT (on 127.0.0.1) or the # of a node (as `ring` lists it).\n"
             "Quote values with spaces: set greeting \"hello world\".\n";
   }
   return Answer(0, text.str(), "");

@@ -64,9 +64,13 @@ class ProcessLauncher : public Launcher {
   Result<DhtNode> Join(const std::string& via) override;
   Status Leave(const std::string& address) override;
   Status Kill(const std::string& address) override;
-  // Every running node leaves at once (SIGTERM to all, then up to `deadline` each, then
-  // SIGKILL). Returns how many did not exit 0.
+  // Every running node leaves gracefully, one at a time (SIGTERM, then up to `deadline`, then
+  // SIGKILL), so that each hands its keys to a node that is still up: nodes leaving together
+  // would hand off to one another. Returns how many did not exit 0.
   int StopAll(std::chrono::milliseconds deadline);
+  // The whole ring stops (these are all its nodes): every node exits at once without handing
+  // off (SIGUSR1), since no node stays to take the keys. Returns how many did not exit 0.
+  int StopRing(std::chrono::milliseconds deadline);
 
   std::vector<std::string> addresses() const;  // running nodes, in start order
   std::vector<int> pids() const;               // same order
@@ -88,7 +92,20 @@ struct ShellOptions {
   size_t max_display_bytes = 4096;  // longer values are shown cut (0: never cut); JSON never
   std::string history_file;         // RunTerminal: readline history kept here ("" = none)
   std::string prompt = "chord> ";
+  // When not empty, the member list is written here (one HOST:PORT a line, replaced whole)
+  // whenever it changes: after join, leave, kill, a ring listing or learning from a member.
+  std::string ring_file;
   DhtClientOptions client;  // member fail-over, file chunk size
+  // put-file and get-file show their progress on stderr, one line rewritten in place (for a
+  // terminal: chord sets it when stderr is one).
+  bool progress = false;
+  // Values only: get prints the value's bytes, call the result (a string as is, else JSON).
+  bool raw = false;
+  // watch: each new value is written here as it comes (text or JSON); null: collected in the
+  // command's answer instead. Not owned.
+  std::ostream* stream = nullptr;
+  // watch: the longest single dht.watch call; under the transport's call timeout.
+  int watch_poll_ms = 4000;
 };
 
 // The outcome of one command.
@@ -129,10 +146,15 @@ class Shell {
 
   // Live ring members as far as the shell knows (commands go to a random one of them).
   const std::vector<std::string>& members() const { return client_.members(); }
-  // The nodes as last listed by `ring` (at first: the members given): NODE "#i" is listed()[i].
+  // Node numbers: NODE "#i" is listed()[i]. The members given are numbered in their order; a
+  // node seen later (join, a ring listing) gets the next number. A number never changes or
+  // passes to another node, so `kill 3` means the node listed as #3 whatever happened since.
   const std::vector<std::string>& listed() const { return listed_; }
   DhtClient& client() { return client_; }
   static const std::vector<std::string>& CommandNames();
+
+  // An error as the --json output shows it: {"error": CODE, "message": ...}.
+  static std::string JsonError(const Status& status);
 
   // Splits a line into words. Errors: BadArgument for an unterminated quote or bad escape.
   static Result<std::vector<std::string>> Tokenize(const std::string& line);
@@ -159,16 +181,24 @@ class Shell {
   ShellAnswer DoStop(const std::vector<std::string>& args, bool crash);
   ShellAnswer DoPutFile(const std::vector<std::string>& args);
   ShellAnswer DoGetFile(const std::vector<std::string>& args);
+  ShellAnswer GetFileToStdout(const std::string& name);
+  ShellAnswer DoCall(const std::vector<std::string>& args, const std::string& via);
+  ShellAnswer DoWatch(const std::vector<std::string>& args);
   ShellAnswer DoHelp(const std::vector<std::string>& args);
 
+  // The number of `address`, giving it the next one if it has none yet.
+  size_t Number(const std::string& address);
   void AddMember(const std::string& address);
   void DropMember(const std::string& address);
+  // Writes members() to options_.ring_file if it changed since the last write.
+  void SaveRingFile();
 
   Transport* transport_;
   Launcher* launcher_;
   ShellOptions options_;
   DhtClient client_;
   std::vector<std::string> listed_;
+  std::vector<std::string> saved_members_;  // what the ring file holds
 };
 
 }  // namespace chord

@@ -32,11 +32,11 @@
 #include <string>
 #include <vector>
 
-#include "commands/command_registry.h"
-#include "commands/typed_command.h"
-#include "overlay/local.h"
-#include "overlay/overlay_observer.h"
-#include "overlay/router.h"
+#include "chord/commands/command_registry.h"
+#include "chord/commands/typed_command.h"
+#include "chord/overlay/local.h"
+#include "chord/overlay/overlay_observer.h"
+#include "chord/overlay/router.h"
 
 // [readme-begin types]
 // What counter.incr and counter.get answer. Fields() lists the members of the XML-RPC struct.

@@ -11,10 +11,10 @@
 #include <boost/log/trivial.hpp>
 #include <iostream>
 
+#include "chord/overlay/node_host.h"
+#include "chord/settings/logging.h"
+#include "chord/settings/settings_parser.h"
 #include "counter_layer.h"
-#include "overlay/node_host.h"
-#include "settings/logging.h"
-#include "settings/settings_parser.h"
 
 namespace {
 

@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "commands/typed_command.h"
-#include "commands/xmlrpc_transport.h"
+#include "chord/commands/typed_command.h"
+#include "chord/commands/xmlrpc_transport.h"
+#include "chord/overlay/node_host.h"
 #include "counter_layer.h"
-#include "overlay/node_host.h"
 
 namespace {
 

@@ -6,10 +6,12 @@
 #define BOOST_TEST_DYN_LINK
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
@@ -23,13 +25,16 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "tests/common/test_setup.h"
+#include "tools/node_process.h"
 #include "tools/ring_walk.h"
 #include "tools/shell.h"
-#include "tests/common/test_setup.h"
 
 using Clock = std::chrono::steady_clock;
 namespace pt = boost::property_tree;
@@ -49,8 +54,9 @@ struct Run {
   std::string err;
 };
 
-// Runs the chord client with `args` and `input` on stdin; kills it after a deadline.
-Run RunChord(const std::vector<std::string>& args, const std::string& input = "") {
+// Runs `binary` with `args` and `input` on stdin; kills it after a deadline.
+Run RunProgram(const char* binary, const std::vector<std::string>& args,
+               const std::string& input = "") {
   int in[2], out[2], err[2];
   BOOST_REQUIRE(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 &&
                 pipe2(err, O_CLOEXEC) == 0);
@@ -59,10 +65,10 @@ Run RunChord(const std::vector<std::string>& args, const std::string& input = ""
     dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
-    std::vector<char*> argv{const_cast<char*>(CHORD_CLIENT_BINARY)};
+    std::vector<char*> argv{const_cast<char*>(binary)};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(CHORD_CLIENT_BINARY, argv.data());
+    execv(binary, argv.data());
     _exit(127);
   }
   close(in[0]);
@@ -96,6 +102,42 @@ Run RunChord(const std::vector<std::string>& args, const std::string& input = ""
   }
   int status = 0;
   waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+// Runs the chord client.
+Run RunChord(const std::vector<std::string>& args, const std::string& input = "") {
+  return RunProgram(CHORD_CLIENT_BINARY, args, input);
+}
+
+// Runs the chord client on a pseudo-terminal (stdin, stdout and stderr); returns the screen.
+Run RunChordOnTerminal(const std::vector<std::string>& args) {
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::vector<char*> argv{const_cast<char*>(CHORD_CLIENT_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(CHORD_CLIENT_BINARY, argv.data());
+    _exit(127);
+  }
+  Run run;
+  for (auto deadline = Clock::now() + std::chrono::seconds(60); Clock::now() < deadline;) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = read(master, buffer, sizeof(buffer));
+    if (n <= 0) break;  // EIO once the child is gone
+    run.out.append(buffer, size_t(n));
+  }
+  int status = 0;
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  close(master);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
 }
@@ -328,7 +370,7 @@ BOOST_AUTO_TEST_CASE(a_script_piped_into_chord_shell) {
                          " get piped\n"
                          "quit\n"
                          "get piped\n");
-  BOOST_TEST(run.exit_code == 0);
+  BOOST_TEST(run.exit_code == 2);  // a command of the script failed (issue 13, 6)
   BOOST_TEST(run.out.find("stored \"piped\"") != std::string::npos, run.out);
   BOOST_TEST(run.out.find("unknown command 'bogus'") != std::string::npos, run.out);
   // Two gets before quit, none after it.
@@ -348,4 +390,257 @@ BOOST_AUTO_TEST_CASE(a_script_piped_into_chord_shell) {
   BOOST_TEST(joined.out.find("started #5 127.0.0.1:") != std::string::npos, joined.out);
   BOOST_TEST(joined.err.find("stopping the 1 node(s) this shell started") != std::string::npos,
              joined.err);
+}
+
+// Issue 13, 1: the README's join with --id-bits 8 into a 160-bit ring failed with ids that "do
+// not fit"; a joining node now takes the ring's size, and a mismatch it was given says what to do.
+BOOST_AUTO_TEST_CASE(a_joining_node_takes_the_rings_id_bits_or_says_they_must_match) {
+  Ring& ring = TheRing();
+  std::vector<std::string> args = {"--join", ring.launcher.addresses()[0], "--id-bits", "8"};
+  args.insert(args.end(), kFast.begin(), kFast.end());
+  Run wrong = RunProgram(CHORD_NODE_BINARY, args);
+  BOOST_TEST(wrong.exit_code == 1);
+  BOOST_TEST(wrong.err.find("give --id-bits 160 or leave --id-bits out") != std::string::npos,
+             wrong.err);
+
+  std::vector<std::string> small = {"--id-bits", "8"};
+  small.insert(small.end(), kFast.begin(), kFast.end());
+  chord::ProcessLauncher eight_bits(CHORD_NODE_BINARY, small);
+  auto first = eight_bits.Create();
+  BOOST_REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  // Joins without --id-bits: the node takes the ring's 8 bits (two hex digits).
+  chord::NodeProcess joined(CHORD_NODE_BINARY, {"--join", first->address, "--log-level", "error"});
+  BOOST_REQUIRE_MESSAGE(joined.ok(), joined.error());
+  BOOST_TEST(joined.id().size() == 2u, joined.id());
+}
+
+// Issue 13, 4: the client tried at most 4 members, so a ring file of 5 dead addresses and one
+// live one failed a third of the time. It now tries every member, and learns the live ones.
+BOOST_AUTO_TEST_CASE(a_ring_file_of_mostly_dead_members_still_works) {
+  Ring& ring = TheRing();
+  const std::string stale = ring.dir + "/stale.txt";
+  {
+    std::ofstream out(stale);
+    for (int port = 1; port <= 5; ++port) out << "127.0.0.1:" << port << "\n";
+    out << ring.launcher.addresses()[2] << "\n";
+  }
+  BOOST_REQUIRE(RunChord({"--ring", ring.ring_file, "set", "greeting", "hello"}).exit_code == 0);
+  for (int i = 0; i < 20; ++i) {
+    Run get = RunChord({"--ring", stale, "get", "greeting"});
+    BOOST_TEST(get.exit_code == 0, get.err);
+  }
+  // Once a call passed over a dead member, the client knows the live members from the one that
+  // answered. (Which member a call tries first is random: a few calls make one pass a dead one.)
+  chord::XmlRpcTransport transport({});
+  chord::DhtClient client(&transport, {"127.0.0.1:1", "127.0.0.1:2", ring.launcher.addresses()[2]});
+  std::set<std::string> known;
+  for (int i = 0; i < 40 && known.size() < ring.launcher.addresses().size(); ++i) {
+    BOOST_REQUIRE(client.Get("greeting").ok());
+    known = std::set<std::string>(client.members().begin(), client.members().end());
+  }
+  for (const auto& a : ring.launcher.addresses()) BOOST_TEST(known.count(a) == 1u, a);
+}
+
+// Issue 13, 6: the small defects of the tools, each as the issue found it.
+BOOST_AUTO_TEST_CASE(the_tools_small_defects) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  // --json errors before connecting are JSON too.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--json", "--ring", ring.dir + "/missing.txt", "get", "k"},
+        {"--json", "--bogus-option", "get", "k"},
+        {"--json", "--ring", r}}) {
+    Run run = RunChord(args);
+    BOOST_TEST(run.exit_code == 2);
+    BOOST_TEST(ParseJson(run.out).get<std::string>("error") == "bad_argument", run.out);
+  }
+  // get-file NAME - writes the file to standard output, and nothing else.
+  const std::string source = ring.dir + "/stdout.txt";
+  std::ofstream(source, std::ios::binary) << "line one\nline two\n";
+  BOOST_REQUIRE(RunChord({"--ring", r, "put-file", source, "to-stdout"}).exit_code == 0);
+  Run to_stdout = RunChord({"--ring", r, "get-file", "to-stdout", "-"});
+  BOOST_TEST(to_stdout.exit_code == 0, to_stdout.err);
+  BOOST_TEST(to_stdout.out == "line one\nline two\n");
+  BOOST_TEST(std::ifstream("-").fail());  // no file named "-"
+  // A script with a failing line fails; one without does not.
+  BOOST_TEST(RunChord({"--ring", r, "shell"}, "get k\nbogus\n").exit_code == 2);
+  BOOST_TEST(RunChord({"--ring", r, "shell"}, "set k v\nget k\n").exit_code == 0);
+  // --version on every tool.
+  for (const char* tool : {CHORD_CLIENT_BINARY, CHORD_NODE_BINARY, CREATE_CHORD_BINARY,
+                           CHORD_SIM_BINARY, CHORD_BENCH_BINARY}) {
+    Run version = RunProgram(tool, {"--version"});
+    BOOST_TEST(version.exit_code == 0, tool << ": " << version.err);
+    BOOST_TEST(version.out.find(" 0.") != std::string::npos, version.out);
+  }
+  // chord --help lists no command that the one-shot client refuses.
+  Run help = RunChord({"--help"});
+  BOOST_TEST(help.out.find("  join ") == std::string::npos, help.out);
+  BOOST_TEST(help.out.find("  kill NODE") == std::string::npos, help.out);
+  // create_chord neither lists nor takes a node's --create and --join.
+  Run launcher_help = RunProgram(CREATE_CHORD_BINARY, {"--help"});
+  BOOST_TEST(launcher_help.out.find("--create") == std::string::npos, launcher_help.out);
+  BOOST_TEST(launcher_help.out.find("--join") == std::string::npos, launcher_help.out);
+  Run create = RunProgram(CREATE_CHORD_BINARY, {"1", "--create", "--no-shell"});
+  BOOST_TEST(create.exit_code == 2);
+  BOOST_TEST(create.err.find("--create") != std::string::npos, create.err);
+  // put-file of a directory says so.
+  Run directory = RunChord({"--ring", r, "put-file", ring.dir, "dir"});
+  BOOST_TEST(directory.exit_code == 2);
+  BOOST_TEST(directory.err.find("is a directory") != std::string::npos, directory.err);
+  // A TTL beyond the nodes' limit says what the limit is.
+  Run ttl = RunChord({"--ring", r, "set", "k", "v", "4000000000"});
+  BOOST_TEST(ttl.exit_code == 2);
+  BOOST_TEST(ttl.err.find("at most 315360000 seconds") != std::string::npos, ttl.err);
+  BOOST_TEST(RunChord({"--ring", r, "set", "k", "v", "315360000"}).exit_code == 0);
+}
+
+// Issue 13, 8: long transfers showed no progress. On a terminal they do, on a line of its own
+// that ends before the answer; through a pipe there is none.
+BOOST_AUTO_TEST_CASE(long_transfers_show_progress_on_a_terminal_only) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  std::string content(6 * 1024 * 1024, '\0');
+  std::mt19937 random(11);
+  for (auto& c : content) c = char(random());
+  const std::string source = ring.dir + "/progress.bin", copy = ring.dir + "/progress.copy";
+  std::ofstream(source, std::ios::binary) << content;
+
+  Run put = RunChordOnTerminal({"--ring", r, "put-file", source, "progress.bin"});
+  BOOST_REQUIRE_MESSAGE(put.exit_code == 0, put.out);
+  BOOST_TEST(put.out.find("\rput-file progress.bin: 6.0 of 6.0 MiB (100%)\x1b[K\r\nstored ") !=
+                 std::string::npos,
+             put.out);
+  Run get = RunChordOnTerminal({"--ring", r, "get-file", "progress.bin", copy});
+  BOOST_REQUIRE_MESSAGE(get.exit_code == 0, get.out);
+  BOOST_TEST(get.out.find("\rget-file progress.bin: 6.0 of 6.0 MiB (100%)\x1b[K\r\nfetched ") !=
+                 std::string::npos,
+             get.out);
+  BOOST_TEST((ReadAll(copy) == content));
+
+  Run piped = RunChord({"--ring", r, "get-file", "progress.bin", copy});
+  BOOST_TEST(piped.exit_code == 0);
+  BOOST_TEST(piped.err.empty(), piped.err);
+}
+
+// `chord call`: any command, arguments typed from its signature; --raw for the value alone.
+BOOST_AUTO_TEST_CASE(call_runs_any_command_with_typed_arguments) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  Run set = RunChord({"--ring", r, "call", "dht.set", "called", "by call"});
+  BOOST_TEST(set.exit_code == 0, set.err);
+  BOOST_TEST(set.out.find("\"stored\":true") != std::string::npos, set.out);
+  Run get = RunChord({"--ring", r, "--json", "call", "dht.get", "called"});
+  BOOST_REQUIRE_MESSAGE(get.exit_code == 0, get.err);
+  pt::ptree tree = ParseJson(get.out);
+  BOOST_TEST(tree.get<std::string>("result.value") == "by call");
+  BOOST_TEST(tree.get<std::string>("method") == "dht.get");
+  BOOST_TEST(!tree.get<std::string>("answered_by").empty());
+  // An int argument is sent as an int: dht.keys takes its limit.
+  Run keys = RunChord({"--ring", r, "--json", "call", "dht.keys", "1"});
+  BOOST_TEST(keys.exit_code == 0, keys.err);
+  BOOST_TEST(ParseJson(keys.out).get_child("result.keys").size() <= 1u);
+  Run bad = RunChord({"--ring", r, "call", "dht.keys", "many"});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("argument 1 must be int") != std::string::npos, bad.err);
+  Run unknown = RunChord({"--ring", r, "--json", "call", "no.such.command"});
+  BOOST_TEST(unknown.exit_code == 2);
+  BOOST_TEST(ParseJson(unknown.out).get<std::string>("error") == "unknown_command");
+  Run arity = RunChord({"--ring", r, "call", "dht.get"});
+  BOOST_TEST(arity.exit_code == 2);
+  BOOST_TEST(arity.err.find("dht.get string") != std::string::npos, arity.err);
+  // --raw: the value alone.
+  Run raw_get = RunChord({"--ring", r, "--raw", "get", "called"});
+  BOOST_TEST(raw_get.out == "by call\n");
+  Run raw_call = RunChord({"--ring", r, "--raw", "call", "chord.ping"});
+  BOOST_TEST(raw_call.exit_code == 0, raw_call.err);
+  // In the shell too.
+  Run shell = RunChord({"--ring", r, "shell"}, "call dht.get called\n");
+  BOOST_TEST(shell.exit_code == 0);
+  BOOST_TEST(shell.out.find("\"value\":\"by call\"") != std::string::npos, shell.out);
+}
+
+// `watch` and dht.watch: each new value as it comes; a long poll on the owner, bounded in time
+// and in number (fault 8, busy, beyond 16 at once on one node); other nodes answer not_owner.
+BOOST_AUTO_TEST_CASE(watch_prints_each_new_value) {
+  Ring& ring = TheRing();
+  const std::string r = ring.ring_file;
+  BOOST_REQUIRE(RunChord({"--ring", r, "set", "watched", "first"}).exit_code == 0);
+  Run watch;
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    watch = RunChord({"--ring", r, "watch", "watched", "2", "30"});
+    done = true;
+  });
+  chord::XmlRpcTransport transport({});
+  chord::DhtClient client(&transport, ring.launcher.addresses());
+  // New values until the watcher has seen two of them (bounded: 100 writes, 30 s).
+  for (int i = 0; i < 100 && !done; ++i) {
+    BOOST_REQUIRE(client.Set("watched", {"value " + std::to_string(i), false}).ok());
+    poll(nullptr, 0, 300);  // paced, so that each value can be seen
+  }
+  watcher.join();
+  BOOST_TEST(watch.exit_code == 0, watch.err);
+  // The value found first, then two new ones, each on its own line.
+  size_t lines = 0;
+  for (size_t at = watch.out.find("\"watched\" = \""); at != std::string::npos;
+       at = watch.out.find("\"watched\" = \"", at + 1)) {
+    ++lines;
+  }
+  BOOST_TEST(lines == 3u, watch.out);
+  // Nothing changes: exit 1 after the time given.
+  Run idle = RunChord({"--ring", r, "--json", "watch", "watched", "1", "1"});
+  BOOST_TEST(idle.exit_code == 1);
+  BOOST_TEST(ParseJson(idle.out).get<std::string>("value").rfind("value ", 0) == 0u, idle.out);
+
+  // The owner and a node that is not.
+  auto location = client.Locate("watched");
+  BOOST_REQUIRE(location.ok());
+  const std::string owner = location->owner.address;
+  std::string other;
+  for (const auto& a : ring.launcher.addresses()) {
+    if (a != owner) other = a;
+  }
+  auto state = client.Watch("watched", 0, 0);
+  BOOST_REQUIRE(state.ok());
+  const std::string version = std::to_string(state->version);
+  auto params = [&](int timeout_ms) {
+    xmlrpc_c::paramList p;
+    p.add(xmlrpc_c::value_string("watched"));
+    p.add(xmlrpc_c::value_string(version));
+    p.add(xmlrpc_c::value_int(timeout_ms));
+    return p;
+  };
+  auto stray = transport.Call(other, "dht.watch", params(0));
+  BOOST_TEST(stray.status().code() == chord::ErrorCode::kNotOwner, stray.status().ToString());
+  auto too_long = transport.Call(owner, "dht.watch", params(60001));
+  BOOST_TEST(too_long.status().code() == chord::ErrorCode::kBadArgument);
+
+  // 16 watches wait on the owner; the 17th is refused with busy; a write answers them all.
+  chord::XmlRpcTransport::Options slow;
+  slow.call_timeout_ms = 20000;
+  chord::XmlRpcTransport long_calls(slow);
+  std::vector<std::thread> waiters;
+  std::vector<chord::Result<xmlrpc_c::value>> answers(16, chord::Status::Internal("not run"));
+  for (int i = 0; i < 16; ++i) {
+    waiters.emplace_back(
+        [&, i] { answers[size_t(i)] = long_calls.Call(owner, "dht.watch", params(15000)); });
+  }
+  chord::Status seventeenth;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+    seventeenth = transport.Call(owner, "dht.watch", params(0)).status();
+    if (seventeenth.code() == chord::ErrorCode::kBusy) break;
+    poll(nullptr, 0, 20);  // bounded wait until all 16 wait
+  }
+  BOOST_TEST(seventeenth.code() == chord::ErrorCode::kBusy, seventeenth.ToString());
+  BOOST_TEST(chord::ErrorCodeName(seventeenth.code()) == std::string("busy"));
+  auto started = Clock::now();
+  BOOST_REQUIRE(client.Set("watched", {"wakes everyone", false}).ok());
+  for (auto& t : waiters) t.join();
+  BOOST_TEST((Clock::now() - started < std::chrono::seconds(10)));
+  for (const auto& answer : answers) {
+    BOOST_REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    BOOST_TEST(chord::StructBool(answer.value(), "changed").value());
+  }
+  // Once they are answered, watching works again.
+  BOOST_TEST(transport.Call(owner, "dht.watch", params(0)).ok());
 }

@@ -22,6 +22,7 @@
 #include <cctype>
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -88,21 +89,25 @@ bool Gone(pid_t pid) {
   return state == 'Z' || state == 'X';
 }
 
-// A create_chord child with stdout on a pipe (stdin /dev/null: no shell).
+// A create_chord child with stdout on a pipe (stdin /dev/null: no shell). With `log_info`, the
+// nodes log at info level and stderr (theirs and the launcher's) goes to the same pipe.
 struct Launcher {
-  Launcher(const std::string& dir, int nodes, const std::vector<std::string>& extra = {}) {
+  Launcher(const std::string& dir, int nodes, const std::vector<std::string>& extra = {},
+           bool log_info = false) {
     ring_file = dir + "/ring.txt";
     int out[2];
     BOOST_REQUIRE(pipe2(out, O_CLOEXEC) == 0);
     std::vector<std::string> args = {CREATE_CHORD_BINARY, std::to_string(nodes), "--ring-file",
                                      ring_file,           "--node-binary",       CHORD_NODE_BINARY};
     args.insert(args.end(), kFast.begin(), kFast.end());
+    if (log_info) args.back() = "info";
     args.insert(args.end(), extra.begin(), extra.end());
     pid = fork();
     if (pid == 0) {
       int null = open("/dev/null", O_RDWR);
       dup2(null, STDIN_FILENO);
       dup2(out[1], STDOUT_FILENO);
+      if (log_info) dup2(out[1], STDERR_FILENO);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
@@ -281,6 +286,35 @@ BOOST_AUTO_TEST_CASE(eight_nodes_answer_and_sigterm_stops_them_all) {
   BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
 }
 
+// Issue 13, 2: stopping a ring of 8 nodes holding 200 keys printed dozens of failed hand-offs
+// (nodes leaving together handed off to one another). The whole ring now stops quietly.
+BOOST_AUTO_TEST_CASE(stopping_the_whole_ring_is_quiet) {
+  const std::string dir = TempDir();
+  Launcher launcher(dir, 8, {}, /*log_info=*/true);
+  BOOST_REQUIRE_MESSAGE(launcher.WaitFor("press Ctrl-C", std::chrono::seconds(60)),
+                        launcher.output);
+  std::vector<pid_t> nodes = ChildrenOf(launcher.pid);
+  chord::XmlRpcTransport transport({});
+  chord::DhtClient client(&transport, launcher.Members());
+  for (int i = 0; i < 200; ++i) {
+    auto set = client.Set("key" + std::to_string(i), {"value" + std::to_string(i), false});
+    BOOST_REQUIRE_MESSAGE(set.ok(), set.status().ToString());
+  }
+  StopAndExpectClean(&launcher, nodes);
+  launcher.WaitFor("\x01", std::chrono::seconds(2));  // the rest of the output, to its end
+  BOOST_TEST(launcher.output.find("all nodes stopped") != std::string::npos, launcher.output);
+  BOOST_TEST(launcher.output.find("[warning]") == std::string::npos, launcher.output);
+  BOOST_TEST(launcher.output.find("hand-off") == std::string::npos, launcher.output);
+  // Issue 13, 3: progress and log lines ran together ("starting nodes: 1/62026-11-28 ...",
+  // "leaving the ring2026-11-28 ..."). Off a terminal there is no progress line, and every log
+  // record of the nine processes sharing the pipe starts a line of its own.
+  BOOST_TEST(launcher.output.find('\r') == std::string::npos, launcher.output);
+  std::regex stamp_inside_a_line("[^\n]\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\[");
+  BOOST_TEST(!std::regex_search(launcher.output, stamp_inside_a_line), launcher.output);
+  BOOST_TEST(launcher.output.find("[info] chord-node: ") != std::string::npos);
+  BOOST_TEST(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(killing_the_launcher_takes_every_node_down) {
   const std::string dir = TempDir();
   Launcher launcher(dir, 3);
@@ -332,6 +366,9 @@ BOOST_AUTO_TEST_CASE(on_a_terminal_it_opens_the_shell_and_quit_stops_every_node)
   BOOST_REQUIRE_MESSAGE(read_until("chord> ", std::chrono::seconds(60)), screen);
   std::vector<pid_t> nodes = ChildrenOf(pid);
   BOOST_TEST(nodes.size() == 4u);
+  // On a terminal the progress line is shown, and ended before the next line.
+  BOOST_TEST(screen.find("\rstarting nodes: 4/4\x1b[K") != std::string::npos, screen);
+  BOOST_TEST(screen.find("\x1b[K\r\nring verified") != std::string::npos, screen);
 
   type("set tty works\r");
   BOOST_TEST(read_until("stored \"tty\"", std::chrono::seconds(10)), screen);

@@ -12,7 +12,10 @@
 #include <boost/log/trivial.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +23,7 @@
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 #include "tests/common/test_setup.h"
+#include "tools/call_command.h"
 #include "tools/ring_walk.h"
 
 using Clock = std::chrono::steady_clock;
@@ -321,7 +325,22 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_a_clear_message_and_the_shell_goes_on) {
 
 BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   Ring& ring = TheRing();
-  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher);
+  // Issue 13, 4: the ring file follows join, kill and leave.
+  char dir[] = "/tmp/chord_shell_test.XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir));
+  chord::ShellOptions options;
+  options.ring_file = std::string(dir) + "/ring.txt";
+  auto ring_file = [&] {
+    std::ifstream in(options.ring_file);
+    std::set<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.insert(line);
+    return lines;
+  };
+  auto launched = [&] {
+    auto a = ring.launcher.addresses();
+    return std::set<std::string>(a.begin(), a.end());
+  };
+  chord::Shell shell(&ring.transport, ring.launcher.addresses(), &ring.launcher, options);
   BOOST_REQUIRE(shell.ExecuteLine("set survivor here").exit_code == 0);
 
   // join: a sixth node, in the ring once its neighbours point to it.
@@ -330,8 +349,31 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST(Has(joined.text, "started #5 127.0.0.1:"), joined.text);
   BOOST_REQUIRE(ring.launcher.size() == 6u);
   BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 6).empty());
+  BOOST_TEST((ring_file() == launched()));
   auto listing = shell.ExecuteLine("ring");
   BOOST_TEST(Has(listing.text, "ring of 6 nodes, correct"), listing.text);
+  // Issue 13, 5: numbers are stable: `join` said #5, and `ring` lists that node as #5 (it listed
+  // nodes by their place in a walk from a random member, so numbers changed between listings).
+  auto numbered = [&](const std::string& listing_text, size_t number) {
+    std::istringstream in(listing_text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(std::to_string(number) + " ", 0) == 0) {
+        return line.find(shell.listed()[number] + " ") != std::string::npos;
+      }
+    }
+    return false;
+  };
+  const std::vector<std::string> launched_order = ring.launcher.addresses();
+  for (size_t i = 0; i < launched_order.size(); ++i) {
+    BOOST_TEST(shell.listed()[i] == launched_order[i]);
+    BOOST_TEST(numbered(listing.text, i), listing.text);
+  }
+  for (int again = 0; again < 3; ++again) {
+    auto next = shell.ExecuteLine("ring");
+    for (size_t i = 0; i < launched_order.size(); ++i) {
+      BOOST_TEST(numbered(next.text, i), next.text);
+    }
+  }
 
   // kill: the node dies without notice; asking it is a clear error, the rest carries on.
   const std::string victim = shell.listed()[2];
@@ -339,6 +381,7 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST(killed.exit_code == 0);
   BOOST_TEST(Has(killed.text, "killed " + victim + " without notice"), killed.text);
   BOOST_TEST(ring.launcher.size() == 5u);
+  BOOST_TEST((ring_file() == launched()));
   auto dead = shell.ExecuteLine("info " + victim);
   BOOST_TEST(dead.exit_code == 2);
   BOOST_TEST(Has(dead.text, "error: unavailable: chord.info on " + victim), dead.text);
@@ -368,6 +411,8 @@ BOOST_AUTO_TEST_CASE(join_kill_and_leave_through_the_launcher) {
   BOOST_TEST(Has(left.text, leaver + " left the ring gracefully"), left.text);
   BOOST_TEST(ring.launcher.size() == 4u);
   BOOST_REQUIRE(WaitForRing(&ring.transport, ring.launcher.addresses(), 4).empty());
+  BOOST_TEST((ring_file() == launched()));
+  BOOST_TEST(std::system(("rm -rf '" + std::string(dir) + "'").c_str()) == 0);
   BOOST_TEST(shell.ExecuteLine("get survivor").exit_code == 0);
 
   // Nodes this launcher did not start cannot be stopped from here.
@@ -395,4 +440,46 @@ BOOST_AUTO_TEST_CASE(no_member_answers_is_a_clear_message) {
   chord::Shell empty(&transport, {}, nullptr);
   BOOST_TEST(Has(empty.ExecuteLine("ring").text, "no ring member is known"));
   BOOST_TEST(Has(empty.ExecuteLine("stats").text, "no ring member is known"));
+}
+
+// `call`'s argument typing, without a ring: each signature type from a word.
+BOOST_AUTO_TEST_CASE(call_types_arguments_from_the_signature) {
+  auto params = chord::TypedParams(
+      {"int", "i8", "boolean", "double", "string", "base64", "array", "struct"},
+      {"-7", "9000000000", "true", "2.5", "two words", "\x01\xff", "[1, \"a\", [true], 5000000000]",
+       "{\"name\": \"x\\u00e9\\ud83d\\ude00\", \"n\": 1.5}"});
+  BOOST_REQUIRE_MESSAGE(params.ok(), params.status().ToString());
+  const xmlrpc_c::paramList& p = params.value();
+  BOOST_TEST(p.getInt(0) == -7);
+  BOOST_TEST(p.getI8(1) == 9000000000LL);
+  BOOST_TEST(p.getBoolean(2));
+  BOOST_TEST(p.getDouble(3) == 2.5);
+  BOOST_TEST(p.getString(4) == "two words");
+  BOOST_TEST(p.getBytestring(5).size() == 2u);
+  BOOST_TEST(chord::ValueToJson(p[6]) == "[1,\"a\",[true],5000000000]");
+  BOOST_TEST(chord::ValueToJson(p[7]) == "{\"n\":1.5,\"name\":\"x\xc3\xa9\xf0\x9f\x98\x80\"}");
+
+  for (auto [type, word] :
+       std::vector<std::pair<std::string, std::string>>{{"int", "x"},
+                                                        {"int", "4000000000"},
+                                                        {"boolean", "maybe"},
+                                                        {"double", "1.5x"},
+                                                        {"array", "{}"},
+                                                        {"struct", "[1"},
+                                                        {"struct", std::string(100, '[')}}) {
+    auto wrong = chord::TypedParams({type}, {word});
+    BOOST_TEST(!wrong.ok(), type << " " << word);
+    BOOST_TEST(wrong.status().code() == chord::ErrorCode::kBadArgument);
+    BOOST_TEST(Has(wrong.status().message(), "argument 1 must be " + type),
+               wrong.status().message());
+  }
+  // The alternative with as many arguments as given; without a signature, strings.
+  xmlrpc_c::value signatures = xmlrpc_c::value_array(
+      {xmlrpc_c::value_array({xmlrpc_c::value_string("struct"), xmlrpc_c::value_string("string")}),
+       xmlrpc_c::value_array({xmlrpc_c::value_string("struct"), xmlrpc_c::value_string("string"),
+                              xmlrpc_c::value_string("int")})});
+  BOOST_TEST(chord::ArgumentTypes("m", signatures, 2).value().back() == "int");
+  BOOST_TEST(
+      Has(chord::ArgumentTypes("m", signatures, 3).status().message(), "m string | m string int"));
+  BOOST_TEST(chord::ArgumentTypes("m", xmlrpc_c::value_string("undef"), 2).value().size() == 2u);
 }
