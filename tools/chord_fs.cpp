@@ -35,8 +35,10 @@ constexpr char kUsage[] =
     "Unmount with `fusermount3 -u MOUNTPOINT` (or Ctrl-C with -f).\n"
     "\n"
     "options:\n"
-    "  --ring FILE             ring members, one HOST:PORT a line (default ring.txt)\n"
-    "  --node HOST:PORT        one member (calls fail over only with --ring)\n"
+    "  --ring FILE             ring members, one HOST:PORT a line (default ring.txt unless\n"
+    "                          --node is given); calls fail over among them\n"
+    "  --node HOST:PORT        the entry node: asked first (with --ring, the ring's members\n"
+    "                          take over when it does not answer)\n"
     "  --secret-file FILE      sign every call with the ring's secret\n"
     "  -f, --foreground        stay in the foreground (default: run as a daemon)\n"
     "  -o OPTIONS              FUSE mount options (e.g. allow_other, ro)\n"
@@ -144,8 +146,6 @@ int ParseArgs(int argc, char** argv, Options* options) {
       return Usage("unknown option or bad value: " + option + " " + value);
   }
   if (options->mount_point.empty()) return Usage("give a mount point");
-  if (!options->node.empty() && !options->ring_file.empty())
-    return Usage("give --node or --ring, not both");
   if (!options->node.empty() && !chord::ParseHostPort(options->node, nullptr, nullptr)) {
     return Usage("--node wants HOST:PORT, not '" + options->node + "'");
   }
@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
     options.transport.secret = secret.value();
   }
   std::vector<std::string> members = {options.node};
-  if (options.node.empty()) {
+  options.store.entry = options.node;
+  if (options.node.empty() || !options.ring_file.empty()) {
     auto read = ReadRingFile(options.ring_file.empty() ? "ring.txt" : options.ring_file);
     if (!read.ok()) {
       std::cerr << "chord-fs: " << read.status().message() << "\n";

@@ -159,14 +159,20 @@ void FsStore::Return(std::unique_ptr<DhtClient> client) {
 }
 
 template <typename T>
-Result<T> FsStore::Retry(const std::function<Result<T>(DhtClient*)>& call) {
+Result<T> FsStore::Retry(const std::function<Result<T>(DhtClient*, const std::string&)>& call) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
   auto pause = std::chrono::milliseconds(50);
   while (true) {  // bounded by the deadline
     Result<T> result = [&] {
       Lease lease(this);
-      return call(lease.get());
+      const std::string entry = Entry();
+      if (!entry.empty()) {
+        auto answer = call(lease.get(), entry);
+        if (answer.ok() || answer.status().code() != ErrorCode::kUnavailable) return answer;
+        EntryFailed(entry);
+      }
+      return call(lease.get(), "");  // any member, with the client's fail-over
     }();
     if (result.ok() || result.status().code() != ErrorCode::kUnavailable) return result;
     if (std::chrono::steady_clock::now() + pause >= deadline) return result;
@@ -175,19 +181,36 @@ Result<T> FsStore::Retry(const std::function<Result<T>(DhtClient*)>& call) {
   }
 }
 
+std::string FsStore::Entry() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (options_.entry.empty() || std::chrono::steady_clock::now() < entry_down_until_) return "";
+  return options_.entry;
+}
+
+void FsStore::EntryFailed(const std::string& entry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Members are tried instead for a while; then the entry node is given another chance.
+  entry_down_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  (void)entry;
+}
+
 Result<DhtValue> FsStore::GetValue(const std::string& key) {
-  auto got = Retry<DhtReply>([&](DhtClient* c) { return c->Get(key); });
+  auto got =
+      Retry<DhtReply>([&](DhtClient* c, const std::string& via) { return c->Get(key, via); });
   if (!got.ok()) return got.status();
   if (!got->ok) return Status::NotFound("no key '" + key + "'");
   return got->value;
 }
 
 Status FsStore::SetValue(const std::string& key, const DhtValue& value, int ttl_s) {
-  return Retry<DhtReply>([&](DhtClient* c) { return c->Set(key, value, ttl_s); }).status();
+  return Retry<DhtReply>(
+             [&](DhtClient* c, const std::string& via) { return c->Set(key, value, ttl_s, via); })
+      .status();
 }
 
 Status FsStore::RemoveKey(const std::string& key) {
-  return Retry<DhtReply>([&](DhtClient* c) { return c->Remove(key); }).status();
+  return Retry<DhtReply>([&](DhtClient* c, const std::string& via) { return c->Remove(key, via); })
+      .status();
 }
 
 Status FsStore::EnsureRoot() {
@@ -196,8 +219,8 @@ Status FsStore::EnsureRoot() {
   FsDir dir;
   dir.mtime_ns = NowNs();
   // add, not set: two mounts starting at once must not wipe each other's first entries.
-  auto added = Retry<DhtReply>([&](DhtClient* c) {
-    return c->Add(DirKey("/"), DhtValue{EncodeDir(dir), true});
+  auto added = Retry<DhtReply>([&](DhtClient* c, const std::string& via) {
+    return c->Add(DirKey("/"), DhtValue{EncodeDir(dir), true}, 0, via);
   });
   return added.status();
 }
@@ -257,8 +280,8 @@ Status FsStore::Lock(const std::string& key, const std::string& token) {
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.timeout_ms);
   static thread_local std::mt19937 random(std::random_device{}());
   while (true) {  // bounded by the deadline
-    auto added = Retry<DhtReply>([&](DhtClient* c) {
-      return c->Add(key, DhtValue{token, false}, options_.lock_ttl_s);
+    auto added = Retry<DhtReply>([&](DhtClient* c, const std::string& via) {
+      return c->Add(key, DhtValue{token, false}, options_.lock_ttl_s, via);
     });
     if (!added.ok()) return added.status();
     if (added->ok) return Status::Ok();
@@ -289,6 +312,43 @@ Status FsStore::UpdateDir(const std::string& path, const std::function<Status(Fs
   }();
   RemoveKey(lock_key);  // if this fails, the lock's ttl frees it
   return status;
+}
+
+Status FsStore::LinkFile(const std::string& name) {
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= name.size();) {  // one component per turn
+    size_t slash = std::min(name.find('/', start), name.size());
+    parts.push_back(name.substr(start, slash - start));
+    start = slash + 1;
+  }
+  for (const auto& part : parts) {
+    if (part.empty() || part == "." || part == "..") {
+      return Status::BadArgument("'" + name + "' is not a path of the mount");
+    }
+  }
+  if (name.rfind("chord-fs/", 0) == 0) return Status::BadArgument("chord-fs keeps its own keys");
+  if (Status root = EnsureRoot(); !root.ok()) return root;
+  std::string dir = "/";
+  for (size_t i = 0; i < parts.size(); ++i) {  // bounded by the components
+    const bool last = i + 1 == parts.size();
+    const std::string child = JoinPath(dir, parts[i]);
+    Status status = UpdateDir(dir, [&](FsDir* record) -> Status {
+      const FsEntry* entry = record->Find(parts[i]);
+      if (entry)
+        return entry->type == (last ? 'f' : 'd') ? Status::Ok()
+                                                 : Status::NotFound(child + " is taken");
+      if (!last) {
+        FsDir made;
+        made.mtime_ns = NowNs();
+        if (Status stored = PutDir(child, made); !stored.ok()) return stored;
+      }
+      record->Put({last ? 'f' : 'd', parts[i], ""});
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    dir = child;
+  }
+  return Status::Ok();
 }
 
 }  // namespace chord

@@ -10,8 +10,10 @@
 // change to a directory holds its lock, a key added with dht.add ("...#lock", 10 s ttl, so a
 // crashed holder cannot block it for longer), so two mounts never lose each other's entries.
 //
-// Faults: every call is retried on "unavailable" (a dead member, an owner that just crashed and
-// whose successor has not taken over yet) until the options' time-out, then fails Unavailable.
+// Calls go to the entry node if one is given, else to a random member; when the node asked does
+// not answer, to the other members (DhtClient's fail-over). Faults: every call is retried on
+// "unavailable" (a dead member, an owner that just crashed and whose successor has not taken over
+// yet) until the options' time-out, then fails Unavailable.
 //
 // Thread-safety: every method is safe from any number of threads (each call borrows its own
 // DhtClient). Lifetime: the Transport must outlive the store.
@@ -36,6 +38,7 @@ struct FsStoreOptions {
   size_t chunk_bytes = 256 * 1024;  // chunk size of the files the mount writes
   int timeout_ms = 15000;           // how long an operation retries an unavailable ring
   int lock_ttl_s = 10;              // life of a directory lock whose holder died
+  std::string entry;                // member asked first ("": a random member each call)
 };
 
 struct FsEntry {
@@ -95,6 +98,12 @@ class FsStore {
   // writes it back if `change` returned ok (with mtime now). NotFound if there is no record.
   Status UpdateDir(const std::string& path, const std::function<Status(FsDir*)>& change);
 
+  // Lists the file stored at DHT name `name` (by `chord put-file`) in the mount's tree: the
+  // directories of "a/b/c" are created if missing and "c" is added to "/a/b". Errors:
+  // BadArgument if `name` is no path (an empty, "." or ".." component, or under chord-fs/);
+  // NotFound if a component is a file; any error of the ring.
+  Status LinkFile(const std::string& name);
+
   const FsStoreOptions& options() const { return options_; }
 
  private:
@@ -104,7 +113,10 @@ class FsStore {
   void Return(std::unique_ptr<DhtClient> client);
   // Runs `call` until it does not fail as unavailable or the time-out passes.
   template <typename T>
-  Result<T> Retry(const std::function<Result<T>(DhtClient*)>& call);
+  Result<T> Retry(const std::function<Result<T>(DhtClient*, const std::string& via)>& call);
+  // The entry node, unless it failed in the last few seconds ("": any member).
+  std::string Entry();
+  void EntryFailed(const std::string& entry);
   Result<DhtValue> GetValue(const std::string& key);  // NotFound if absent
   Status SetValue(const std::string& key, const DhtValue& value, int ttl_s = 0);
   Status RemoveKey(const std::string& key);
@@ -114,8 +126,9 @@ class FsStore {
   const std::vector<std::string> members_;
   const FsStoreOptions options_;
   std::mutex mutex_;
-  std::vector<std::unique_ptr<DhtClient>> idle_;  // guarded by mutex_
-  uint64_t seed_ = 0;                             // guarded by mutex_
+  std::vector<std::unique_ptr<DhtClient>> idle_;            // guarded by mutex_
+  uint64_t seed_ = 0;                                       // guarded by mutex_
+  std::chrono::steady_clock::time_point entry_down_until_;  // guarded by mutex_
 };
 
 }  // namespace chord
