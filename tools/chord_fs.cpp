@@ -190,8 +190,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   chord::FileSystem file_system(&store, options.fs);
-  std::vector<std::string> fuse_args = {"chord-fs", options.mount_point, "-o",
-                                        "fsname=chord,subtype=chord,default_permissions"};
+  std::vector<std::string> fuse_args = {
+      "chord-fs", options.mount_point, "-o",
+      "fsname=chord,subtype=chord,default_permissions,max_threads=16"};
   fuse_args.insert(fuse_args.end(), options.fuse_flags.begin(), options.fuse_flags.end());
   int exit_code = chord::RunFuse(&file_system, fuse_args);
   file_system.Stop();
