@@ -265,14 +265,15 @@ int FileSystem::Unlink(const std::string& path) {
   Forget(path);
   if (type == 'l') return 0;
   const bool listed = type == 'f';
+  std::shared_ptr<OpenFile> open;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = open_.find(path);
-    if (it != open_.end()) {  // its handles go on reading; nothing is stored at close
-      std::lock_guard<std::mutex> file_lock(it->second->mutex);
-      it->second->unlinked = true;
-      open_.erase(it);
-    }
+    if (it != open_.end()) open = it->second, open_.erase(it);
+  }
+  if (open) {  // its handles go on reading; nothing is stored at close
+    std::lock_guard<std::mutex> lock(open->mutex);
+    open->unlinked = true;
   }
   auto info = store_->GetManifest(path);
   if (!info.ok()) {
@@ -431,7 +432,10 @@ int FileSystem::SetMtime(const std::string& path, int64_t mtime_ns) {
   if (int error = Lookup(path, &attr)) return error;
   Status status;
   if (attr.type == 'd') {
-    status = store_->UpdateDir(path, [](FsDir*) { return Status::Ok(); });  // mtime: now
+    status = store_->UpdateDir(path, [&](FsDir* dir) {
+      dir->mtime_ns = mtime_ns;
+      return Status::Ok();
+    });
   } else if (attr.type == 'f') {
     if (auto file = Opened(path)) {
       std::lock_guard<std::mutex> lock(file->mutex);
@@ -685,16 +689,20 @@ int FileSystem::Release(uint64_t handle) {
   auto* h = reinterpret_cast<Handle*>(handle);
   std::shared_ptr<OpenFile> file = std::move(h->file);
   delete h;
-  bool last = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    last = --file->handles == 0;
-    auto it = open_.find(file->path);
-    if (last && it != open_.end() && it->second == file) open_.erase(it);
+    if (--file->handles > 0) return 0;
   }
-  if (!last) return 0;
-  std::lock_guard<std::mutex> lock(file->mutex);
-  return Upload(file.get());  // a failed flush gets one more try; errors here are unseen
+  int error = 0;
+  {
+    std::lock_guard<std::mutex> lock(file->mutex);
+    error = Upload(file.get());  // a failed flush gets one more try; errors here are unseen
+  }
+  // Dropped only now: an open meanwhile shares this state instead of reading the old version.
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = open_.find(file->path);
+  if (file->handles == 0 && it != open_.end() && it->second == file) open_.erase(it);
+  return error;
 }
 
 }  // namespace chord

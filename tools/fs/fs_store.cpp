@@ -307,7 +307,7 @@ Status FsStore::UpdateDir(const std::string& path, const std::function<Status(Fs
     FsDir edited = dir.value();
     Status changed = change(&edited);
     if (!changed.ok()) return changed;
-    edited.mtime_ns = NowNs();
+    if (edited.mtime_ns == dir->mtime_ns) edited.mtime_ns = NowNs();  // unless `change` set it
     return PutDir(path, edited);
   }();
   RemoveKey(lock_key);  // if this fails, the lock's ttl frees it

@@ -95,7 +95,8 @@ class FsStore {
   Status PutDir(const std::string& path, const FsDir& dir);
   Status RemoveDir(const std::string& path);
   // Reads the record of `path` under its lock, lets `change` edit it (and do other calls), and
-  // writes it back if `change` returned ok (with mtime now). NotFound if there is no record.
+  // writes it back if `change` returned ok (with mtime now, unless `change` set one). NotFound
+  // if there is no record.
   Status UpdateDir(const std::string& path, const std::function<Status(FsDir*)>& change);
 
   // Lists the file stored at DHT name `name` (by `chord put-file`) in the mount's tree: the
