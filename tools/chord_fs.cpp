@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   chord::SetXmlSizeLimit(size_t(chord::kMaxValueBytesLimit) * 2 + (1u << 20));
 
-  // No thread is started before fuse_main daemonizes: the transport starts none, and the file
+  // No thread is started before RunFuse daemonizes: the transport starts none, and the file
   // system's workers start in FUSE's init.
   chord::XmlRpcTransport transport(options.transport);
   chord::FsStore store(&transport, members, options.store);
@@ -190,9 +190,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   chord::FileSystem file_system(&store, options.fs);
-  std::vector<std::string> fuse_args = {
-      "chord-fs", options.mount_point, "-o",
-      "fsname=chord,subtype=chord,default_permissions,max_threads=16"};
+  std::vector<std::string> fuse_args = {"chord-fs", options.mount_point, "-o",
+                                        "fsname=chord,subtype=chord,default_permissions"};
   fuse_args.insert(fuse_args.end(), options.fuse_flags.begin(), options.fuse_flags.end());
   int exit_code = chord::RunFuse(&file_system, fuse_args);
   file_system.Stop();

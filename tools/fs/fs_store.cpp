@@ -305,9 +305,9 @@ Status FsStore::UpdateDir(const std::string& path, const std::function<Status(Fs
     auto dir = GetDir(path);
     if (!dir.ok()) return dir.status();
     FsDir edited = dir.value();
+    edited.mtime_ns = NowNs();  // unless `change` sets another
     Status changed = change(&edited);
     if (!changed.ok()) return changed;
-    if (edited.mtime_ns == dir->mtime_ns) edited.mtime_ns = NowNs();  // unless `change` set it
     return PutDir(path, edited);
   }();
   RemoveKey(lock_key);  // if this fails, the lock's ttl frees it

@@ -1,14 +1,18 @@
 #include "tools/fs/fuse_adapter.h"
 
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312  // 3.12: the fuse_loop_cfg_* interface
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <sys/statvfs.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
 namespace chord {
 namespace {
+
+constexpr unsigned kMaxFuseThreads = 16;  // operations served at once
 
 FileSystem* Fs() { return static_cast<FileSystem*>(fuse_get_context()->private_data); }
 
@@ -169,12 +173,39 @@ fuse_operations Operations() {
 
 }  // namespace
 
-int RunFuse(FileSystem* file_system, const std::vector<std::string>& fuse_args) {
+int RunFuse(FileSystem* file_system, const std::vector<std::string>& arguments) {
+  // fuse_main's own loop set-up in libfuse 3.14.0 warns about an invalid thread count; this is
+  // the same sequence with the loop configured here.
   std::vector<char*> argv;
-  for (const auto& a : fuse_args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  fuse_args args = FUSE_ARGS_INIT(int(arguments.size()), argv.data());
+  fuse_cmdline_opts opts;
+  if (fuse_parse_cmdline(&args, &opts) != 0) return 1;
+  int result = 1;
   const fuse_operations ops = Operations();
-  return fuse_main(int(fuse_args.size()), argv.data(), &ops, file_system);
+  fuse* f = opts.mountpoint ? fuse_new(&args, &ops, sizeof ops, file_system) : nullptr;
+  if (f && fuse_mount(f, opts.mountpoint) == 0) {
+    fuse_session* session = fuse_get_session(f);
+    if (fuse_daemonize(opts.foreground) == 0 && fuse_set_signal_handlers(session) == 0) {
+      if (opts.singlethread) {
+        result = fuse_loop(f) == 0 ? 0 : 1;
+      } else {
+        fuse_loop_config* config = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(config, opts.clone_fd);
+        fuse_loop_cfg_set_idle_threads(config, 10);
+        fuse_loop_cfg_set_max_threads(config, kMaxFuseThreads);
+        result = fuse_loop_mt(f, config) == 0 ? 0 : 1;
+        fuse_loop_cfg_destroy(config);
+      }
+      fuse_remove_signal_handlers(session);
+    }
+    fuse_unmount(f);
+  }
+  if (f) fuse_destroy(f);
+  free(opts.mountpoint);
+  fuse_opt_free_args(&args);
+  return result;
 }
 
 }  // namespace chord

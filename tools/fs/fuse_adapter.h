@@ -7,7 +7,7 @@
 //
 // Thread-safety: the operations run on FUSE's threads; FileSystem is thread-safe.
 // Lifetime: RunFuse() returns once the mount is gone (fusermount3 -u, SIGINT, SIGTERM); the
-// file system is started by FUSE's init (after fuse_main has daemonized, so that the worker
+// file system is started by FUSE's init (after RunFuse has daemonized, so that the worker
 // threads belong to the process that serves) and stopped by its destroy.
 #ifndef CHORD_TOOLS_FS_FUSE_ADAPTER_H_
 #define CHORD_TOOLS_FS_FUSE_ADAPTER_H_
@@ -19,8 +19,9 @@
 
 namespace chord {
 
-// Runs fuse_main with `fuse_args` (argv[0], the mount point, -f, -o ...); returns its exit code.
-int RunFuse(FileSystem* file_system, const std::vector<std::string>& fuse_args);
+// Mounts and serves as fuse_main does, with `arguments` (argv[0], the mount point, -f, -o ...);
+// returns 0 after a clean unmount, 1 if the mount or the loop failed.
+int RunFuse(FileSystem* file_system, const std::vector<std::string>& arguments);
 
 }  // namespace chord
 
