@@ -36,10 +36,18 @@ namespace {
 // A Status carrying an errno through FsStore::UpdateDir's callback.
 Status Errno(int error) { return Status(ErrorCode::kRefused, std::to_string(error)); }
 
-void FillStat(char type, uint64_t size, uint32_t mode, int64_t mtime_ns, struct stat* st) {
+// A directory's link count as on a local disk (find and fts rely on it): ".", its name in the
+// parent, and ".." of each subdirectory.
+uint32_t Links(const FsDir& dir) {
+  return 2 + uint32_t(std::count_if(dir.entries.begin(), dir.entries.end(),
+                                    [](const FsEntry& e) { return e.type == 'd'; }));
+}
+
+void FillStat(char type, uint64_t size, uint32_t mode, int64_t mtime_ns, uint32_t links,
+              struct stat* st) {
   std::memset(st, 0, sizeof *st);
   st->st_mode = (type == 'd' ? S_IFDIR : type == 'l' ? S_IFLNK : S_IFREG) | (mode & 07777);
-  st->st_nlink = type == 'd' ? 2 : 1;
+  st->st_nlink = links;
   st->st_size = off_t(size);
   st->st_blksize = 128 * 1024;
   st->st_blocks = blkcnt_t((size + 511) / 512);
@@ -150,7 +158,7 @@ int FileSystem::Lookup(const std::string& path, Attr* attr, std::string* link_ta
   if (path == "/") {
     auto root = CachedDir("/", false);
     if (!root.ok()) return -ErrnoOf(root.status());
-    *attr = {'d', 0, root->mode, root->mtime_ns};
+    *attr = {'d', 0, root->mode, root->mtime_ns, Links(root.value())};
     return 0;
   }
   if (auto file = Opened(path)) {
@@ -175,7 +183,7 @@ int FileSystem::Lookup(const std::string& path, Attr* attr, std::string* link_ta
   if (entry && entry->type == 'd') {
     auto dir = CachedDir(path, false);
     if (!dir.ok()) return -ErrnoOf(dir.status());
-    *attr = {'d', 0, dir->mode, dir->mtime_ns};
+    *attr = {'d', 0, dir->mode, dir->mtime_ns, Links(dir.value())};
     return 0;
   }
   // A listed file, or one stored by `chord put-file` under this name and not listed.
@@ -197,7 +205,7 @@ int FileSystem::GetAttr(const std::string& path, uint64_t handle, struct stat* s
   } else if (int error = Lookup(path, &attr)) {
     return error;
   }
-  FillStat(attr.type, attr.size, attr.mode, attr.mtime_ns, st);
+  FillStat(attr.type, attr.size, attr.mode, attr.mtime_ns, attr.links, st);
   return 0;
 }
 

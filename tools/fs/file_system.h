@@ -84,6 +84,7 @@ class FileSystem {
     uint64_t size = 0;
     uint32_t mode = 0644;
     int64_t mtime_ns = 0;
+    uint32_t links = 1;
   };
   template <typename T>
   struct Cached {
