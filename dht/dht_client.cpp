@@ -213,7 +213,7 @@ Result<DhtFileInfo> ParseFileManifest(const std::string& text) {
     if (name == "size") info.size = value, ++seen;
     if (name == "chunks") info.chunks = value, ++seen;
     if (name == "chunk-bytes") info.chunk_bytes = value, ++seen;
-    if (name == "mode") info.mode = uint32_t(value & 07777);
+    if (name == "mode") info.mode = uint32_t(value & 0177777);
     if (name == "mtime-ns") info.mtime_ns = int64_t(value);
   }
   if (seen != 4 || info.chunk_bytes == 0 ||

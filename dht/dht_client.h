@@ -53,7 +53,7 @@ struct DhtFileInfo {
   uint64_t chunk_bytes = 0;
   std::string sha1;  // hex
   // Optional (0 or empty: absent from the manifest; PutFile leaves them so).
-  uint32_t mode = 0;         // permission bits (e.g. 0644)
+  uint32_t mode = 0;         // st_mode: type and permission bits (e.g. 0100644)
   int64_t mtime_ns = 0;      // modification time, ns since the epoch
   std::string chunk_prefix;  // chunks at PREFIX#chunk-I; empty: at NAME#chunk-I
 };

@@ -52,12 +52,12 @@ BOOST_AUTO_TEST_CASE(manifests_with_optional_lines_stay_readable) {
   BOOST_TEST(chord::FileManifest(info) ==
              "chord-file 1\nsize 600000\nchunks 3\nchunk-bytes 262144\nsha1 " + info.sha1 + "\n");
   BOOST_TEST(chord::DhtClient::ChunkKey(info, "a/b", 2) == "a/b#chunk-2");
-  info.mode = 0640;
+  info.mode = 0100640;
   info.mtime_ns = 42;
   info.chunk_prefix = "chord-fs/data/0123456789abcdef";
   auto parsed = chord::ParseFileManifest(chord::FileManifest(info));
   BOOST_REQUIRE(parsed.ok());
-  BOOST_TEST(parsed->mode == 0640u);
+  BOOST_TEST(parsed->mode == 0100640u);
   BOOST_TEST(parsed->mtime_ns == 42);
   BOOST_TEST(parsed->chunk_prefix == info.chunk_prefix);
   BOOST_TEST(parsed->size == info.size);

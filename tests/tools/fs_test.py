@@ -146,6 +146,8 @@ def check_consistency(m1, m2, check):
     os.utime(a, (1000000000, 1000000000))
     with open(b) as f:  # an open revalidates (attributes are otherwise cached for 1 s)
         check(int(os.fstat(f.fileno()).st_mtime) == 1000000000, "mtime set on m1, seen on m2")
+    os.chmod(b, 0)
+    check(os.stat(b).st_mode & 0o7777 == 0, "chmod 000 is kept, not taken for 'no mode'")
 
 
 def check_random_io(m1, m2, check):
@@ -298,6 +300,16 @@ def check_put_get_file(chord, ring_file, m1, m2, directory, check):
         check(f.read() == "stored by chord put-file\n", "put-file content through the mount")
     with open(os.path.join(m1, "docs/by-mount.txt"), "w") as f:
         f.write("written into the mount\n")
+    # Renamed in the mount, then the old name stored again: the renamed file keeps its content.
+    os.rename(os.path.join(m1, "docs/put.txt"), os.path.join(m1, "docs/moved.txt"))
+    with open(local, "w") as f:
+        f.write("stored again under the old name\n")
+    check(run([chord, "--ring", ring_file, "put-file", local, "docs/put.txt"]).returncode == 0,
+          "put-file again")
+    with open(os.path.join(m2, "docs/moved.txt")) as f:
+        check(f.read() == "stored by chord put-file\n", "a renamed put-file file keeps its chunks")
+    with open(os.path.join(m2, "docs/put.txt")) as f:
+        check(f.read() == "stored again under the old name\n", "the new put-file file")
     out = os.path.join(directory, "got.txt")
     got = run([chord, "--ring", ring_file, "get-file", "docs/by-mount.txt", out])
     check(got.returncode == 0, "get-file: %s" % got.stderr)

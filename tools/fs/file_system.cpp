@@ -102,7 +102,7 @@ DhtFileInfo FileSystem::EmptyFile(uint32_t mode) const {
   DhtFileInfo info;
   info.chunk_bytes = store_->options().chunk_bytes;
   info.sha1 = Sha1().HexDigest();
-  info.mode = mode & 07777;
+  info.mode = S_IFREG | (mode & 07777);  // never 0, which would mean "no mode stored"
   info.mtime_ns = NowNs();
   return info;
 }
@@ -326,8 +326,11 @@ Status FileSystem::MoveTree(const std::string& from, const std::string& to) {
     } else if (e.type == 'f') {
       auto info = store_->GetManifest(child_from);
       if (!info.ok()) continue;  // removed meanwhile
-      status = store_->PutManifest(child_to, info.value());
+      auto owned = store_->OwnChunks(child_from, info.value());
+      status = owned.status();
+      if (owned.ok()) status = store_->PutManifest(child_to, owned.value());
       if (status.ok()) status = store_->RemoveManifest(child_from);
+      if (status.ok() && info->chunk_prefix.empty()) DropChunksLater(child_from, info.value());
     }
   }
   if (!status.ok()) return status;
@@ -357,12 +360,13 @@ int FileSystem::Rename(const std::string& from, const std::string& to, bool no_r
     if (info.ok()) replaced = info.value(), drop_replaced = true;
   }
   MoveOpenFiles(from, to);
-  DhtFileInfo moved;
+  DhtFileInfo original, moved;  // the source's version, and the same with chunks of its own
   Status status;
   if (source.type == 'd') {
     status = MoveTree(from, to);
   } else if (source.type == 'f') {
     auto info = store_->GetManifest(from);
+    if (info.ok()) original = info.value(), info = store_->OwnChunks(from, info.value());
     status = info.status();
     if (info.ok()) moved = info.value(), status = store_->PutManifest(to, moved);
   }
@@ -391,6 +395,7 @@ int FileSystem::Rename(const std::string& from, const std::string& to, bool no_r
   Forget(to);
   if (!status.ok()) return -ErrnoOf(status);
   if (drop_replaced && replaced.chunk_prefix != moved.chunk_prefix) DropChunksLater(to, replaced);
+  if (source.type == 'f' && original.chunk_prefix.empty()) DropChunksLater(from, original);
   return 0;
 }
 
@@ -422,12 +427,12 @@ int FileSystem::Chmod(const std::string& path, mode_t mode) {
   } else if (attr.type == 'f') {
     if (auto file = Opened(path)) {
       std::lock_guard<std::mutex> lock(file->mutex);
-      file->info.mode = mode & 07777;
+      file->info.mode = S_IFREG | (mode & 07777);
     }
     auto info = store_->GetManifest(path);
     status = info.status();
     if (info.ok()) {
-      info->mode = mode & 07777;
+      info->mode = S_IFREG | (mode & 07777);
       status = store_->PutManifest(path, info.value());
     }
   }
@@ -617,7 +622,7 @@ int FileSystem::Upload(OpenFile* file) {
   info.chunk_bytes = store_->options().chunk_bytes;
   info.size = file->size;
   info.chunks = (info.size + info.chunk_bytes - 1) / info.chunk_bytes;
-  info.mode = file->info.mode ? file->info.mode : 0644;
+  info.mode = file->info.mode ? file->info.mode : S_IFREG | 0644;
   info.mtime_ns = file->mtime_ns;
   info.chunk_prefix = store_->NewChunkPrefix();
   std::string path;

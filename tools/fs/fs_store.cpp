@@ -263,6 +263,19 @@ std::string FsStore::NewChunkPrefix() {
   return kDataPrefix + std::string(hex);
 }
 
+Result<DhtFileInfo> FsStore::OwnChunks(const std::string& path, DhtFileInfo info) {
+  if (!info.chunk_prefix.empty()) return info;
+  DhtFileInfo copy = info;
+  copy.chunk_prefix = NewChunkPrefix();
+  for (uint64_t i = 0; i < info.chunks; ++i) {  // one chunk at a time: a rare case
+    auto chunk = GetChunk(path, info, i);
+    if (!chunk.ok()) return chunk.status();
+    Status stored = PutChunk(DhtClient::ChunkKey(copy, FileKey(path), i), chunk.value());
+    if (!stored.ok()) return stored;
+  }
+  return copy;
+}
+
 Result<FsDir> FsStore::GetDir(const std::string& path) {
   auto value = GetValue(DirKey(path));
   if (!value.ok()) return value.status();

@@ -89,6 +89,10 @@ class FsStore {
   void RemoveChunks(const std::string& path, const DhtFileInfo& info);
   // A fresh chunk prefix for a new version of a file.
   std::string NewChunkPrefix();
+  // The version `info` of the file `path` with its chunks under a prefix of their own: a file
+  // stored by put-file has them under its name, which a rename would leave behind (and a later
+  // put-file of the old name would overwrite), so they are copied to a fresh prefix.
+  Result<DhtFileInfo> OwnChunks(const std::string& path, DhtFileInfo info);
 
   // Directories. GetDir: NotFound if there is no record.
   Result<FsDir> GetDir(const std::string& path);
