@@ -337,6 +337,26 @@ Status FileSystem::MoveTree(const std::string& from, const std::string& to) {
   return store_->RemoveDir(from);
 }
 
+Status FileSystem::MoveEntry(const std::string& from, const std::string& to, const FsEntry& entry) {
+  if (ParentPath(from) == ParentPath(to)) {
+    return store_->UpdateDir(ParentPath(to), [&](FsDir* parent) {
+      parent->Erase(BaseName(from));
+      parent->Put(entry);
+      return Status::Ok();
+    });
+  }
+  // The new name first: a crash in between leaves two names, never none.
+  Status status = store_->UpdateDir(ParentPath(to), [&](FsDir* parent) {
+    parent->Put(entry);
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return store_->UpdateDir(ParentPath(from), [&](FsDir* parent) {
+    parent->Erase(BaseName(from));
+    return Status::Ok();
+  });
+}
+
 int FileSystem::Rename(const std::string& from, const std::string& to, bool no_replace) {
   if (from == to) return 0;
   if (to.rfind(from + "/", 0) == 0) return -EINVAL;  // a directory into itself
@@ -371,25 +391,7 @@ int FileSystem::Rename(const std::string& from, const std::string& to, bool no_r
     if (info.ok()) moved = info.value(), status = store_->PutManifest(to, moved);
   }
   if (!status.ok()) return -ErrnoOf(status);
-  const FsEntry entry{source.type, BaseName(to), link_target};
-  if (ParentPath(from) == ParentPath(to)) {
-    status = store_->UpdateDir(ParentPath(to), [&](FsDir* parent) {
-      parent->Erase(BaseName(from));
-      parent->Put(entry);
-      return Status::Ok();
-    });
-  } else {  // the new name first: a crash in between leaves two names, never none
-    status = store_->UpdateDir(ParentPath(to), [&](FsDir* parent) {
-      parent->Put(entry);
-      return Status::Ok();
-    });
-    if (status.ok()) {
-      status = store_->UpdateDir(ParentPath(from), [&](FsDir* parent) {
-        parent->Erase(BaseName(from));
-        return Status::Ok();
-      });
-    }
-  }
+  status = MoveEntry(from, to, {source.type, BaseName(to), link_target});
   if (status.ok() && source.type == 'f') status = store_->RemoveManifest(from);
   Forget(from);
   Forget(to);
@@ -616,6 +618,59 @@ int FileSystem::Truncate(const std::string& path, uint64_t handle, off_t size) {
   return error;
 }
 
+// Chunk writes in flight, shared with their jobs, so that a job finishing after the writer gave
+// up touches nothing of the writer's.
+struct FileSystem::Flight {
+  std::mutex mutex;
+  std::condition_variable done;
+  int in_flight = 0;
+  Status error;
+};
+
+bool FileSystem::WaitFlight(Flight* flight, int at_most) {
+  // Each chunk write retries for at most the store's time-out: a slot frees within a few.
+  const auto bound = std::chrono::milliseconds(3 * store_->options().timeout_ms + 10000);
+  std::unique_lock<std::mutex> lock(flight->mutex);
+  return flight->done.wait_for(lock, bound, [&] {
+    return flight->in_flight <= at_most || (at_most > 0 && !flight->error.ok());
+  });
+}
+
+Result<std::string> FileSystem::StoreChunks(int fd, const std::string& path,
+                                            const DhtFileInfo& info) {
+  auto flight = std::make_shared<Flight>();
+  Sha1 sha1;
+  for (uint64_t i = 0; i < info.chunks; ++i) {  // one chunk per turn
+    std::string bytes(std::min<uint64_t>(info.chunk_bytes, info.size - i * info.chunk_bytes), '\0');
+    if (pread(fd, &bytes[0], bytes.size(), off_t(i * info.chunk_bytes)) != ssize_t(bytes.size())) {
+      return Status::Internal("cannot read the local copy of " + path);
+    }
+    sha1.Update(bytes);
+    if (!WaitFlight(flight.get(), options_.uploads_in_flight - 1)) {
+      return Status::Unavailable("chunk writes of " + path + " do not finish");
+    }
+    {
+      std::lock_guard<std::mutex> lock(flight->mutex);
+      if (!flight->error.ok()) break;
+      ++flight->in_flight;
+    }
+    const std::string key = DhtClient::ChunkKey(info, FileKey(path), i);
+    pool_.Submit([this, flight, key, bytes = std::move(bytes)] {
+      Status stored = store_->PutChunk(key, bytes);
+      std::lock_guard<std::mutex> lock(flight->mutex);
+      --flight->in_flight;
+      if (!stored.ok() && flight->error.ok()) flight->error = stored;
+      flight->done.notify_all();
+    });
+  }
+  if (!WaitFlight(flight.get(), 0)) {
+    return Status::Unavailable("chunk writes of " + path + " do not finish");
+  }
+  std::lock_guard<std::mutex> lock(flight->mutex);
+  if (!flight->error.ok()) return flight->error;
+  return sha1.HexDigest();
+}
+
 int FileSystem::Upload(OpenFile* file) {
   if (!file->dirty || file->unlinked) return 0;
   DhtFileInfo info;
@@ -630,55 +685,13 @@ int FileSystem::Upload(OpenFile* file) {
     std::lock_guard<std::mutex> lock(mutex_);
     path = file->path;
   }
-  // Shared with the jobs, so that a job finishing after we gave up touches nothing of ours.
-  struct Flight {
-    std::mutex mutex;
-    std::condition_variable done;
-    int in_flight = 0;
-    Status error;
-  };
-  auto flight = std::make_shared<Flight>();
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(3 * store_->options().timeout_ms + 10000);
-  Sha1 sha1;
-  for (uint64_t i = 0; i < info.chunks; ++i) {
-    std::string bytes(std::min<uint64_t>(info.chunk_bytes, info.size - i * info.chunk_bytes), '\0');
-    if (pread(file->temp_fd, &bytes[0], bytes.size(), off_t(i * info.chunk_bytes)) !=
-        ssize_t(bytes.size())) {
-      return -EIO;
-    }
-    sha1.Update(bytes);
-    std::unique_lock<std::mutex> lock(flight->mutex);
-    if (!flight->done.wait_until(lock, deadline, [&] {
-          return flight->in_flight < options_.uploads_in_flight || !flight->error.ok();
-        })) {
-      return -EIO;
-    }
-    if (!flight->error.ok()) break;
-    ++flight->in_flight;
-    lock.unlock();
-    const std::string key = DhtClient::ChunkKey(info, FileKey(path), i);
-    pool_.Submit([this, flight, key, bytes = std::move(bytes)] {
-      Status stored = store_->PutChunk(key, bytes);
-      std::lock_guard<std::mutex> job_lock(flight->mutex);
-      --flight->in_flight;
-      if (!stored.ok() && flight->error.ok()) flight->error = stored;
-      flight->done.notify_all();
-    });
-  }
-  {
-    std::unique_lock<std::mutex> lock(flight->mutex);
-    if (!flight->done.wait_until(lock, deadline, [&] { return flight->in_flight == 0; })) {
-      return -EIO;
-    }
-    if (!flight->error.ok()) {
-      std::cerr << "chord-fs: storing " << path << ": " << flight->error.ToString() << "\n";
-      return -ErrnoOf(flight->error);
-    }
-  }
-  info.sha1 = sha1.HexDigest();
+  auto sha1 = StoreChunks(file->temp_fd, path, info);
+  Status stored = sha1.status();
   auto old = store_->GetManifest(path);  // what this version replaces, read just before
-  Status stored = store_->PutManifest(path, info);
+  if (stored.ok()) {
+    info.sha1 = sha1.value();
+    stored = store_->PutManifest(path, info);
+  }
   if (!stored.ok()) {
     std::cerr << "chord-fs: storing " << path << ": " << stored.ToString() << "\n";
     return -ErrnoOf(stored);

@@ -101,7 +101,16 @@ class FileSystem {
                bool* keep_cache);
   int Materialize(OpenFile* file, bool empty);  // file->mutex held
   int Upload(OpenFile* file);                   // file->mutex held
+  struct Flight;
+  // Until at most `at_most` chunk writes are in flight (or one failed, if at_most > 0); false if
+  // that takes longer than any chunk write may.
+  bool WaitFlight(Flight* flight, int at_most);
+  // Stores the chunks of the local copy `fd` as `info` names them, several in flight; returns
+  // their SHA-1.
+  Result<std::string> StoreChunks(int fd, const std::string& path, const DhtFileInfo& info);
   Status MoveTree(const std::string& from, const std::string& to);
+  // Replaces the entry `from` by `entry` (named as `to`) in the parent directories.
+  Status MoveEntry(const std::string& from, const std::string& to, const FsEntry& entry);
   void MoveOpenFiles(const std::string& from, const std::string& to);
   void DropChunksLater(const std::string& path, const DhtFileInfo& info);
   DhtFileInfo EmptyFile(uint32_t mode) const;
