@@ -476,8 +476,8 @@ int FileSystem::Create(const std::string& path, mode_t mode, uint64_t* handle) {
     if (entry) {  // created elsewhere a moment ago: open that one
       auto existing = store_->GetManifest(path);
       if (existing.ok()) info = existing.value();
-      return existing.status();
-    }
+      if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
+    }  // a listed name without a manifest (removed with `chord remove`) is made anew
     // The manifest before the entry: a listed file always has one.
     Status stored = store_->PutManifest(path, info);
     if (stored.ok()) parent->Put({'f', BaseName(path), ""});
