@@ -48,6 +48,8 @@ constexpr char kUsage[] =
     "  --cache-mb N            read cache (default 64)\n"
     "  --read-ahead N          chunks fetched ahead of a sequential reader (default 8)\n"
     "  --uploads N             chunk writes in flight while storing a file (default 8)\n"
+    "  --no-direct             send chunks through the entry node instead of straight to\n"
+    "                          their owner (found with dht.locate)\n"
     "  --timeout-ms N          an operation retries an unavailable ring this long, then fails\n"
     "                          with EIO (default 15000)\n"
     "  --attr-ms N             attributes and directories cached this long (default 1000;\n"
@@ -104,6 +106,10 @@ int ParseArgs(int argc, char** argv, Options* options) {
     std::string option = argv[i];
     if (option == "--help" || option == "-h") return std::cout << kUsage, 0;
     if (option == "--version") return std::cout << "chord-fs " << CHORD_VERSION << "\n", 0;
+    if (option == "--no-direct") {
+      options->store.direct = false;
+      continue;
+    }
     if (option == "-f" || option == "--foreground" || option == "-d" || option == "-s") {
       options->fuse_flags.push_back(option == "--foreground" ? "-f" : option);
       continue;

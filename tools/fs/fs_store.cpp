@@ -238,15 +238,33 @@ Status FsStore::PutManifest(const std::string& path, const DhtFileInfo& info) {
 
 Status FsStore::RemoveManifest(const std::string& path) { return RemoveKey(FileKey(path)); }
 
+std::string FsStore::OwnerOf(const std::string& key) {
+  if (!options_.direct) return "";
+  auto located =
+      Retry<DhtLocation>([&](DhtClient* c, const std::string& via) { return c->Locate(key, via); });
+  return located.ok() ? located->owner.address : "";
+}
+
 Result<std::string> FsStore::GetChunk(const std::string& path, const DhtFileInfo& info,
                                       uint64_t index) {
-  auto value = GetValue(DhtClient::ChunkKey(info, FileKey(path), index));
+  const std::string key = DhtClient::ChunkKey(info, FileKey(path), index);
+  if (std::string owner = OwnerOf(key); !owner.empty()) {
+    Lease lease(this);
+    auto got = lease.get()->Get(key, owner);
+    if (got.ok() && got->ok) return got->value.bytes;  // else the usual way, with its retries
+  }
+  auto value = GetValue(key);
   if (!value.ok()) return value.status();
   return value->bytes;
 }
 
 Status FsStore::PutChunk(const std::string& key, const std::string& bytes) {
-  return SetValue(key, DhtValue{bytes, true});
+  const DhtValue value{bytes, true};
+  if (std::string owner = OwnerOf(key); !owner.empty()) {
+    Lease lease(this);
+    if (lease.get()->Set(key, value, 0, owner).ok()) return Status::Ok();
+  }
+  return SetValue(key, value);
 }
 
 void FsStore::RemoveChunks(const std::string& path, const DhtFileInfo& info) {

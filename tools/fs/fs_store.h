@@ -39,6 +39,7 @@ struct FsStoreOptions {
   int timeout_ms = 15000;           // how long an operation retries an unavailable ring
   int lock_ttl_s = 10;              // life of a directory lock whose holder died
   std::string entry;                // member asked first ("": a random member each call)
+  bool direct = true;               // chunks go straight to their owner (found by dht.locate)
 };
 
 struct FsEntry {
@@ -126,6 +127,9 @@ class FsStore {
   Status SetValue(const std::string& key, const DhtValue& value, int ttl_s = 0);
   Status RemoveKey(const std::string& key);
   Status Lock(const std::string& key, const std::string& token);
+  // The owner of `key` if options_.direct ("" if not, or unknown): a chunk sent there saves
+  // the entry node receiving and forwarding its bytes.
+  std::string OwnerOf(const std::string& key);
 
   Transport* transport_;
   const std::vector<std::string> members_;
