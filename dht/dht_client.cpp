@@ -31,32 +31,6 @@ class FailoverTransport : public Transport {
   std::string answered_by_;
 };
 
-// Incremental SHA-1 over the EVP interface (the SHA1_* functions are deprecated in OpenSSL 3).
-class Sha1 {
- public:
-  Sha1() : context_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(context_.get(), EVP_sha1(), nullptr);
-  }
-  void Update(const std::string& bytes) {
-    EVP_DigestUpdate(context_.get(), bytes.data(), bytes.size());
-  }
-  std::string HexDigest() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(context_.get(), digest, &length);
-    static const char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-      hex += kHex[digest[i] >> 4];
-      hex += kHex[digest[i] & 15];
-    }
-    return hex;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> context_;
-};
-
 }  // namespace
 
 DhtClient::DhtClient(Transport* transport, std::vector<std::string> members,
@@ -76,6 +50,36 @@ void DhtClient::SetMembers(std::vector<std::string> members) {
 
 std::string DhtClient::ChunkKey(const std::string& name, uint64_t index) {
   return name + "#chunk-" + std::to_string(index);
+}
+
+std::string DhtClient::ChunkKey(const DhtFileInfo& info, const std::string& name, uint64_t index) {
+  return ChunkKey(info.chunk_prefix.empty() ? name : info.chunk_prefix, index);
+}
+
+// Incremental SHA-1 over the EVP interface (the SHA1_* functions are deprecated in OpenSSL 3).
+struct Sha1::Context {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> md{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+};
+
+Sha1::Sha1() : context_(new Context) { EVP_DigestInit_ex(context_->md.get(), EVP_sha1(), nullptr); }
+
+Sha1::~Sha1() { delete context_; }
+
+void Sha1::Update(const char* bytes, size_t size) {
+  EVP_DigestUpdate(context_->md.get(), bytes, size);
+}
+
+std::string Sha1::HexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context_->md.get(), digest, &length);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
 }
 
 std::string DhtClient::Pick(const std::set<std::string>& tried) {
@@ -241,6 +245,9 @@ std::string FileManifest(const DhtFileInfo& info) {
   std::ostringstream text;
   text << kManifestMagic << "\nsize " << info.size << "\nchunks " << info.chunks << "\nchunk-bytes "
        << info.chunk_bytes << "\nsha1 " << info.sha1 << "\n";
+  if (info.mode) text << "mode " << info.mode << "\n";
+  if (info.mtime_ns > 0) text << "mtime-ns " << info.mtime_ns << "\n";
+  if (!info.chunk_prefix.empty()) text << "chunk-prefix " << info.chunk_prefix << "\n";
   return text.str();
 }
 
@@ -260,11 +267,18 @@ Result<DhtFileInfo> ParseFileManifest(const std::string& text) {
       ++seen;
       continue;
     }
+    if (name == "chunk-prefix") {  // the rest of the line: a key may hold spaces
+      in.get();
+      if (!std::getline(in, info.chunk_prefix) || info.chunk_prefix.empty()) break;
+      continue;
+    }
     uint64_t value = 0;
     if (!(in >> value)) break;
     if (name == "size") info.size = value, ++seen;
     if (name == "chunks") info.chunks = value, ++seen;
     if (name == "chunk-bytes") info.chunk_bytes = value, ++seen;
+    if (name == "mode") info.mode = uint32_t(value & 0177777);
+    if (name == "mtime-ns") info.mtime_ns = int64_t(value);
   }
   if (seen != 4 || info.chunk_bytes == 0 ||
       info.chunks != (info.size + info.chunk_bytes - 1) / info.chunk_bytes) {
@@ -277,11 +291,11 @@ Result<DhtFileInfo> DhtClient::PutFile(const std::string& name, std::istream& in
                                        const DhtProgress& progress) {
   if (name.empty()) return Status::BadArgument("the file name is empty");
   // The old manifest, if any, says which chunks to drop once the new file is in place.
-  uint64_t old_chunks = 0;
+  DhtFileInfo old_info;
   auto old = Get(name);
   if (old.ok() && old->ok && !old->value.binary) {
     auto manifest = ParseFileManifest(old->value.bytes);
-    if (manifest.ok()) old_chunks = manifest->chunks;
+    if (manifest.ok()) old_info = manifest.value();
   }
   uint64_t total = 0;  // for progress only; unknown (0) if the stream cannot seek
   if (auto start = in.tellg(); start >= 0 && in.seekg(0, std::ios::end)) {
@@ -317,7 +331,9 @@ Result<DhtFileInfo> DhtClient::PutFile(const std::string& name, std::istream& in
   auto stored = Set(name, DhtValue{FileManifest(info), false});
   if (!stored.ok()) return stored.status();
   // Best effort: a stale chunk left behind is unreachable garbage, not a wrong answer.
-  for (uint64_t i = info.chunks; i < old_chunks; ++i) Remove(ChunkKey(name, i));
+  // Chunks under another prefix (a chord-fs version) are all stale; under NAME, those past ours.
+  const uint64_t first_stale = old_info.chunk_prefix.empty() ? info.chunks : 0;
+  for (uint64_t i = first_stale; i < old_info.chunks; ++i) Remove(ChunkKey(old_info, name, i));
   return info;
 }
 
@@ -337,7 +353,7 @@ Result<DhtFileInfo> DhtClient::GetFile(const std::string& name, std::ostream& ou
   Sha1 sha1;
   uint64_t done = 0;
   for (uint64_t i = 0; i < info.chunks; ++i) {
-    auto chunk = Get(ChunkKey(name, i));
+    auto chunk = Get(ChunkKey(info, name, i));
     if (!chunk.ok()) {
       return Status(chunk.status().code(),
                     "chunk " + std::to_string(i) + ": " + chunk.status().message());

@@ -17,6 +17,10 @@
 // chunk count, chunk size, SHA-1). The manifest is written last, so a reader never finds a
 // manifest whose chunks are not all stored yet; GetFile checks the size and SHA-1 of what it
 // reassembles. Overwriting a file removes the old chunks the new one does not reuse.
+// A manifest may also carry (optional lines, see FileManifest) the file's mode and mtime and a
+// chunk prefix: its chunks are then at "PREFIX#chunk-0", ... instead of "NAME#chunk-0" (chord-fs
+// writes each version of a file under a fresh prefix, so replacing the manifest switches the
+// whole content at once; PutFile writes neither).
 //
 // Thread-safety: not thread-safe (the member list and the random generator are unguarded); use
 // one DhtClient per thread. The Transport may be shared: it is safe from many threads.
@@ -57,6 +61,10 @@ struct DhtFileInfo {
   uint64_t chunks = 0;
   uint64_t chunk_bytes = 0;
   std::string sha1;  // hex
+  // Optional (0 or empty: absent from the manifest; PutFile leaves them so).
+  uint32_t mode = 0;         // st_mode: type and permission bits (e.g. 0100644)
+  int64_t mtime_ns = 0;      // modification time, ns since the epoch
+  std::string chunk_prefix;  // chunks at PREFIX#chunk-I; empty: at NAME#chunk-I
 };
 
 // Called after each chunk with (bytes done, total bytes; total 0 if not known yet).
@@ -111,6 +119,9 @@ class DhtClient {
   void SetMembers(std::vector<std::string> members);
   // The chunk key of chunk `index` of file `name`.
   static std::string ChunkKey(const std::string& name, uint64_t index);
+  // The chunk key of chunk `index` of the file `name` described by `info` (its chunk prefix if
+  // it has one).
+  static std::string ChunkKey(const DhtFileInfo& info, const std::string& name, uint64_t index);
 
  private:
   // The dht.* stubs, calling `via` or a member chosen by Call.
@@ -137,7 +148,26 @@ class DhtClient {
   int calls_until_seed_ = 0;  // keyed calls before the next attempt to learn the ring
 };
 
-// Manifest text of a file, and its parse. Errors: BadArgument if `text` is not a manifest.
+// Incremental SHA-1 (hex digest), as the manifests carry it. Not thread-safe; one per stream.
+class Sha1 {
+ public:
+  Sha1();
+  ~Sha1();
+  Sha1(const Sha1&) = delete;
+  Sha1& operator=(const Sha1&) = delete;
+  void Update(const char* bytes, size_t size);
+  void Update(const std::string& bytes) { Update(bytes.data(), bytes.size()); }
+  std::string HexDigest();  // once, at the end
+
+ private:
+  struct Context;
+  Context* context_;
+};
+
+// Manifest text of a file, and its parse. The optional fields are written after the four
+// mandatory ones (mode and mtime-ns as numbers, chunk-prefix last as the rest of its line), so
+// an older parser, which skips unknown numeric lines, still reads the four. Errors: BadArgument if
+// `text` is not a manifest.
 std::string FileManifest(const DhtFileInfo& info);
 Result<DhtFileInfo> ParseFileManifest(const std::string& text);
 

@@ -23,6 +23,8 @@
 #include "commands/value_util.h"
 #include "commands/xml_unicode.h"
 #include "settings/settings.h"
+#include "tools/fs/fs_store.h"
+#include "tools/node_process.h"
 #include "tools/progress.h"
 #include "tools/ring_picture.h"
 #include "tools/ring_walk.h"
@@ -774,17 +776,22 @@ ShellAnswer Shell::DoPutFile(const std::vector<std::string>& args) {
   auto info = client_.PutFile(args[1], in, Progress(&line, "put-file " + args[1]));
   line.Done();  // before the answer is printed
   if (!info.ok()) return Error(info.status());
-  return Answer(0,
-                "stored " + args[0] + " as " + Quote(args[1]) + ": " + std::to_string(info->size) +
-                    " bytes in " + std::to_string(info->chunks) + " chunks, sha1 " + info->sha1 +
-                    "\n",
-                JsonObject()
-                    .Str("command", "put-file")
-                    .Str("name", args[1])
-                    .Int("size", long(info->size))
-                    .Int("chunks", long(info->chunks))
-                    .Str("sha1", info->sha1)
-                    .str());
+  // Listed in chord-fs's tree too, so that a mount shows it (best effort: the file is stored).
+  FsStoreOptions fs_options;
+  fs_options.timeout_ms = 2000;
+  Status linked = FsStore(transport_, client_.members(), fs_options).LinkFile(args[1]);
+  return Answer(
+      0,
+      "stored " + args[0] + " as " + Quote(args[1]) + ": " + std::to_string(info->size) +
+          " bytes in " + std::to_string(info->chunks) + " chunks, sha1 " + info->sha1 + "\n" +
+          (linked.ok() ? "" : "(not listed in chord-fs mounts: " + linked.message() + ")\n"),
+      JsonObject()
+          .Str("command", "put-file")
+          .Str("name", args[1])
+          .Int("size", long(info->size))
+          .Int("chunks", long(info->chunks))
+          .Str("sha1", info->sha1)
+          .str());
 }
 
 ShellAnswer Shell::DoGetFile(const std::vector<std::string>& args) {
