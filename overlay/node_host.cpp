@@ -92,8 +92,8 @@ Status NodeHost::Start() {
   if (host_commands_.names().empty()) {
     RegisterStatsCommand(&host_commands_, [this] { return TransportStats(); });
   }
-  local_ = std::make_unique<Local>(OverlayOptionsFrom(settings_), server_.address(), &transport_,
-                                   &registry_);
+  local_ =
+      std::make_unique<Local>(OverlayOptionsFrom(settings_), address(), &transport_, &registry_);
   AddOverlayMaintenance(&maintenance_, local_.get(),
                         std::chrono::milliseconds(settings_.stabilize_ms),
                         std::chrono::milliseconds(settings_.fix_fingers_ms),
