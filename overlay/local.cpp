@@ -114,8 +114,9 @@ void Local::SetSuccessors(const std::vector<NodeRef>& nodes) {
 
 void Local::RememberLocked(const std::string& address) {
   if (address == self_.address) return;
-  known_.erase(std::remove(known_.begin(), known_.end(), address), known_.end());
-  known_.insert(known_.begin(), address);
+  auto same = [&](const KnownMember& m) { return m.address == address; };
+  known_.erase(std::remove_if(known_.begin(), known_.end(), same), known_.end());
+  known_.insert(known_.begin(), KnownMember{address});
   if (known_.size() > kMaxKnownMembers) known_.resize(kMaxKnownMembers);
 }
 
@@ -126,7 +127,9 @@ void Local::AddKnownMember(const std::string& address) {
 
 std::vector<std::string> Local::known_members() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return known_;
+  std::vector<std::string> addresses;
+  for (const auto& member : known_) addresses.push_back(member.address);
+  return addresses;
 }
 
 void Local::NotifySuccessorsChanged() {
@@ -280,7 +283,9 @@ void Local::HandleLeaving(const NodeRef& leaving, const std::optional<NodeRef>& 
     std::lock_guard<std::mutex> lock(mutex_);
     fingers_.Remove(leaving.address);
     // Gone for good: calling it after a partition would only cost time-outs.
-    known_.erase(std::remove(known_.begin(), known_.end(), leaving.address), known_.end());
+    known_.erase(std::remove_if(known_.begin(), known_.end(),
+                                [&](const KnownMember& m) { return m.address == leaving.address; }),
+                 known_.end());
     was_predecessor = predecessor_ && predecessor_->address == leaving.address;
     was_successor = successors_.First().address == leaving.address;
     if (was_successor) {
@@ -639,7 +644,13 @@ Status Local::CheckMembership() {
     alone = successors_.empty();
     const auto& list = successors_.entries();
     for (size_t i = 0; i < known_.size(); ++i) {
-      const std::string& address = known_[(next_known_ + i) % known_.size()];
+      KnownMember& member = known_[(next_known_ + i) % known_.size()];
+      const std::string& address = member.address;
+      // Alone, every member is worth a try at once: there is nothing else to do.
+      if (!alone && member.wait > 0) {
+        --member.wait;
+        continue;
+      }
       bool neighbour = std::any_of(list.begin(), list.end(),
                                    [&](const NodeRef& n) { return n.address == address; }) ||
                        (predecessor_ && predecessor_->address == address);
@@ -655,6 +666,19 @@ Status Local::CheckMembership() {
     if (last.ok()) return last;
   }
   return last;
+}
+
+void Local::RecordCheck(const std::string& member, const Status& status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& known : known_) {
+    if (known.address != member) continue;
+    if (status.code() != ErrorCode::kUnavailable) {
+      known.failures = 0;
+    } else {
+      known.failures = std::min(known.failures + 1, 5);
+      known.wait = 1 << known.failures;  // 2, 4, ... 32 turns
+    }
+  }
 }
 
 Status Local::RejoinThrough(const std::string& member) {
@@ -673,6 +697,7 @@ Status Local::RejoinThrough(const std::string& member) {
 
 Status Local::MergeWith(const std::string& member) {
   auto found = peers_.FindSuccessor(member, self_.id);
+  RecordCheck(member, found.status());
   if (!found.ok()) return found.status();
   const NodeRef& owner = found->owner;
   if (found->bits != bits() || owner.id == self_.id) return Status::Ok();  // same ring (or foreign)

@@ -113,7 +113,9 @@ class Local : private ChordService {
   //    rings): a live answer between this node and its successor becomes the successor (as
   //    stabilize would adopt it), any other is notified of this node, and stabilize merges the
   //    rings from there. Neither can split a ring: both only offer a closer live neighbour.
-  // At most three RPCs per call when not alone, none when every known member is a neighbour.
+  // At most three RPCs per call when not alone, none when every known member is a neighbour;
+  // a member that does not answer is asked again only after 2, 4, ... up to 32 turns, so a
+  // dead one costs a time-out now and then, not every turn.
   // Errors: Refused if not in a ring; the last failure of a member asked.
   Status CheckMembership();
 
@@ -175,6 +177,9 @@ class Local : private ChordService {
   Status RejoinThrough(const std::string& member);
   // Asks `member` for the owner of this node's id and stitches the rings if it is not this node.
   Status MergeWith(const std::string& member);
+  // Backs off from `member` if `status` says it could not be reached (doubling the turns it is
+  // passed over), else clears its back-off.
+  void RecordCheck(const std::string& member, const Status& status);
   // Takes `node` (which must answer) as successor with its successor list, and notifies it.
   Status AdoptSuccessor(const NodeRef& node);
   // Sets the predecessor and tells observers if it changed.
@@ -197,7 +202,12 @@ class Local : private ChordService {
   SuccessorList successors_;
   FingerTable fingers_;
   int next_finger_ = 0;
-  std::vector<std::string> known_;  // known members, most recent first
+  struct KnownMember {
+    std::string address;
+    int failures = 0;  // checks in a row it did not answer (reset when seen)
+    int wait = 0;      // turns of CheckMembership to pass it over
+  };
+  std::vector<KnownMember> known_;  // most recent first
   size_t next_known_ = 0;           // where CheckMembership's turn starts
 
   std::mutex observers_mutex_;

@@ -372,3 +372,19 @@ BOOST_AUTO_TEST_CASE(membership_checks_leave_a_healthy_ring_alone) {
   BOOST_TEST(calls > 0);  // the checks did ask (a lookup each), and changed nothing
   BOOST_TEST(ring.CheckRing() == "");
 }
+
+BOOST_AUTO_TEST_CASE(a_member_that_does_not_answer_is_asked_less_and_less) {
+  SimRing ring(Options(160, 3));
+  JoinConcurrently(&ring, 4, 1, 3);
+  BOOST_REQUIRE(ring.StabilizeUntilCorrect(10) >= 0);
+  SimNode* node = ring.Live()[0];
+  // Every other known member is a neighbour (successor list of 3 in a ring of 4): only the dead
+  // one is ever asked, and a dead one is passed over 2, 4, ... 32 turns after each failure.
+  node->local->AddKnownMember("nowhere");
+  const uint64_t before = ring.network().calls();
+  for (int turn = 0; turn < 64; ++turn) node->local->CheckMembership();
+  const uint64_t calls = ring.network().calls() - before;
+  std::cout << "64 membership checks with one dead member: " << calls << " calls" << std::endl;
+  BOOST_TEST(calls >= 2u);
+  BOOST_TEST(calls <= 6u);
+}
