@@ -3,7 +3,9 @@
 // Each node's CommandRegistry is attached at an address; a call is dispatched straight into the
 // target registry on the caller's thread, so the very same handlers run as over XML-RPC, with no
 // sockets. For tests and the simulator the network injects faults: a node can be marked down
-// (calls to it fail as Unavailable, like a crashed process) and calls can be dropped at random.
+// (calls to it fail as Unavailable, like a crashed process), calls can be dropped at random, and
+// the network can be partitioned: a transport that names its caller reaches only the nodes of
+// the caller's group.
 //
 // Thread-safety: all methods are safe to call concurrently. Registries are not owned; a registry
 // must stay alive until it is detached.
@@ -37,14 +39,20 @@ class InProcessNetwork {
   void SetDown(const std::string& address, bool down);
   // Every call is dropped (fails as Unavailable) with probability `rate` (0..1).
   void SetDropRate(double rate, uint64_t seed);
+  // Puts `address` in partition `group` (every address starts in group 0): a call from one
+  // group to another fails as Unavailable both ways, as across a cut link. Calls whose caller
+  // is not named ("") cross every partition (a test's own probes).
+  void SetGroup(const std::string& address, int group);
 
-  // Delivers one call. Errors: Unavailable if nothing is attached there, the node is down or
-  // the call was dropped; otherwise the command's own result.
+  // Delivers one call from `from` ("" if not named). Errors: Unavailable if nothing is attached
+  // there, the node is down, in another group than `from`, or the call was dropped; otherwise
+  // the command's own result.
   Result<xmlrpc_c::value> Deliver(const std::string& address, const std::string& method,
-                                  const xmlrpc_c::paramList& params);
+                                  const xmlrpc_c::paramList& params, const std::string& from = "");
 
   // Delivers a batch (Transport::CallAll), one call after the other on the caller's thread.
-  std::vector<Result<xmlrpc_c::value>> DeliverAll(const std::vector<CallSpec>& calls);
+  std::vector<Result<xmlrpc_c::value>> DeliverAll(const std::vector<CallSpec>& calls,
+                                                  const std::string& from = "");
 
   // Calls delivered, each call of a batch included.
   uint64_t calls() const { return calls_.load(); }
@@ -56,10 +64,12 @@ class InProcessNetwork {
   mutable std::mutex mutex_;
   std::map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
   std::set<std::string> down_;                           // guarded by mutex_
+  std::map<std::string, int> groups_;                    // guarded by mutex_; absent: 0
   double drop_rate_ = 0;                                 // guarded by mutex_
   std::mt19937_64 random_;                               // guarded by mutex_
   Result<xmlrpc_c::value> DeliverOne(const std::string& address, const std::string& method,
-                                     const xmlrpc_c::paramList& params);
+                                     const xmlrpc_c::paramList& params, const std::string& from);
+  int GroupLocked(const std::string& address) const;
 
   std::atomic<uint64_t> calls_{0};
   std::atomic<uint64_t> round_trips_{0};
@@ -67,18 +77,22 @@ class InProcessNetwork {
 
 class InProcessTransport : public Transport {
  public:
-  // `network` is not owned and must outlive the transport.
-  explicit InProcessTransport(InProcessNetwork* network) : network_(network) {}
+  // `network` is not owned and must outlive the transport. `from`: the address of the node that
+  // calls through this transport, subject to partitions (InProcessNetwork::SetGroup); "" for
+  // none.
+  explicit InProcessTransport(InProcessNetwork* network, std::string from = "")
+      : network_(network), from_(std::move(from)) {}
   Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
                                const xmlrpc_c::paramList& params) override {
-    return network_->Deliver(address, method, params);
+    return network_->Deliver(address, method, params, from_);
   }
   std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override {
-    return network_->DeliverAll(calls);
+    return network_->DeliverAll(calls, from_);
   }
 
  private:
   InProcessNetwork* network_;
+  std::string from_;
 };
 
 }  // namespace chord

@@ -129,15 +129,18 @@ Result<xmlrpc_c::value> DhtClient::Call(const std::string& method,
 
 void DhtClient::LearnMembers(const std::string& member) {
   auto info = ChordStub(transport_, 0).Info(member);
-  if (!info.ok()) return;
+  if (info.ok()) AdoptMembers(member, info.value());
+}
+
+void DhtClient::AdoptMembers(const std::string& member, const NodeInfo& info) {
   std::vector<std::string> learned = {member};
   auto add = [&learned](const std::string& address) {
     if (std::find(learned.begin(), learned.end(), address) == learned.end()) {
       learned.push_back(address);
     }
   };
-  if (info->predecessor) add(info->predecessor->address);
-  for (const auto& s : info->successors) add(s.address);
+  if (info.predecessor) add(info.predecessor->address);
+  for (const auto& s : info.successors) add(s.address);
   // Members that answered before stay (the ring may be larger than one node's view of it).
   for (const auto& m : members_) {
     if (!failed_.count(m)) add(m);
@@ -157,8 +160,12 @@ std::string DhtClient::GuessOwner(const std::string& key) {
   if (owners_.size() == 0 && calls_until_seed_-- <= 0) {
     // Learning the ring costs one call; while members do not answer it, not on every call.
     calls_until_seed_ = kCallsBetweenSeeds;
-    auto info = Info();
-    if (info.ok()) owners_.Seed(info.value());
+    std::string member;
+    auto info = Info("", &member);
+    if (info.ok()) {
+      owners_.Seed(info.value());
+      AdoptMembers(member, info.value());  // the live members come with it
+    }
   }
   return owners_.Guess(key);
 }

@@ -138,6 +138,8 @@ class DhtClient {
   // Replaces the members that failed with the live ones `member` knows (itself, its
   // predecessor and successors); keeps the list as it is if `member` does not answer.
   void LearnMembers(const std::string& member);
+  // The same, from chord.info of `member` already at hand.
+  void AdoptMembers(const std::string& member, const NodeInfo& info);
 
   Transport* transport_;
   std::vector<std::string> members_;

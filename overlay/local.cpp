@@ -106,8 +106,30 @@ void Local::SetSuccessors(const std::vector<NodeRef>& nodes) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!successors_.Assign(nodes)) return;
+    const auto& list = successors_.entries();
+    for (auto it = list.rbegin(); it != list.rend(); ++it) RememberLocked(it->address);
   }
   NotifySuccessorsChanged();
+}
+
+void Local::RememberLocked(const std::string& address) {
+  if (address == self_.address) return;
+  auto same = [&](const KnownMember& m) { return m.address == address; };
+  known_.erase(std::remove_if(known_.begin(), known_.end(), same), known_.end());
+  known_.insert(known_.begin(), KnownMember{address});
+  if (known_.size() > kMaxKnownMembers) known_.resize(kMaxKnownMembers);
+}
+
+void Local::AddKnownMember(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  RememberLocked(address);
+}
+
+std::vector<std::string> Local::known_members() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> addresses;
+  for (const auto& member : known_) addresses.push_back(member.address);
+  return addresses;
 }
 
 void Local::NotifySuccessorsChanged() {
@@ -204,6 +226,9 @@ Status Local::Join(const std::string& bootstrap) {
     fingers_.Clear();
     successors_.Reset(owner.value(), neighbors->successors);
     fingers_.Set(0, owner.value());
+    const auto& list = successors_.entries();
+    for (auto it = list.rbegin(); it != list.rend(); ++it) RememberLocked(it->address);
+    RememberLocked(bootstrap);
   }
   NotifySuccessorsChanged();
   peers_.Notify(owner->address, self_);
@@ -257,6 +282,10 @@ void Local::HandleLeaving(const NodeRef& leaving, const std::optional<NodeRef>& 
   {
     std::lock_guard<std::mutex> lock(mutex_);
     fingers_.Remove(leaving.address);
+    // Gone for good: calling it after a partition would only cost time-outs.
+    known_.erase(std::remove_if(known_.begin(), known_.end(),
+                                [&](const KnownMember& m) { return m.address == leaving.address; }),
+                 known_.end());
     was_predecessor = predecessor_ && predecessor_->address == leaving.address;
     was_successor = successors_.First().address == leaving.address;
     if (was_successor) {
@@ -286,6 +315,7 @@ void Local::HandleNotify(const NodeRef& node) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!joined_) return;
+    RememberLocked(node.address);
     current = predecessor_;
     // A node alone in its ring takes the first node that notifies it as its successor too.
     adopt_as_successor = successors_.empty();
@@ -603,6 +633,101 @@ Status Local::CheckPredecessor() {
     return Status::Unavailable("predecessor " + predecessor->address + " does not answer");
   }
   return Status::Ok();
+}
+
+Status Local::CheckMembership() {
+  bool alone = false;
+  std::vector<std::string> members;  // known members to ask, this call's turn first
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!joined_) return Status::Refused("not in a ring");
+    alone = successors_.empty();
+    const auto& list = successors_.entries();
+    for (size_t i = 0; i < known_.size(); ++i) {
+      KnownMember& member = known_[(next_known_ + i) % known_.size()];
+      const std::string& address = member.address;
+      // Alone, every member is worth a try at once: there is nothing else to do.
+      if (!alone && member.wait > 0) {
+        --member.wait;
+        continue;
+      }
+      bool neighbour = std::any_of(list.begin(), list.end(),
+                                   [&](const NodeRef& n) { return n.address == address; }) ||
+                       (predecessor_ && predecessor_->address == address);
+      if (!neighbour) members.push_back(address);
+    }
+    ++next_known_;
+  }
+  if (!alone) return members.empty() ? Status::Ok() : MergeWith(members.front());
+  // Two at most: a member that is cut off too costs a connect time-out, and maintenance waits.
+  Status last;
+  for (size_t i = 0; i < members.size() && i < 2; ++i) {
+    last = RejoinThrough(members[i]);
+    if (last.ok()) return last;
+  }
+  return last;
+}
+
+void Local::RecordCheck(const std::string& member, const Status& status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& known : known_) {
+    if (known.address != member) continue;
+    if (status.code() != ErrorCode::kUnavailable) {
+      known.failures = 0;
+    } else {
+      known.failures = std::min(known.failures + 1, 5);
+      known.wait = 1 << known.failures;  // 2, 4, ... 32 turns
+    }
+  }
+}
+
+Status Local::RejoinThrough(const std::string& member) {
+  auto owner = FindOwnSuccessor(member);
+  if (!owner.ok()) return owner.status();
+  // The ring already names this node (or its id is taken): nothing to adopt. A node that lists
+  // this one as successor notifies it on its next stabilize, which ends the solitude.
+  if (owner->id == self_.id) return Status::Ok();
+  Status adopted = AdoptSuccessor(*owner);
+  if (adopted.ok()) {
+    BOOST_LOG_TRIVIAL(info) << Short(self_, bits()) << ": was alone; rejoined through " << member
+                            << ", successor " << owner->address;
+  }
+  return adopted;
+}
+
+Status Local::MergeWith(const std::string& member) {
+  auto found = peers_.FindSuccessor(member, self_.id);
+  RecordCheck(member, found.status());
+  if (!found.ok()) return found.status();
+  const NodeRef& owner = found->owner;
+  if (found->bits != bits() || owner.id == self_.id) return Status::Ok();  // same ring (or foreign)
+  const NodeRef successor = this->successor();
+  if (owner.address == successor.address) {
+    // That ring skips this node on the way to our own successor: telling the successor is what
+    // stabilize does anyway, and it puts this node back in front of it.
+    return peers_.Notify(owner.address, self_);
+  }
+  BOOST_LOG_TRIVIAL(info) << Short(self_, bits()) << ": " << member << " names "
+                          << Short(owner, bits()) << " as owner of this node's id: merging";
+  if (InOpenInterval(owner.id, self_.id, successor.id)) return AdoptSuccessor(owner);
+  // A node further on: it takes this node as predecessor if none of its ring is closer, and its
+  // old predecessor then finds this node through stabilize.
+  return peers_.Notify(owner.address, self_);
+}
+
+Status Local::AdoptSuccessor(const NodeRef& node) {
+  // Zave: a successor is adopted only once it answers, with its successor list.
+  auto neighbors = peers_.GetNeighbors(node.address);
+  if (!neighbors.ok()) return neighbors.status();
+  std::vector<NodeRef> next{node};
+  next.insert(next.end(), neighbors->successors.begin(), neighbors->successors.end());
+  SetSuccessors(next);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fingers_.Set(0, successors_.First());
+  }
+  Status notified = peers_.Notify(node.address, self_);
+  return notified.code() == ErrorCode::kUnavailable ? notified : Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------

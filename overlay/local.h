@@ -5,7 +5,8 @@
 // upper layer registers its own. The RPCs are declared in overlay/chord_protocol.h: Local
 // serves them as a ChordService and calls other nodes only through the ChordStub there.
 //
-// The maintenance steps (Stabilize, FixFingers, CheckPredecessor) are single bounded methods:
+// The maintenance steps (Stabilize, FixFingers, CheckPredecessor, CheckMembership) are single
+// bounded methods:
 // tests call them directly; in a process a Maintenance thread schedules them. The protocol
 // follows Zave's corrected Chord: a pointer is adopted only after the node answers, a failed
 // successor is dropped and the list shifts, and the successor list is refreshed on every
@@ -103,6 +104,29 @@ class Local : private ChordService {
   Status FixAllFingers();
   // Pings the predecessor and forgets it if it does not answer.
   Status CheckPredecessor();
+  // Finds the way back into the ring after a partition, through the known members (below):
+  //  - alone (successor list empty) while other members are known: joins again through the
+  //    first of them (at most two asked per call) that names a live successor;
+  //  - else asks one known member outside the successor list and predecessor (in turn) for the
+  //    owner of this node's own id. Its ring routes that id to this node if they share a ring;
+  //    any other answer means that ring does not hold this node (a healed partition, or two
+  //    rings): a live answer between this node and its successor becomes the successor (as
+  //    stabilize would adopt it), any other is notified of this node, and stabilize merges the
+  //    rings from there. Neither can split a ring: both only offer a closer live neighbour.
+  // At most three RPCs per call when not alone, none when every known member is a neighbour;
+  // a member that does not answer is asked again only after 2, 4, ... up to 32 turns, so a
+  // dead one costs a time-out now and then, not every turn.
+  // Errors: Refused if not in a ring; the last failure of a member asked.
+  Status CheckMembership();
+
+  // --- known members: the way back after a partition ---
+  // Remembers `address` (not this node's) as a ring member, the most recent first, keeping at
+  // most kMaxKnownMembers. Join remembers its bootstrap; successors and notifying nodes are
+  // remembered as they are seen. Members that stop answering are kept (they may come back);
+  // one that leaves gracefully is forgotten.
+  void AddKnownMember(const std::string& address);
+  std::vector<std::string> known_members() const;
+  static constexpr size_t kMaxKnownMembers = 8;
 
   // --- state ---
   const NodeRef& self() const { return self_; }
@@ -147,6 +171,17 @@ class Local : private ChordService {
   void MarkDead(const std::string& address);
   // Forgets a node as a finger only (a lookup could not reach it).
   void ForgetFinger(const std::string& address);
+  // Requires mutex_: puts `address` first in known_, dropping the oldest beyond the bound.
+  void RememberLocked(const std::string& address);
+  // Joins again through `member` while alone: asks it for this node's successor and adopts it.
+  Status RejoinThrough(const std::string& member);
+  // Asks `member` for the owner of this node's id and stitches the rings if it is not this node.
+  Status MergeWith(const std::string& member);
+  // Backs off from `member` if `status` says it could not be reached (doubling the turns it is
+  // passed over), else clears its back-off.
+  void RecordCheck(const std::string& member, const Status& status);
+  // Takes `node` (which must answer) as successor with its successor list, and notifies it.
+  Status AdoptSuccessor(const NodeRef& node);
   // Sets the predecessor and tells observers if it changed.
   void SetPredecessor(const std::optional<NodeRef>& predecessor);
   void HandleNotify(const NodeRef& node);
@@ -167,6 +202,13 @@ class Local : private ChordService {
   SuccessorList successors_;
   FingerTable fingers_;
   int next_finger_ = 0;
+  struct KnownMember {
+    std::string address;
+    int failures = 0;  // checks in a row it did not answer (reset when seen)
+    int wait = 0;      // turns of CheckMembership to pass it over
+  };
+  std::vector<KnownMember> known_;  // most recent first
+  size_t next_known_ = 0;           // where CheckMembership's turn starts
 
   std::mutex observers_mutex_;
   std::vector<OverlayObserver*> observers_;

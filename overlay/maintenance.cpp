@@ -1,5 +1,6 @@
 #include "overlay/maintenance.h"
 
+#include <algorithm>
 #include <boost/log/trivial.hpp>
 
 #include "overlay/local.h"
@@ -73,6 +74,14 @@ void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
   maintenance->Add("check_predecessor", check_predecessor, [local] {
     if (local->joined()) local->CheckPredecessor();
   });
+  maintenance->Add("check_membership", MembershipPeriod(stabilize), [local] {
+    if (local->joined()) local->CheckMembership();
+  });
+}
+
+std::chrono::milliseconds MembershipPeriod(std::chrono::milliseconds stabilize) {
+  using std::chrono::milliseconds;
+  return std::clamp(stabilize * 10, milliseconds(1000), milliseconds(10000));
 }
 
 }  // namespace chord

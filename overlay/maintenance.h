@@ -48,11 +48,17 @@ class Maintenance {
   std::thread thread_;
 };
 
-// Adds Local's stabilize, fix-fingers and check-predecessor steps at the given periods.
+// Adds Local's stabilize, fix-fingers and check-predecessor steps at the given periods, and its
+// check-membership step (the way back after a partition) at MembershipPeriod(stabilize).
 void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
                            std::chrono::milliseconds stabilize,
                            std::chrono::milliseconds fix_fingers,
                            std::chrono::milliseconds check_predecessor);
+
+// Ten stabilize periods, within 1..10 s: often enough that a healed partition closes within
+// seconds, rarely enough that its one call (to a member that may be cut off, so a time-out)
+// costs the ring nothing.
+std::chrono::milliseconds MembershipPeriod(std::chrono::milliseconds stabilize);
 
 }  // namespace chord
 

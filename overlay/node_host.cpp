@@ -138,8 +138,8 @@ Status NodeHost::Start() {
   if (host_commands_.names().empty()) {
     RegisterStatsCommand(&host_commands_, [this] { return TransportStats(); });
   }
-  local_ = std::make_unique<Local>(OverlayOptionsFrom(settings_), server_.address(), &transport_,
-                                   &registry_);
+  local_ =
+      std::make_unique<Local>(OverlayOptionsFrom(settings_), address(), &transport_, &registry_);
   server_.AddMetrics([this](std::ostream& out) { WriteOverlayMetrics(out); });
   AddOverlayMaintenance(&maintenance_, local_.get(),
                         std::chrono::milliseconds(settings_.stabilize_ms),

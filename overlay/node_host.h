@@ -44,7 +44,7 @@ class NodeHost {
   // secret (and with settings.client_auth, for client commands too) and the transport signs
   // every call; binding a non-loopback address without a secret logs a warning.
   // Errors: BadArgument if the secret file cannot be loaded (see LoadSecret); those of
-  // XmlRpcServer::Start.
+  // XmlRpcServer::Start. The node's address (its identity) is address() below.
   Status Start();
   // Creates a ring (settings.create) or joins through settings.join, then starts maintenance.
   // Errors: those of Local::Create / Local::Join; BadArgument if neither is set.
@@ -55,7 +55,8 @@ class NodeHost {
   void Stop();
 
   const Settings& settings() const { return settings_; }
-  std::string address() const { return server_.address(); }
+  // The address peers and clients use (settings.advertise, else bind:port); valid after Start().
+  std::string address() const { return AdvertisedAddress(settings_, server_.port()); }
   CommandRegistry& registry() { return registry_; }
   Transport& transport() { return transport_; }
   Maintenance& maintenance() { return maintenance_; }

@@ -67,11 +67,51 @@ bool ParseHostPort(const std::string& text, std::string* host, int* port) {
   return true;
 }
 
+bool ParseAdvertise(const std::string& text, std::string* host, int* port) {
+  std::string host_part = text;
+  int value = 0;
+  const std::string::size_type colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    host_part = text.substr(0, colon);
+    const std::string port_part = text.substr(colon + 1);
+    if (port_part == "0") {
+      value = 0;
+    } else if (!ParseHostPort("h:" + port_part, nullptr, &value)) {
+      return false;
+    }
+  }
+  if (host_part.empty() || host_part.size() > 253 || host_part == "0.0.0.0") return false;
+  for (char c : host_part) {
+    if (c <= ' ' || c > '~' || c == ':') return false;
+  }
+  if (host != nullptr) *host = host_part;
+  if (port != nullptr) *port = value;
+  return true;
+}
+
+std::string AdvertisedAddress(const Settings& settings, int bound_port) {
+  std::string host = settings.bind;
+  int port = 0;
+  if (!settings.advertise.empty()) ParseAdvertise(settings.advertise, &host, &port);
+  return host + ":" + std::to_string(port != 0 ? port : bound_port);
+}
+
 std::string Validate(const Settings& s) {
   // Network.
   in_addr address{};
   if (inet_pton(AF_INET, s.bind.c_str(), &address) != 1) {
     return Invalid("bind", Quoted(s.bind), "a numeric IPv4 address such as 127.0.0.1");
+  }
+  if (!s.advertise.empty() && !ParseAdvertise(s.advertise, nullptr, nullptr)) {
+    return Invalid("advertise", Quoted(s.advertise),
+                   "HOST or HOST:PORT, HOST not 0.0.0.0, PORT 0..65535 (0: the bound port)");
+  }
+  // The wildcard is where the server listens, not an address a peer can call: advertised as
+  // such, every other node would call itself (and the id would be the same on every host).
+  if (s.advertise.empty() && address.s_addr == htonl(INADDR_ANY)) {
+    return "--bind " + s.bind +
+           " listens on every interface but is no address to call: add --advertise HOST[:PORT], "
+           "the address other nodes and clients use to reach this one";
   }
   const IntRule rules[] = {
       {"port", s.port, 0, 65535},

@@ -28,6 +28,10 @@ struct Settings {
   // --- network ---
   std::string bind = "127.0.0.1";  // Default 127.0.0.1: numeric IPv4 address the server binds.
   int port = 0;                    // Default 0: TCP port of the server; 0 picks a free port.
+  std::string advertise;           // Default "": "HOST[:PORT]" peers and clients use to reach
+                                   // this node, its identity (id = hash of it); "" = bind:port,
+                                   // port omitted or 0 = the bound port. Needed with a
+                                   // wildcard --bind (0.0.0.0).
   int max_connections = 1024;      // Default 1024: connections the server keeps open.
   int connect_timeout_ms = 1000;   // Default 1000: client TCP connect timeout in milliseconds.
   int call_timeout_ms = 5000;      // Default 5000: client whole-call timeout in milliseconds.
@@ -76,6 +80,15 @@ size_t MaxBatchBytes(const Settings& settings);
 // decimal digits only with a value in 1..65535. Returns false (outputs untouched) on any other
 // input. Either output pointer may be null.
 bool ParseHostPort(const std::string& text, std::string* host, int* port);
+
+// Splits an --advertise value, "HOST" or "HOST:PORT": HOST non-empty, at most 253 printable
+// characters without ':' or spaces, not the wildcard 0.0.0.0; PORT decimal 0..65535 (0 or
+// omitted: the bound port, stored as 0). Returns false (outputs untouched) on any other input.
+bool ParseAdvertise(const std::string& text, std::string* host, int* port);
+
+// The address this node gives out ("HOST:PORT"): settings.advertise with its port filled in
+// from `bound_port` when omitted or 0, else settings.bind:bound_port. `settings` must be valid.
+std::string AdvertisedAddress(const Settings& settings, int bound_port);
 
 }  // namespace chord
 

@@ -36,6 +36,9 @@ void ForEachSettingsOption(Visitor&& visit) {
 
   visit(kNetwork, "bind", &Settings::bind, "IPV4", "numeric IPv4 address the server binds");
   visit(kNetwork, "port", &Settings::port, "N", "TCP port of the server; 0 picks a free port");
+  visit(kNetwork, "advertise", &Settings::advertise, "HOST[:PORT]",
+        "address other nodes and clients use to reach this node, and its identity (default: "
+        "bind:port; no port or 0: the bound port); needed with --bind 0.0.0.0");
   visit(kNetwork, "max-connections", &Settings::max_connections, "N",
         "connections the server keeps open (the one idle longest makes room for a new one)");
   visit(kNetwork, "connect-timeout-ms", &Settings::connect_timeout_ms, "MS",

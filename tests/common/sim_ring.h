@@ -21,6 +21,7 @@ namespace testing {
 
 struct SimNode {
   std::string address;
+  std::unique_ptr<InProcessTransport> transport;  // calls from this node (partitions apply)
   CommandRegistry registry;
   std::unique_ptr<Local> local;
   std::unique_ptr<OverlayObserver> layer;  // an upper layer (e.g. the DHT); destroyed first
@@ -42,15 +43,21 @@ class SimRing {
   SimNode* AddNode(std::optional<Id> id = std::nullopt) {
     auto node = std::make_unique<SimNode>();
     node->address = "node-" + std::to_string(next_name_++);
+    node->transport = std::make_unique<InProcessTransport>(&network_, node->address);
+    Transport* transport = node->transport.get();
     node->local =
-        id ? std::make_unique<Local>(options_, node->address, *id, &transport_, &node->registry)
-           : std::make_unique<Local>(options_, node->address, &transport_, &node->registry);
+        id ? std::make_unique<Local>(options_, node->address, *id, transport, &node->registry)
+           : std::make_unique<Local>(options_, node->address, transport, &node->registry);
     if (on_add_) on_add_(node.get());
     network_.Attach(node->address, &node->registry);
     std::lock_guard<std::mutex> lock(mutex_);
     nodes_.push_back(std::move(node));
     return nodes_.back().get();
   }
+
+  // Cuts `node` off from every other node (both ways) or, with cut false, heals that cut. The
+  // node keeps running: it still steps and counts as live (Live()).
+  void CutOff(SimNode* node, bool cut) { network_.SetGroup(node->address, cut ? 1 : 0); }
 
   // Crash: the node stops answering, with no notice to anyone.
   void Crash(SimNode* node) {
@@ -88,8 +95,12 @@ class SimRing {
   }
 
   // Empty if every successor, predecessor and successor list is right; else the first error.
-  std::string CheckRing() {
-    auto sorted = Sorted();
+  std::string CheckRing() { return CheckRing(Sorted()); }
+
+  // The same for a ring made of `members` alone (e.g. one side of a partition).
+  std::string CheckRing(std::vector<SimNode*> sorted) {
+    std::sort(sorted.begin(), sorted.end(),
+              [](SimNode* a, SimNode* b) { return a->local->self().id < b->local->self().id; });
     const size_t n = sorted.size();
     for (size_t i = 0; i < n; ++i) {
       Local& local = *sorted[i]->local;

@@ -263,3 +263,128 @@ BOOST_AUTO_TEST_CASE(info_reports_the_contract_fields) {
   auto fault = ring.transport()->Call(node->address, "chord.find_successor", bad);
   BOOST_TEST(fault.status().code() == chord::ErrorCode::kBadArgument);
 }
+
+namespace {
+
+// One round of maintenance as a process runs it, with a check-membership step every
+// `membership_every` rounds (a node runs it every ten stabilize periods; tests run it more often
+// to keep the rounds few).
+void MaintenanceRound(SimRing* ring, int round, int membership_every) {
+  ring->StabilizeRound();
+  if (round % membership_every != 0) return;
+  for (auto* node : ring->Live()) node->local->CheckMembership();
+}
+
+// Rounds of MaintenanceRound until `done` holds; the rounds used, or -1 after `max_rounds`.
+int RoundsUntil(SimRing* ring, int max_rounds, int membership_every,
+                const std::function<bool()>& done) {
+  for (int round = 0; round <= max_rounds; ++round) {
+    if (done()) return round;
+    MaintenanceRound(ring, round + 1, membership_every);
+  }
+  return -1;
+}
+
+std::vector<SimNode*> AllBut(SimRing* ring, SimNode* excluded) {
+  std::vector<SimNode*> rest;
+  for (auto* node : ring->Live()) {
+    if (node != excluded) rest.push_back(node);
+  }
+  return rest;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_node_cut_off_is_alone_and_rejoins_once_the_cut_heals) {
+  SimRing ring(Options(160, 3));
+  JoinConcurrently(&ring, 8, 1, 13);
+  BOOST_REQUIRE(ring.StabilizeUntilCorrect(20) >= 0);
+  SimNode* cut = ring.Live()[3];
+  BOOST_REQUIRE(!cut->local->known_members().empty());
+
+  // Cut off both ways: it ends up alone, the other seven close their ring without it.
+  ring.CutOff(cut, true);
+  const std::vector<SimNode*> rest = AllBut(&ring, cut);
+  int rounds = RoundsUntil(&ring, 20, 2, [&] {
+    return cut->local->successor() == cut->local->self() && ring.CheckRing(rest).empty();
+  });
+  std::cout << "cut off: alone, and the rest a ring, after " << rounds << " rounds" << std::endl;
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing(rest));
+  BOOST_TEST(cut->local->joined());
+  // It still remembers members to come back through.
+  BOOST_TEST(!cut->local->known_members().empty());
+
+  ring.CutOff(cut, false);
+  rounds = RoundsUntil(&ring, 20, 2, [&] { return ring.CheckRing().empty(); });
+  std::cout << "cut healed: one ring again after " << rounds << " rounds" << std::endl;
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+}
+
+BOOST_AUTO_TEST_CASE(two_rings_merge_when_one_node_learns_a_member_of_the_other) {
+  struct Case {
+    int first_size, second_size, learner, learnt;
+  };
+  for (const Case& c : {Case{5, 5, 2, 3}, Case{2, 8, 0, 5}, Case{7, 3, 6, 0}, Case{1, 6, 0, 2}}) {
+    BOOST_TEST_CONTEXT("rings of " << c.first_size << " and " << c.second_size) {
+      SimRing ring(Options(160, 3));
+      std::vector<SimNode*> first, second;
+      for (auto [side, size] : {std::pair{&first, c.first_size}, {&second, c.second_size}}) {
+        for (int i = 0; i < size; ++i) side->push_back(ring.AddNode());
+        BOOST_REQUIRE(side->front()->local->Create().ok());
+        for (int i = 1; i < size; ++i) {
+          BOOST_REQUIRE((*side)[i]->local->Join((*side)[i - 1]->address).ok());
+        }
+      }
+      int rounds = RoundsUntil(&ring, 20, 1, [&] {
+        return ring.CheckRing(first).empty() && ring.CheckRing(second).empty();
+      });
+      BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing(first) << " / " << ring.CheckRing(second));
+      BOOST_REQUIRE(!ring.CheckRing().empty());  // two rings, not one
+
+      first[c.learner]->local->AddKnownMember(second[c.learnt]->address);
+      rounds = RoundsUntil(&ring, 40, 1, [&] { return ring.CheckRing().empty(); });
+      std::cout << "rings of " << c.first_size << " and " << c.second_size << ": one ring "
+                << rounds << " rounds after one member met" << std::endl;
+      BOOST_REQUIRE_MESSAGE(rounds >= 0, ring.CheckRing());
+      ring.FixAllFingers();
+      CheckLookups(&ring, 100, 21);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(membership_checks_leave_a_healthy_ring_alone) {
+  SimRing ring(Options(160, 3));
+  JoinConcurrently(&ring, 16, 2, 31);
+  BOOST_REQUIRE(ring.StabilizeUntilCorrect(30) >= 0);
+  // Every node knows members outside its successor list (its bootstrap, earlier successors):
+  // each check asks one, every round, and the ring must stay exactly right all along.
+  for (auto* node : ring.Live()) node->local->AddKnownMember(ring.Live()[0]->address);
+  uint64_t calls = 0;
+  for (int round = 0; round < 10; ++round) {
+    const uint64_t before = ring.network().calls();
+    for (auto* node : ring.Live()) node->local->CheckMembership();
+    calls += ring.network().calls() - before;
+    BOOST_REQUIRE_MESSAGE(ring.CheckRing().empty(), "round " << round << ": " << ring.CheckRing());
+    ring.StabilizeRound();
+  }
+  std::cout << "membership checks on a healthy ring of 16: " << calls << " calls in 10 rounds"
+            << std::endl;
+  BOOST_TEST(calls > 0);  // the checks did ask (a lookup each), and changed nothing
+  BOOST_TEST(ring.CheckRing() == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_member_that_does_not_answer_is_asked_less_and_less) {
+  SimRing ring(Options(160, 3));
+  JoinConcurrently(&ring, 4, 1, 3);
+  BOOST_REQUIRE(ring.StabilizeUntilCorrect(10) >= 0);
+  SimNode* node = ring.Live()[0];
+  // Every other known member is a neighbour (successor list of 3 in a ring of 4): only the dead
+  // one is ever asked, and a dead one is passed over 2, 4, ... 32 turns after each failure.
+  node->local->AddKnownMember("nowhere");
+  const uint64_t before = ring.network().calls();
+  for (int turn = 0; turn < 64; ++turn) node->local->CheckMembership();
+  const uint64_t calls = ring.network().calls() - before;
+  std::cout << "64 membership checks with one dead member: " << calls << " calls" << std::endl;
+  BOOST_TEST(calls >= 2u);
+  BOOST_TEST(calls <= 6u);
+}

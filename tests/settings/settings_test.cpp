@@ -34,6 +34,7 @@ const char* const kOptionNames[] = {
     "join",
     "bind",
     "port",
+    "advertise",
     "max-connections",
     "connect-timeout-ms",
     "call-timeout-ms",
@@ -112,6 +113,7 @@ void CheckSameSettings(const Settings& actual, const Settings& expected) {
   BOOST_CHECK_EQUAL(actual.join, expected.join);
   BOOST_CHECK_EQUAL(actual.bind, expected.bind);
   BOOST_CHECK_EQUAL(actual.port, expected.port);
+  BOOST_CHECK_EQUAL(actual.advertise, expected.advertise);
   BOOST_CHECK_EQUAL(actual.max_connections, expected.max_connections);
   BOOST_CHECK_EQUAL(actual.connect_timeout_ms, expected.connect_timeout_ms);
   BOOST_CHECK_EQUAL(actual.call_timeout_ms, expected.call_timeout_ms);
@@ -144,6 +146,7 @@ BOOST_AUTO_TEST_CASE(built_in_defaults) {
   BOOST_CHECK_EQUAL(s.config_file, "");
   BOOST_CHECK_EQUAL(s.bind, "127.0.0.1");
   BOOST_CHECK_EQUAL(s.port, 0);
+  BOOST_CHECK_EQUAL(s.advertise, "");
   BOOST_CHECK_EQUAL(s.max_connections, 1024);
   BOOST_CHECK_EQUAL(s.connect_timeout_ms, 1000);
   BOOST_CHECK_EQUAL(s.call_timeout_ms, 5000);
@@ -185,6 +188,8 @@ BOOST_AUTO_TEST_CASE(command_line_sets_every_option) {
                                   "0.0.0.0",
                                   "--port",
                                   "5000",
+                                  "--advertise",
+                                  "node1.example:4100",
                                   "--max-connections",
                                   "10",
                                   "--connect-timeout-ms",
@@ -227,6 +232,7 @@ BOOST_AUTO_TEST_CASE(command_line_sets_every_option) {
   expected.join = "10.0.0.1:4000";
   expected.bind = "0.0.0.0";
   expected.port = 5000;
+  expected.advertise = "node1.example:4100";
   expected.max_connections = 10;
   expected.connect_timeout_ms = 11;
   expected.call_timeout_ms = 12;
@@ -264,7 +270,8 @@ BOOST_AUTO_TEST_CASE(config_file_overrides_defaults) {
                                      "create = true\n"
                                      "log-level = debug\n"
                                      "log-file = /tmp/chord.log\n"
-                                     "bind = 0.0.0.0\n");
+                                     "bind = 0.0.0.0\n"
+                                     "advertise = 10.0.0.7\n");
   Settings s;
   const auto outcome = ParseArgs({"--config", path}, &s);
   BOOST_REQUIRE_MESSAGE(outcome.ok, outcome.message);
@@ -275,6 +282,7 @@ BOOST_AUTO_TEST_CASE(config_file_overrides_defaults) {
   expected.log_level = "debug";
   expected.log_file = "/tmp/chord.log";
   expected.bind = "0.0.0.0";
+  expected.advertise = "10.0.0.7";
   CheckSameSettings(s, expected);
   BOOST_CHECK_EQUAL(s.config_file, path);
 }
@@ -361,6 +369,13 @@ BOOST_AUTO_TEST_CASE(every_validation_rule_names_its_option) {
       {{"--join=host:12a"}, "join"},
       {{"--join=host:+80"}, "join"},
       {{"--join=a:b:80"}, "join"},
+      {{"--advertise=:4000"}, "advertise"},
+      {{"--advertise=host:"}, "advertise"},
+      {{"--advertise=host:65536"}, "advertise"},
+      {{"--advertise=host:-1"}, "advertise"},
+      {{"--advertise=a:b:80"}, "advertise"},
+      {{"--advertise=a b"}, "advertise"},
+      {{"--advertise=0.0.0.0:4000"}, "advertise"},
   };
   for (const BadCase& bad : cases) {
     BOOST_TEST_CONTEXT("args: " << bad.args.front()) {
@@ -478,7 +493,9 @@ BOOST_AUTO_TEST_CASE(boundary_values_are_valid) {
       {"--replicas=1"},
       {"--port=65535"},
       {"--max-value-bytes=67108864"},
-      {"--bind=0.0.0.0"},
+      {"--bind=0.0.0.0", "--advertise=192.0.2.1"},
+      {"--advertise=192.0.2.1:0"},
+      {"--advertise=host.example:65535"},
       {"--join=some-host.example:65535"},
       {"--join=10.1.2.3:1"},
       {"--log-level=fatal"},
@@ -500,6 +517,35 @@ BOOST_AUTO_TEST_CASE(parse_host_port) {
   BOOST_CHECK(!ParseHostPort("h:99999999999999", &host, &port));
   BOOST_CHECK_EQUAL(host, "127.0.0.1");  // untouched on failure
   BOOST_CHECK_EQUAL(port, 4000);
+}
+
+BOOST_AUTO_TEST_CASE(wildcard_bind_needs_advertise) {
+  Settings s;
+  const auto outcome = ParseArgs({"--bind", "0.0.0.0", "--port", "4100"}, &s);
+  BOOST_CHECK(!outcome.ok);
+  BOOST_CHECK_MESSAGE(Contains(outcome.message, "--advertise"), outcome.message);
+}
+
+BOOST_AUTO_TEST_CASE(advertised_address) {
+  Settings s;
+  BOOST_CHECK_EQUAL(AdvertisedAddress(s, 4100), "127.0.0.1:4100");
+  s.bind = "0.0.0.0";
+  s.advertise = "192.0.2.1";
+  BOOST_CHECK_EQUAL(AdvertisedAddress(s, 4100), "192.0.2.1:4100");
+  s.advertise = "192.0.2.1:0";
+  BOOST_CHECK_EQUAL(AdvertisedAddress(s, 4100), "192.0.2.1:4100");
+  s.advertise = "gateway.example:80";  // e.g. a forwarded port
+  BOOST_CHECK_EQUAL(AdvertisedAddress(s, 4100), "gateway.example:80");
+
+  std::string host = "h";
+  int port = 7;
+  BOOST_CHECK(!ParseAdvertise("", &host, &port));
+  BOOST_CHECK(!ParseAdvertise("0.0.0.0", &host, &port));
+  BOOST_CHECK_EQUAL(host, "h");  // untouched on failure
+  BOOST_CHECK_EQUAL(port, 7);
+  BOOST_CHECK(ParseAdvertise("10.1.2.3", &host, &port));
+  BOOST_CHECK_EQUAL(host, "10.1.2.3");
+  BOOST_CHECK_EQUAL(port, 0);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_option) {

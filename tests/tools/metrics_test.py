@@ -154,8 +154,11 @@ def main():
             proxies[0].dht.get("")  # an empty key: a bad_argument fault, counted
         except xmlrpc.client.Fault:
             pass
-        # Repair copies every key to the other node (2 nodes, 3 replicas: both hold all).
+        # Repair copies every key to the other node (2 nodes, 3 replicas: both hold all), and
+        # each node has run a repair step.
         wait_for(lambda: _total_keys(proxies) >= 40, 20)
+        for address in addresses:
+            wait_for(lambda: _repair_steps(address) >= 1, 20)
         for address in addresses:
             status, content_type, body, post_status = get_metrics(address)
             check(status == 200, "%s: GET /metrics answered %d" % (address, status))
@@ -227,6 +230,14 @@ def _ring_of_two(proxies):
         return False
     return all(i.get("predecessor") and i.get("successors") for i in infos) and \
         infos[0]["successors"][0]["address"] != infos[0]["address"]
+
+
+def _repair_steps(address):
+    try:
+        families = parse(get_metrics(address)[2], lambda ok, message: ok)
+    except OSError:
+        return 0
+    return value(families, "chord_dht_repair_steps_total") or 0
 
 
 def _total_keys(proxies):
