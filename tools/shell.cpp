@@ -618,7 +618,8 @@ ShellAnswer Shell::DoStats(const std::vector<std::string>& args, const std::stri
   std::ostringstream text;
   text << Pad("address", 22) << std::setw(7) << "owned" << std::setw(10) << "replicas"
        << std::setw(12) << "tombstones" << std::setw(10) << "received" << std::setw(10)
-       << "as-owner"
+       << "as-owner" << std::setw(10) << "served" << std::setw(10) << "made" << std::setw(7)
+       << "conns"
        << "\n";
   std::vector<std::string> nodes_json;
   DhtStats total;
@@ -643,17 +644,29 @@ ShellAnswer Shell::DoStats(const std::vector<std::string>& args, const std::stri
     total.tombstones += s.tombstones;
     total.received += s.received;
     total.received_as_owner += s.received_as_owner;
+    // The transport's counters (chord.stats); "-" from a node that does not have the command.
+    auto transport = ChordStub(transport_, 0).Stats(node);
+    auto figure = [&transport](int64_t NodeStats::*field) {
+      return transport.ok() ? std::to_string((*transport).*field) : std::string("-");
+    };
     text << Pad(node, 22) << std::setw(7) << s.owned << std::setw(10) << s.replicas << std::setw(12)
          << s.tombstones << std::setw(10) << s.received << std::setw(10) << s.received_as_owner
+         << std::setw(10) << figure(&NodeStats::calls_served) << std::setw(10)
+         << figure(&NodeStats::calls_made) << std::setw(7) << figure(&NodeStats::connections_open)
          << "\n";
-    nodes_json.push_back(JsonObject()
-                             .Str("address", node)
-                             .Int("owned", long(s.owned))
-                             .Int("replicas", long(s.replicas))
-                             .Int("tombstones", long(s.tombstones))
-                             .Int("received", long(s.received))
-                             .Int("received_as_owner", long(s.received_as_owner))
-                             .str());
+    JsonObject json;
+    json.Str("address", node)
+        .Int("owned", long(s.owned))
+        .Int("replicas", long(s.replicas))
+        .Int("tombstones", long(s.tombstones))
+        .Int("received", long(s.received))
+        .Int("received_as_owner", long(s.received_as_owner));
+    if (transport.ok()) {
+      json.Int("calls_served", long(transport->calls_served))
+          .Int("calls_made", long(transport->calls_made))
+          .Int("connections_open", long(transport->connections_open));
+    }
+    nodes_json.push_back(json.str());
   }
   if (one && answered == 0) return Error(last);
   if (!one) {

@@ -227,7 +227,12 @@ BOOST_AUTO_TEST_CASE(exit_codes_are_0_found_1_not_found_2_errors) {
   BOOST_TEST(RunChord({"--ring", r, "lookup", "abc"}).exit_code == 0);
   BOOST_TEST(RunChord({"--ring", r, "info"}).exit_code == 0);
   BOOST_TEST(RunChord({"--ring", r, "keys"}).exit_code == 0);
-  BOOST_TEST(RunChord({"--ring", r, "stats"}).exit_code == 0);
+  Run stats = RunChord({"--ring", r, "stats"});
+  BOOST_TEST(stats.exit_code == 0);
+  // Issue 13: the transport's counters beside the keys (what GET /metrics shows in full).
+  BOOST_TEST(stats.out.find("served      made  conns") != std::string::npos, stats.out);
+  Run stats_json = RunChord({"--json", "--ring", r, "stats"});
+  BOOST_TEST(stats_json.out.find("\"calls_served\":") != std::string::npos, stats_json.out);
   BOOST_TEST(RunChord({"--ring", r, "remove", "color"}).exit_code == 0);
 
   Run unknown = RunChord({"--ring", r, "frobnicate"});
