@@ -8,43 +8,12 @@
 #include <map>
 
 #include "commands/xml_unicode.h"
+#include "tools/shell_output.h"
 
 namespace chord {
 namespace {
 
 constexpr int kMaxJsonDepth = 64;
-
-std::string JsonQuote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string Base64(const std::vector<unsigned char>& bytes) {
   static const char kAlphabet[] =
@@ -79,11 +48,12 @@ std::string ToJson(const xmlrpc_c::value& value, int depth) {
       return buffer;
     }
     case xmlrpc_c::value::TYPE_STRING:
-      return JsonQuote(FromBmpForm(xmlrpc_c::value_string(value).cvalue()));
+      return shell_internal::JsonString(FromBmpForm(xmlrpc_c::value_string(value).cvalue()));
     case xmlrpc_c::value::TYPE_BYTESTRING:
-      return JsonQuote(Base64(xmlrpc_c::value_bytestring(value).vectorUcharValue()));
+      return shell_internal::JsonString(
+          Base64(xmlrpc_c::value_bytestring(value).vectorUcharValue()));
     case xmlrpc_c::value::TYPE_DATETIME:
-      return JsonQuote(xmlrpc_c::value_datetime(value).iso8601Value());
+      return shell_internal::JsonString(xmlrpc_c::value_datetime(value).iso8601Value());
     case xmlrpc_c::value::TYPE_ARRAY: {
       std::string out = "[";
       for (const auto& item : xmlrpc_c::value_array(value).vectorValueValue()) {
@@ -94,7 +64,7 @@ std::string ToJson(const xmlrpc_c::value& value, int depth) {
     case xmlrpc_c::value::TYPE_STRUCT: {
       std::string out = "{";
       for (const auto& [name, member] : xmlrpc_c::value_struct(value).cvalue()) {
-        out += (out.size() > 1 ? "," : "") + JsonQuote(FromBmpForm(name)) + ":" +
+        out += (out.size() > 1 ? "," : "") + shell_internal::JsonString(FromBmpForm(name)) + ":" +
                ToJson(member, depth + 1);
       }
       return out + "}";

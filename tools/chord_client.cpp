@@ -28,6 +28,7 @@
 #include "settings/secret.h"
 #include "settings/settings.h"
 #include "tools/progress.h"
+#include "tools/ring_file.h"
 #include "tools/shell.h"
 
 namespace {
@@ -70,38 +71,6 @@ int Fail(const chord::Status& status, bool usage = false) {
 }
 
 int Usage(const std::string& problem) { return Fail(chord::Status::BadArgument(problem), true); }
-
-// Ring file: one HOST:PORT a line; blank lines and '#' comments are skipped.
-chord::Result<std::vector<std::string>> ReadRingFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return chord::Status::BadArgument("cannot read ring file " + path +
-                                      " (start a ring with create_chord, or give --node)");
-  }
-  std::vector<std::string> members;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto start = line.find_first_not_of(" \t\r");
-    if (start == std::string::npos || line[start] == '#') continue;
-    auto end = line.find_last_not_of(" \t\r");
-    std::string address = line.substr(start, end - start + 1);
-    if (!chord::ParseHostPort(address, nullptr, nullptr)) {
-      return chord::Status::BadArgument(path + ": '" + address + "' is not HOST:PORT");
-    }
-    members.push_back(address);
-  }
-  if (members.empty()) return chord::Status::BadArgument("ring file " + path + " is empty");
-  return members;
-}
-
-bool ParsePositive(const std::string& text, int* value) {
-  if (text.empty() || text.size() > 9 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  *value = std::stoi(text);
-  return *value > 0;
-}
 
 }  // namespace
 
@@ -151,11 +120,11 @@ int main(int argc, char** argv) {
       node_binary = value;
     } else if (option == "--secret-file") {
       secret_file = value;
-    } else if (option == "--call-timeout-ms" && ParsePositive(value, &number)) {
+    } else if (option == "--call-timeout-ms" && chord::ParsePositive(value, &number)) {
       transport_options.call_timeout_ms = number;
-    } else if (option == "--connect-timeout-ms" && ParsePositive(value, &number)) {
+    } else if (option == "--connect-timeout-ms" && chord::ParsePositive(value, &number)) {
       transport_options.connect_timeout_ms = number;
-    } else if (option == "--chunk-bytes" && ParsePositive(value, &number)) {
+    } else if (option == "--chunk-bytes" && chord::ParsePositive(value, &number)) {
       shell_options.client.chunk_bytes = size_t(number);
     } else {
       return Usage("unknown option or bad value: " + option + " " + value);
@@ -188,7 +157,7 @@ int main(int argc, char** argv) {
     members = {node};
     shell_options.client.route_to_owner = false;  // every call through the node named
   } else {
-    auto read = ReadRingFile(ring_file.empty() ? "ring.txt" : ring_file);
+    auto read = chord::ReadRingFile(ring_file.empty() ? "ring.txt" : ring_file);
     if (!read.ok()) return Fail(read.status());
     members = read.value();
   }

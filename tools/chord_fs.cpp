@@ -20,6 +20,7 @@
 #include "tools/fs/file_system.h"
 #include "tools/fs/fs_store.h"
 #include "tools/fs/fuse_adapter.h"
+#include "tools/ring_file.h"
 
 #ifndef CHORD_VERSION
 #define CHORD_VERSION "unknown"
@@ -64,33 +65,6 @@ int Usage(const std::string& problem) {
   return 2;
 }
 
-chord::Result<std::vector<std::string>> ReadRingFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return chord::Status::BadArgument("cannot read ring file " + path);
-  std::vector<std::string> members;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto start = line.find_first_not_of(" \t\r");
-    if (start == std::string::npos || line[start] == '#') continue;
-    std::string address = line.substr(start, line.find_last_not_of(" \t\r") - start + 1);
-    if (!chord::ParseHostPort(address, nullptr, nullptr)) {
-      return chord::Status::BadArgument(path + ": '" + address + "' is not HOST:PORT");
-    }
-    members.push_back(address);
-  }
-  if (members.empty()) return chord::Status::BadArgument("ring file " + path + " is empty");
-  return members;
-}
-
-bool ParsePositive(const std::string& text, int* value) {
-  if (text.empty() || text.size() > 9 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  *value = std::stoi(text);
-  return *value > 0;
-}
-
 struct Options {
   std::string mount_point, ring_file, node, secret_file;
   std::vector<std::string> fuse_flags;
@@ -132,21 +106,21 @@ int ParseArgs(int argc, char** argv, Options* options) {
       options->fuse_flags.insert(options->fuse_flags.end(), {"-o", value});
     else if (option == "--temp-dir")
       options->fs.temp_dir = value;
-    else if (option == "--chunk-bytes" && ParsePositive(value, &n))
+    else if (option == "--chunk-bytes" && chord::ParsePositive(value, &n))
       options->store.chunk_bytes = n;
-    else if (option == "--timeout-ms" && ParsePositive(value, &n))
+    else if (option == "--timeout-ms" && chord::ParsePositive(value, &n))
       options->store.timeout_ms = n;
-    else if (option == "--cache-mb" && ParsePositive(value, &n))
+    else if (option == "--cache-mb" && chord::ParsePositive(value, &n))
       options->fs.cache_bytes = size_t(n) << 20;
-    else if (option == "--read-ahead" && ParsePositive(value, &n))
+    else if (option == "--read-ahead" && chord::ParsePositive(value, &n))
       options->fs.read_ahead = n;
-    else if (option == "--uploads" && ParsePositive(value, &n))
+    else if (option == "--uploads" && chord::ParsePositive(value, &n))
       options->fs.uploads_in_flight = n;
-    else if (option == "--attr-ms" && ParsePositive(value, &n))
+    else if (option == "--attr-ms" && chord::ParsePositive(value, &n))
       options->fs.attr_ms = n;
-    else if (option == "--call-timeout-ms" && ParsePositive(value, &n))
+    else if (option == "--call-timeout-ms" && chord::ParsePositive(value, &n))
       options->transport.call_timeout_ms = n;
-    else if (option == "--connect-timeout-ms" && ParsePositive(value, &n))
+    else if (option == "--connect-timeout-ms" && chord::ParsePositive(value, &n))
       options->transport.connect_timeout_ms = n;
     else
       return Usage("unknown option or bad value: " + option + " " + value);
@@ -177,7 +151,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> members = {options.node};
   options.store.entry = options.node;
   if (options.node.empty() || !options.ring_file.empty()) {
-    auto read = ReadRingFile(options.ring_file.empty() ? "ring.txt" : options.ring_file);
+    auto read = chord::ReadRingFile(options.ring_file.empty() ? "ring.txt" : options.ring_file);
     if (!read.ok()) {
       std::cerr << "chord-fs: " << read.status().message() << "\n";
       return 1;
