@@ -353,6 +353,14 @@ void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats(
       [stats = std::move(stats)]() -> Result<WireStats> { return WireStats{stats()}; })));
 }
 
+void RegisterMetricsCommand(RegisteredCommands* commands, std::function<std::string()> text) {
+  commands->Add(MakeCommand<std::string()>(
+      "chord.metrics", Audience::kClient,
+      "This node's figures in the Prometheus text format: what GET /metrics answers, for "
+      "XML-RPC clients.",
+      [text = std::move(text)]() -> Result<std::string> { return text(); }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stubs
 
@@ -375,6 +383,10 @@ Result<NodeStats> ChordStub::Stats(const std::string& address) const {
   Status checked = CheckStats(wire.value());
   if (!checked.ok()) return MalformedReply(address, checked);
   return NodeStats(wire.value());
+}
+
+Result<std::string> ChordStub::Metrics(const std::string& address) const {
+  return CallTyped<std::string>(transport_, address, "chord.metrics", xmlrpc_c::paramList());
 }
 
 Result<NodeInfo> ChordStub::Info(const std::string& address) const {

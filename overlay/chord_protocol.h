@@ -114,6 +114,8 @@ void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService*
 // safe to call concurrently). Kept apart from RegisterChordCommands because the counters belong
 // to the node's transport, not to the overlay (NodeHost registers it).
 void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats);
+// Registers chord.metrics (a client command): `text` is GET /metrics's text.
+void RegisterMetricsCommand(RegisteredCommands* commands, std::function<std::string()> text);
 
 // Client stubs: one per chord.* command, calling the node at an address.
 class ChordStub {
@@ -131,6 +133,8 @@ class ChordStub {
   Status Notify(const std::string& address, const NodeRef& self) const;
   Status Leaving(const std::string& address, const LeavingNotice& notice) const;
   Result<NodeStats> Stats(const std::string& address) const;
+  // chord.metrics: the node's GET /metrics text (Prometheus format).
+  Result<std::string> Metrics(const std::string& address) const;
 
   // The same for a hex id typed by a user; errors: BadArgument if it is not an id.
   Result<FoundOwner> FindSuccessorOfHex(const std::string& address, const std::string& hex) const;

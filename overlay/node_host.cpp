@@ -137,6 +137,7 @@ Status NodeHost::Start() {
   if (!status.ok()) return status;
   if (host_commands_.names().empty()) {
     RegisterStatsCommand(&host_commands_, [this] { return TransportStats(); });
+    RegisterMetricsCommand(&host_commands_, [this] { return server_.MetricsText(); });
   }
   local_ =
       std::make_unique<Local>(OverlayOptionsFrom(settings_), address(), &transport_, &registry_);

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <iomanip>
+#include <map>
 #include <iostream>
 #include <sstream>
 
@@ -24,6 +25,7 @@
 #include "commands/xml_unicode.h"
 #include "settings/settings.h"
 #include "tools/fs/fs_store.h"
+#include "tools/metrics_summary.h"
 #include "tools/node_process.h"
 #include "tools/progress.h"
 #include "tools/ring_picture.h"
@@ -623,6 +625,7 @@ ShellAnswer Shell::DoStats(const std::vector<std::string>& args, const std::stri
        << "\n";
   std::vector<std::string> nodes_json;
   DhtStats total;
+  std::map<std::string, CommandFigures> commands;  // summed over the nodes that answered
   size_t answered = 0;
   Status last;
   for (const auto& node : nodes) {
@@ -667,6 +670,8 @@ ShellAnswer Shell::DoStats(const std::vector<std::string>& args, const std::stri
           .Int("connections_open", long(transport->connections_open));
     }
     nodes_json.push_back(json.str());
+    auto metrics = ChordStub(transport_, 0).Metrics(node);
+    if (metrics.ok()) AddCallFigures(metrics.value(), &commands);
   }
   if (one && answered == 0) return Error(last);
   if (!one) {
@@ -674,11 +679,32 @@ ShellAnswer Shell::DoStats(const std::vector<std::string>& args, const std::stri
          << std::setw(10) << total.replicas << std::setw(12) << total.tombstones << std::setw(10)
          << total.received << std::setw(10) << total.received_as_owner << "\n";
   }
+  std::vector<std::string> commands_json;
+  if (!commands.empty()) {
+    text << "\n"
+         << Pad("command (calls served)", 28) << std::setw(10) << "calls" << std::setw(8)
+         << "faults" << std::setw(10) << "mean ms"
+         << "\n";
+  }
+  for (const auto& [name, c] : commands) {
+    const double mean_ms = c.calls ? c.seconds * 1000 / double(c.calls) : 0;
+    std::ostringstream mean;
+    mean << std::fixed << std::setprecision(3) << mean_ms;
+    text << Pad(name, 28) << std::setw(10) << c.calls << std::setw(8) << c.faults << std::setw(10)
+         << mean.str() << "\n";
+    commands_json.push_back(JsonObject()
+                                .Str("command", name)
+                                .Int("calls", long(c.calls))
+                                .Int("faults", long(c.faults))
+                                .Raw("mean_ms", mean.str())
+                                .str());
+  }
   std::string json = JsonObject()
                          .Str("command", "stats")
                          .Raw("nodes", JsonArray(nodes_json))
                          .Int("owned", long(total.owned))
                          .Int("replicas", long(total.replicas))
+                         .Raw("commands", JsonArray(commands_json))
                          .str();
   return Answer(answered ? 0 : 2, text.str(), json);
 }

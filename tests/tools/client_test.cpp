@@ -233,6 +233,11 @@ BOOST_AUTO_TEST_CASE(exit_codes_are_0_found_1_not_found_2_errors) {
   BOOST_TEST(stats.out.find("served      made  conns") != std::string::npos, stats.out);
   Run stats_json = RunChord({"--json", "--ring", r, "stats"});
   BOOST_TEST(stats_json.out.find("\"calls_served\":") != std::string::npos, stats_json.out);
+  // ... and calls, faults and mean latency per command, summed over the ring (chord.metrics).
+  BOOST_TEST(stats.out.find("command (calls served)") != std::string::npos, stats.out);
+  BOOST_TEST(stats.out.find("dht.set ") != std::string::npos, stats.out);
+  BOOST_TEST(stats_json.out.find("{\"command\":\"dht.get\",\"calls\":") != std::string::npos,
+             stats_json.out);
   BOOST_TEST(RunChord({"--ring", r, "remove", "color"}).exit_code == 0);
 
   Run unknown = RunChord({"--ring", r, "frobnicate"});
