@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": leaving the ring";
+  dht.StopWatches();  // as above: the server stops at the end of Leave
   status = host.Leave();
   if (!status.ok()) {
     BOOST_LOG_TRIVIAL(warning) << "leave: " << status.ToString();
