@@ -306,6 +306,11 @@ void XmlRpcServer::Impl::Connection::OnHeader(beast::error_code ec) {
       return Refuse(http::status::method_not_allowed, "metrics are read with GET", "GET");
     }
     if (!parser_->is_done()) return Refuse(http::status::bad_request, "GET takes no body");
+    if (impl_->server->options_.client_auth) {
+      // The figures name the ring's members, which --client-auth keeps from unproven callers.
+      return Refuse(http::status::forbidden,
+                    "with --client-auth, call chord.metrics with the proof instead");
+    }
     return ServeMetrics(request.keep_alive());
   }
   if (path != "/RPC2" && path != "/") {

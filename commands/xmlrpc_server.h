@@ -8,7 +8,8 @@
 // Metrics: GET /metrics answers in the Prometheus text format: calls, faults and a latency
 // histogram per command (CallMetrics), the server's connection and thread counters, then what
 // every source added with AddMetrics writes (the overlay's and the DHT's figures). It is open
-// to every caller, like system.*: it shows counts, never keys or values.
+// to every caller (it shows counts and the node's neighbours, never keys or values), except
+// with client_auth: then it answers 403, and chord.metrics, a client command, needs the proof.
 //
 // Binds a numeric IPv4 address (127.0.0.1 by default); port 0 picks a free port, reported by
 // port() after Start(). Every call is dispatched into the registry; a non-ok Status becomes an

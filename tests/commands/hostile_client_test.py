@@ -183,6 +183,11 @@ def test_client_auth(binary):
         proving = server.proxy(ProvingTransport(SECRET))
         assert proving.test.echo(1) == 1
         assert proving.test.peer() == "peer"
+        # GET /metrics names the ring's members: not for unproven callers here.
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        connection.request("GET", "/metrics")
+        assert connection.getresponse().status == 403
+        connection.close()
     finally:
         server.close()
 
