@@ -30,6 +30,12 @@ std::string PrometheusLabel(const std::string& value) {
   return out;
 }
 
+void WriteMetric(std::ostream& out, const char* name, const char* type, const char* help,
+                 int64_t value) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+      << name << " " << value << "\n";
+}
+
 void CallMetrics::Write(std::ostream& out) const {
   std::map<std::string, PerCommand> commands;
   {

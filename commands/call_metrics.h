@@ -48,6 +48,11 @@ class CallMetrics {
 // A Prometheus label value: backslash, double quote and newline escaped.
 std::string PrometheusLabel(const std::string& value);
 
+// One metric of a single unlabelled sample, with its HELP and TYPE lines. `type` is "counter"
+// or "gauge".
+void WriteMetric(std::ostream& out, const char* name, const char* type, const char* help,
+                 int64_t value);
+
 }  // namespace chord
 
 #endif  // CHORD_COMMANDS_CALL_METRICS_H_

@@ -571,8 +571,7 @@ std::string XmlRpcServer::MetricsText() const {
   call_metrics_.Write(out);
   const Stats s = stats();
   auto counter = [&out](const char* name, const char* help, uint64_t value) {
-    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
-        << name << " " << value << "\n";
+    WriteMetric(out, name, "counter", help, int64_t(value));
   };
   counter("chord_server_requests_total", "HTTP requests answered.", s.requests);
   counter("chord_server_connections_accepted_total", "Connections accepted.",
@@ -582,9 +581,8 @@ std::string XmlRpcServer::MetricsText() const {
   counter("chord_server_connections_refused_total",
           "Connections closed at once because every connection was busy.", s.connections_refused);
   counter("chord_server_threads_started_total", "Server threads started.", s.threads_started);
-  out << "# HELP chord_server_connections_open Connections open now.\n"
-         "# TYPE chord_server_connections_open gauge\nchord_server_connections_open "
-      << s.connections_open << "\n";
+  WriteMetric(out, "chord_server_connections_open", "gauge", "Connections open now.",
+              s.connections_open);
   std::vector<MetricsSource> sources;
   {
     std::lock_guard<std::mutex> lock(sources_mutex_);

@@ -234,6 +234,10 @@ Result<DhtAnswer> Dht::ServiceGetAtOnce(const std::string& key) {
   }
   std::optional<Entry> existing = storage_->Get(id, key);
   if (!existing && !Settled()) return Status::WouldBlock();
+  return GetAnswer(existing);
+}
+
+DhtAnswer Dht::GetAnswer(const std::optional<Entry>& existing) const {
   DhtAnswer answer;
   answer.node = local_->self();
   if (existing && Live(*existing)) {
@@ -256,13 +260,7 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
   // A key moving into this node's range may still be on the successor only: look there once.
   std::optional<Entry> existing = storage_->Get(id, request.key);
   if (!existing) existing = FetchFromSuccessors(id, request.key);
-  if (request.op == DhtOp::kGet) {
-    if (existing && Live(*existing)) {
-      answer.ok = true;
-      answer.value = {existing->value, existing->binary};
-    }
-    return answer;
-  }
+  if (request.op == DhtOp::kGet) return GetAnswer(existing);
   Record record{id, request.key, {}};
   for (int attempt = 0; attempt < kOwnerWriteTries; ++attempt) {
     answer.ok = answer.exists = false;

@@ -174,6 +174,8 @@ class Dht : public OverlayObserver, private DhtService {
   Result<std::vector<Record>> FetchAll(const std::string& address,
                                        const std::vector<std::string>& keys);
   bool Live(const Entry& entry) const;
+  // The owner's answer to a get of a key it holds as `existing` (absent: not found).
+  DhtAnswer GetAnswer(const std::optional<Entry>& existing) const;
   // An old tombstone or an expired entry: collected, never sent or accepted.
   bool Collectible(const Entry& entry) const;
   int64_t NowMs() const;

@@ -81,16 +81,6 @@ NodeStats NodeHost::TransportStats() const {
 
 namespace {
 
-void Gauge(std::ostream& out, const char* name, const char* help, int64_t value) {
-  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
-      << name << " " << value << "\n";
-}
-
-void Counter(std::ostream& out, const char* name, const char* help, int64_t value) {
-  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
-      << name << " " << value << "\n";
-}
-
 // One line of an info-style metric: `name{labels} 1`.
 void NodeLine(std::ostream& out, const char* name, const std::string& extra, const NodeRef& node,
               int bits) {
@@ -105,7 +95,8 @@ void NodeHost::WriteOverlayMetrics(std::ostream& out) const {
   const int bits = info.bits;
   out << "# HELP chord_node This node: its id and address.\n# TYPE chord_node gauge\n";
   NodeLine(out, "chord_node", "", info.self, bits);
-  Gauge(out, "chord_ring_joined", "1 while this node is in a ring.", info.joined ? 1 : 0);
+  WriteMetric(out, "chord_ring_joined", "gauge", "1 while this node is in a ring.",
+              info.joined ? 1 : 0);
   out << "# HELP chord_ring_predecessor This node's predecessor (absent if none).\n"
          "# TYPE chord_ring_predecessor gauge\n";
   if (info.predecessor) NodeLine(out, "chord_ring_predecessor", "", *info.predecessor, bits);
@@ -117,12 +108,13 @@ void NodeHost::WriteOverlayMetrics(std::ostream& out) const {
   }
   int64_t fingers = 0;
   for (const auto& finger : info.fingers) fingers += finger ? 1 : 0;
-  Gauge(out, "chord_ring_fingers_set", "Finger table entries that point to a node.", fingers);
+  WriteMetric(out, "chord_ring_fingers_set", "gauge", "Finger table entries that point to a node.",
+              fingers);
   const NodeStats stats = TransportStats();
-  Counter(out, "chord_client_calls_total", "Calls this node made to other nodes.",
-          stats.calls_made);
-  Counter(out, "chord_client_connections_opened_total",
-          "Connections this node opened to other nodes.", stats.connections_opened);
+  WriteMetric(out, "chord_client_calls_total", "counter", "Calls this node made to other nodes.",
+              stats.calls_made);
+  WriteMetric(out, "chord_client_connections_opened_total", "counter",
+              "Connections this node opened to other nodes.", stats.connections_opened);
 }
 
 Status NodeHost::Start() {
