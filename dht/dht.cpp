@@ -39,7 +39,7 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
       options_(std::move(options)),
       limits_{local->bits(), options_.max_key_bytes, options_.max_value_bytes},
       peers_(local->transport(), limits_),
-      storage_(std::move(storage)),
+      storage_(std::make_unique<HashedStorage>(std::move(storage), local->bits())),
       commands_(registry) {
   if (options_.replicas < 1) options_.replicas = 1;
   if (options_.transfer_batch < 1) options_.transfer_batch = 1;
@@ -381,58 +381,122 @@ Status Dht::RepairStep() {
 }
 
 Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
-  const int bits = local_->bits();
-  const NodeRef self = local_->self();
+  const Id self = local_->self().id;
   uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(settle_mutex_);
     generation = range_generation_;
   }
+  auto arcs = DifferingArcs(successor.address, predecessor.id, self);
+  if (!arcs.ok()) return arcs.status();
+  size_t budget = options_.max_batches_per_step;
+  for (const auto& arc : arcs.value()) {
+    auto done = PullArc(successor.address, arc, predecessor.id, self, &budget);
+    if (!done.ok()) return done.status();
+    if (!done.value()) return Status::Ok();  // the rest next round
+  }
+  // The whole range came over; see Settled() for when that makes it complete.
+  std::lock_guard<std::mutex> lock(settle_mutex_);
+  if (range_generation_ == generation && ++complete_pulls_ > options_.replicas) settled_ = true;
+  return Status::Ok();
+}
+
+Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
+  const Id self = local_->self().id;
+  auto arcs = DifferingArcs(holder.address, predecessor.id, self);
+  if (!arcs.ok()) return arcs.status();
+  size_t budget = options_.max_batches_per_step;
+  for (const auto& arc : arcs.value()) {
+    auto done = PushArc(holder.address, arc, predecessor.id, self, &budget);
+    if (!done.ok()) return done.status();
+    if (!done.value()) break;  // the rest next round
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<Id, Id>>> Dht::DifferingArcs(const std::string& peer, const Id& from,
+                                                          const Id& to) {
+  const HashTree& tree = storage_->tree();
+  std::vector<uint32_t> differing;
+  for (int level = 0; level <= tree.depth(); ++level) {
+    // Every child of a node that differs; children outside (from, to] hash to 0 on both sides.
+    std::vector<uint32_t> asked;
+    if (level == 0) asked.push_back(0);
+    for (uint32_t parent : differing) {
+      for (uint32_t c = 0; c < HashTree::kFanout; ++c)
+        asked.push_back(parent * HashTree::kFanout + c);
+    }
+    auto theirs = peers_.TreeHashes(peer, from, to, level, asked);
+    if (!theirs.ok()) return theirs.status();
+    differing.clear();
+    for (size_t i = 0; i < asked.size(); ++i) {
+      if (theirs.value()[i] != storage_->RangeHash(level, asked[i], from, to)) {
+        differing.push_back(asked[i]);
+      }
+    }
+    if (differing.empty()) return std::vector<std::pair<Id, Id>>{};
+  }
+  // Runs of neighbouring leaves make one arc each, so that a range that differs throughout (a
+  // newcomer's) is listed in full batches rather than leaf by leaf.
+  std::vector<std::pair<Id, Id>> arcs;
+  for (size_t i = 0; i < differing.size();) {
+    size_t j = i;
+    while (j + 1 < differing.size() && differing[j + 1] == differing[j] + 1) ++j;
+    arcs.emplace_back(tree.Arc(tree.depth(), differing[i]).first,
+                      tree.Arc(tree.depth(), differing[j]).second);
+    i = j + 1;
+  }
+  return arcs;
+}
+
+Result<bool> Dht::PullArc(const std::string& peer, const std::pair<Id, Id>& arc, const Id& from,
+                          const Id& to, size_t* budget) {
+  const int bits = local_->bits();
   std::optional<std::string> after;
-  for (size_t batch = 0; batch < options_.max_batches_per_step; ++batch) {
-    auto digests =
-        peers_.Digest(successor.address, predecessor.id, self.id, after, options_.transfer_batch);
+  for (;;) {
+    if (*budget == 0) return false;
+    --*budget;
+    auto digests = peers_.Digest(peer, arc.first, arc.second, after, options_.transfer_batch);
     if (!digests.ok()) return digests.status();
     std::vector<std::string> wanted;
     for (const RecordDigest& d : digests.value()) {
       after = d.key;
-      auto local = storage_->Get(Id::Hash(d.key, bits), d.key);
+      const Id id = Id::Hash(d.key, bits);
+      if (!InHalfOpenInterval(id, from, to)) continue;  // the arc reaches past the range
+      auto local = storage_->Get(id, d.key);
       if (!local || local->version < d.version) wanted.push_back(d.key);
     }
     if (!wanted.empty()) {
-      auto records = FetchAll(successor.address, wanted);
+      auto records = FetchAll(peer, wanted);
       if (!records.ok()) return records.status();
       for (const auto& r : records.value()) {
         if (Keep(r)) received_as_owner_.fetch_add(1);
       }
     }
-    if (digests->size() < options_.transfer_batch) {
-      // The whole range came over; see Settled() for when that makes it complete.
-      std::lock_guard<std::mutex> lock(settle_mutex_);
-      if (range_generation_ == generation && ++complete_pulls_ > options_.replicas) {
-        settled_ = true;
-      }
-      break;
-    }
+    if (digests->size() < options_.transfer_batch) return true;
   }
-  return Status::Ok();
 }
 
-Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
-  const NodeRef self = local_->self();
+Result<bool> Dht::PushArc(const std::string& holder, const std::pair<Id, Id>& arc, const Id& from,
+                          const Id& to, size_t* budget) {
   std::optional<RecordPosition> after;
-  for (size_t batch = 0; batch < options_.max_batches_per_step; ++batch) {
-    auto records = storage_->Range(predecessor.id, self.id, after, options_.transfer_batch);
-    if (records.empty()) break;
+  for (;;) {
+    if (*budget == 0) return false;
+    --*budget;
+    auto records = storage_->Range(arc.first, arc.second, after, options_.transfer_batch);
+    if (records.empty()) return true;
     after = RecordPosition{records.back().id, records.back().key};
     const bool last_batch = records.size() < options_.transfer_batch;
     // What would be collected anyway is not worth sending (and would come back after GC).
     records.erase(std::remove_if(records.begin(), records.end(),
-                                 [this](const Record& r) { return Collectible(r.entry); }),
+                                 [&](const Record& r) {
+                                   return Collectible(r.entry) ||
+                                          !InHalfOpenInterval(r.id, from, to);
+                                 }),
                   records.end());
     std::vector<RecordDigest> digests;
     for (const auto& r : records) digests.push_back({r.key, r.entry.version});
-    auto keys = peers_.Need(holder.address, digests);
+    auto keys = peers_.Need(holder, digests);
     if (!keys.ok()) return keys.status();
     if (!keys->empty()) {
       std::vector<Record> missing;
@@ -443,12 +507,11 @@ Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
           ++k;
         }
       }
-      auto sent = SendRecords(holder.address, missing);
+      auto sent = SendRecords(holder, missing);
       if (!sent.ok()) return sent.status();
     }
-    if (last_batch) break;
+    if (last_batch) return true;
   }
-  return Status::Ok();
 }
 
 Status Dht::HandOverForeign(const NodeRef& predecessor) {
@@ -530,11 +593,22 @@ void Dht::ForEachRecord(size_t batch_size, size_t max_batches,
 }
 
 void Dht::CollectGarbage() {
-  ForEachRecord(options_.transfer_batch, options_.max_batches_per_step * 4,
-                [this](const Record& r) {
-                  if (Collectible(r.entry)) storage_->Erase(r.id, r.key, r.entry.version);
-                  return true;
-                });
+  std::lock_guard<std::mutex> lock(gc_mutex_);
+  const Id zero;
+  size_t scanned = 0;
+  while (scanned < options_.gc_records_per_step) {
+    const size_t asked = std::min(kScanBatch, options_.gc_records_per_step - scanned);
+    auto records = storage_->Range(zero, zero, gc_after_, asked);
+    scanned += records.size();
+    for (const auto& r : records) {
+      if (Collectible(r.entry)) storage_->Erase(r.id, r.key, r.entry.version);
+    }
+    if (records.size() < asked) {
+      gc_after_.reset();  // round the whole store: start again next step
+      return;
+    }
+    gc_after_ = RecordPosition{records.back().id, records.back().key};
+  }
 }
 
 Status Dht::HandOff() {
@@ -757,6 +831,14 @@ std::vector<RecordDigest> Dht::ServiceDigest(const Id& from, const Id& to,
     digests.push_back({r.key, r.entry.version});
   }
   return digests;
+}
+
+std::vector<uint64_t> Dht::ServiceTreeHashes(const Id& from, const Id& to, int level,
+                                             const std::vector<uint32_t>& indices) const {
+  std::vector<uint64_t> hashes;
+  hashes.reserve(indices.size());
+  for (uint32_t index : indices) hashes.push_back(storage_->RangeHash(level, index, from, to));
+  return hashes;
 }
 
 std::vector<std::string> Dht::ServiceNeed(const std::vector<RecordDigest>& digests) const {

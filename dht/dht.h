@@ -13,7 +13,9 @@
 //
 // Movement: a periodic, bounded RepairStep() makes each node (1) as owner, pull newer or missing
 // entries of its range from its successor (this is how a newcomer receives its keys, in
-// batches) and push what its replica holders lack; (2) as holder, hand entries it should no
+// batches) and push what its replica holders lack; both compare hash trees of the range first
+// (dht/hash_tree.h), so replicas in sync cost one dht.tree call and only the arcs that differ
+// are listed and moved; (2) as holder, hand entries it should no
 // longer keep to their owner and drop them; (3) collect expired entries and old tombstones.
 // While keys move, an owner that lacks a key asks its first successors (one of them held the
 // range before), so reads and writes of moving keys keep succeeding; once it has pulled its
@@ -38,12 +40,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands/command_registry.h"
 #include "commands/registered_commands.h"
 #include "dht/dht_protocol.h"
+#include "dht/hash_tree.h"
 #include "dht/storage.h"
 #include "overlay/local.h"
 #include "overlay/router.h"
@@ -62,7 +67,10 @@ struct DhtOptions {
   // fits in the receiver's request limit; one record always goes, whatever its size.
   size_t max_batch_bytes = 1 << 20;
   size_t max_batches_per_step = 64;  // bound on the work of one RepairStep phase
-  std::function<int64_t()> now_ms;   // wall clock in ms since the epoch; empty: system clock
+  // Records one RepairStep looks at for expired entries and old tombstones; collection goes
+  // round the store over successive steps, so its cost does not grow with the data.
+  size_t gc_records_per_step = 4096;
+  std::function<int64_t()> now_ms;  // wall clock in ms since the epoch; empty: system clock
 };
 
 // DHT options taken from Settings (replicas, limits, tombstone ttl, transfer batch).
@@ -134,6 +142,8 @@ class Dht : public OverlayObserver, private DhtService {
                                           const std::optional<std::string>& after_key,
                                           size_t limit) const override;
   std::vector<std::string> ServiceNeed(const std::vector<RecordDigest>& digests) const override;
+  std::vector<uint64_t> ServiceTreeHashes(const Id& from, const Id& to, int level,
+                                          const std::vector<uint32_t>& indices) const override;
 
   // Checks the key, value and ttl (callers of the C++ API), then RouteChecked.
   Result<DhtAnswer> Route(DhtOp op, const std::string& key, const DhtValue& value, int ttl_s);
@@ -161,6 +171,18 @@ class Dht : public OverlayObserver, private DhtService {
   void Replicate(const Record& record);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
+  // The arcs of the circle (as ring intervals) where `peer`'s records in (from, to] differ from
+  // this node's: runs of differing hash-tree leaves, found top-down with one dht.tree call per
+  // level. Empty when both hold the same versions.
+  Result<std::vector<std::pair<Id, Id>>> DifferingArcs(const std::string& peer, const Id& from,
+                                                       const Id& to);
+  // Pulls from `peer` the records of `arc` in (from, to] that are newer there. Each call made
+  // spends one of *budget; false if it ran out before the arc was done.
+  Result<bool> PullArc(const std::string& peer, const std::pair<Id, Id>& arc, const Id& from,
+                       const Id& to, size_t* budget);
+  // Sends `holder` the records of `arc` in (from, to] it lacks or holds older; as PullArc.
+  Result<bool> PushArc(const std::string& holder, const std::pair<Id, Id>& arc, const Id& from,
+                       const Id& to, size_t* budget);
   Status HandOverForeign(const NodeRef& predecessor);
   void CollectGarbage();
   // Calls `visit` on the records held here in ring order, `batch_size` per storage scan, for at
@@ -186,7 +208,9 @@ class Dht : public OverlayObserver, private DhtService {
   DhtOptions options_;
   DhtLimits limits_;
   DhtPeerStub peers_;
-  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<HashedStorage> storage_;
+  std::mutex gc_mutex_;
+  std::optional<RecordPosition> gc_after_;  // guarded by gc_mutex_: where collection goes on
   std::mutex write_mutex_;     // serializes version assignment and the local write of a key
   uint64_t last_version_ = 0;  // guarded by write_mutex_
   std::atomic<uint64_t> received_{0};

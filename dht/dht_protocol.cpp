@@ -4,6 +4,7 @@
 
 #include "commands/typed_call.h"
 #include "commands/xml_unicode.h"
+#include "dht/hash_tree.h"
 
 namespace chord {
 
@@ -236,6 +237,14 @@ struct WireDigests {
   template <typename Visit>
   void Fields(Visit&& visit) {
     visit("digests", digests);
+  }
+};
+
+struct WireTreeHashes {
+  std::vector<std::string> hashes;  // decimal: XML-RPC has no unsigned 64-bit type
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("hashes", hashes);
   }
 };
 
@@ -655,6 +664,53 @@ void RegisterRepair(RegisteredCommands* commands, const DhtLimits& limits, DhtSe
       }));
 }
 
+// The arguments of dht.tree, checked against the shape of this ring's hash tree.
+Result<std::vector<uint32_t>> CheckTreeIndices(int level, const std::vector<int>& indices,
+                                               const DhtLimits& limits) {
+  const int depth = HashTree::DepthFor(limits.bits);
+  if (level < 0 || level > depth) {
+    return Status::BadArgument("level must be 0.." + std::to_string(depth));
+  }
+  if (indices.empty()) return Status::BadArgument("argument 4 (indices) is empty");
+  Status batch = CheckBatch(indices.size(), "argument 4 (indices)");
+  if (!batch.ok()) return batch;
+  const int64_t width = int64_t(1) << (4 * level);
+  std::vector<uint32_t> checked;
+  checked.reserve(indices.size());
+  for (int index : indices) {
+    if (index < 0 || index >= width) {
+      return Status::BadArgument("argument 4 (indices): " + std::to_string(index) +
+                                 " is not a node of level " + std::to_string(level));
+    }
+    checked.push_back(uint32_t(index));
+  }
+  return checked;
+}
+
+void RegisterTree(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  commands->Add(
+      AnswersAtOnce(MakeCommand<WireTreeHashes(std::string, std::string, int, std::vector<int>)>(
+          "dht.tree", Audience::kPeer,
+          "Peers: tree(from_hex, to_hex, level, [index]): {hashes} of the records held here in "
+          "each hash-tree node's arc, counting ids in (from, to] (docs/dht.md, anti-entropy).",
+          {"from", "to", "level", "indices"},
+          [limits, service](const std::string& from_hex, const std::string& to_hex, int level,
+                            const std::vector<int>& wire_indices) -> Result<WireTreeHashes> {
+            auto from = Id::FromHex(from_hex, limits.bits);
+            auto to = Id::FromHex(to_hex, limits.bits);
+            auto indices = CheckTreeIndices(level, wire_indices, limits);
+            for (const Status& s : {from.status(), to.status(), indices.status()}) {
+              if (!s.ok()) return s;
+            }
+            WireTreeHashes out;
+            for (uint64_t h :
+                 service->ServiceTreeHashes(from.value(), to.value(), level, indices.value())) {
+              out.hashes.push_back(std::to_string(h));
+            }
+            return out;
+          })));
+}
+
 }  // namespace
 
 const char kOwnerOpMethod[] = "dht.owner_op";
@@ -706,6 +762,7 @@ void RegisterDhtCommands(RegisteredCommands* commands, const DhtLimits& limits,
   RegisterOwnerOp(commands, limits, service);
   RegisterTransfer(commands, limits, service);
   RegisterRepair(commands, limits, service);
+  RegisterTree(commands, limits, service);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -813,6 +870,30 @@ Result<std::vector<std::string>> DhtPeerStub::Need(const std::string& address,
   Status batch = CheckBatch(wire->keys.size(), "keys");
   if (!batch.ok()) return MalformedReply(address, batch);
   return wire->keys;
+}
+
+Result<std::vector<uint64_t>> DhtPeerStub::TreeHashes(const std::string& address, const Id& from,
+                                                      const Id& to, int level,
+                                                      const std::vector<uint32_t>& indices) const {
+  const int bits = limits_.bits;
+  std::vector<int> wire_indices(indices.begin(), indices.end());
+  auto wire =
+      CallTyped<WireTreeHashes>(transport_, address, "dht.tree",
+                                MakeParams(from.ToHex(bits), to.ToHex(bits), level, wire_indices));
+  if (!wire.ok()) return wire.status();
+  if (wire->hashes.size() != indices.size()) {
+    return MalformedReply(address,
+                          Status::BadArgument(std::to_string(wire->hashes.size()) + " hashes for " +
+                                              std::to_string(indices.size()) + " nodes"));
+  }
+  std::vector<uint64_t> hashes;
+  hashes.reserve(indices.size());
+  for (const auto& text : wire->hashes) {
+    auto h = ParseDecimal(text, UINT64_MAX, "hash");
+    if (!h.ok()) return MalformedReply(address, h.status());
+    hashes.push_back(h.value());
+  }
+  return hashes;
 }
 
 // ---------------------------------------------------------------------------------------------

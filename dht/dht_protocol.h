@@ -4,8 +4,8 @@
 //
 // Client commands (dht.set, dht.add, dht.get, dht.remove, dht.locate, dht.stats, dht.keys,
 // dht.watch) are the public contract (docs/dht.md). Peer commands (dht.owner_op, dht.put_many,
-// dht.fetch, dht.digest, dht.need) are what nodes call on one another; with a ring secret only
-// peers that prove it may call them (commands/command.h).
+// dht.fetch, dht.digest, dht.need, dht.tree) are what nodes call on one another; with a ring secret
+// only peers that prove it may call them (commands/command.h).
 //
 // Every value that comes in, a request on the serving side or a reply on the calling side, is
 // converted with the typed command machinery and then checked (key and value sizes, versions
@@ -203,6 +203,10 @@ class DhtService {
                                                   size_t limit) const = 0;
   // The keys of `digests` this node lacks or holds in an older version, in the order given.
   virtual std::vector<std::string> ServiceNeed(const std::vector<RecordDigest>& digests) const = 0;
+  // The hashes of the records held here in the arcs of hash-tree nodes (level, index) for each
+  // of `indices`, counting only ids in (from, to] (dht/hash_tree.h), in the order given.
+  virtual std::vector<uint64_t> ServiceTreeHashes(const Id& from, const Id& to, int level,
+                                                  const std::vector<uint32_t>& indices) const = 0;
 };
 
 // Registers every dht.* command through `commands`, served by `service`. `service` is not owned
@@ -243,6 +247,9 @@ class DhtPeerStub {
                                            size_t limit) const;
   Result<std::vector<std::string>> Need(const std::string& address,
                                         const std::vector<RecordDigest>& digests) const;
+  // dht.tree: one hash per index, in the order given.
+  Result<std::vector<uint64_t>> TreeHashes(const std::string& address, const Id& from, const Id& to,
+                                           int level, const std::vector<uint32_t>& indices) const;
 
  private:
   // A dht.fetch reply from `address` to a request for `keys`, checked.

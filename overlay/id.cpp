@@ -86,6 +86,29 @@ Id Id::AddPowerOfTwo(int exponent, int bits) const {
   return out;
 }
 
+Id Id::Prev(int bits) const {
+  Id out = *this;
+  for (int i = 19; i >= 0; --i) {
+    if (out.bytes_[i]-- != 0) break;  // no borrow beyond this byte
+  }
+  out.Truncate(bits);
+  return out;
+}
+
+uint32_t Id::TopBits(int n, int bits) const {
+  uint32_t prefix = 0;
+  for (int k = bits - 1; k >= bits - n; --k) prefix = prefix << 1 | uint32_t(Bit(k));
+  return prefix;
+}
+
+Id Id::FromTopBits(uint32_t prefix, int n, int bits) {
+  Id id;
+  for (int j = 0; j < n; ++j) {
+    if (prefix >> j & 1) id.SetBit(bits - n + j);
+  }
+  return id;
+}
+
 bool InOpenInterval(const Id& x, const Id& a, const Id& b) {
   if (a < b) return a < x && x < b;
   if (b < a) return a < x || x < b;

@@ -38,6 +38,13 @@ class Id {
   Id AddPowerOfTwo(int exponent, int bits) const;
   // (this + 1) mod 2^bits.
   Id Next(int bits) const { return AddPowerOfTwo(0, bits); }
+  // (this - 1) mod 2^bits.
+  Id Prev(int bits) const;
+  // The top `n` bits of this `bits`-bit id as a number (0 <= n <= min(bits, 32)).
+  uint32_t TopBits(int n, int bits) const;
+  // The smallest `bits`-bit id whose top `n` bits are `prefix` (prefix < 2^n, n <= min(bits,
+  // 32)): the first id of a prefix's arc of the circle.
+  static Id FromTopBits(uint32_t prefix, int n, int bits);
 
   bool operator==(const Id& other) const { return bytes_ == other.bytes_; }
   bool operator!=(const Id& other) const { return bytes_ != other.bytes_; }
@@ -45,6 +52,8 @@ class Id {
 
  private:
   void Truncate(int bits);
+  bool Bit(int k) const { return bytes_[19 - k / 8] >> (k % 8) & 1; }  // k = 0: least significant
+  void SetBit(int k) { bytes_[19 - k / 8] |= uint8_t(1u << (k % 8)); }
   std::array<uint8_t, 20> bytes_{};  // big-endian
 };
 
