@@ -593,6 +593,7 @@ void Dht::ForEachRecord(size_t batch_size, size_t max_batches,
 }
 
 void Dht::CollectGarbage() {
+  if (!storage_->MayHoldGarbage()) return;
   std::lock_guard<std::mutex> lock(gc_mutex_);
   const Id zero;
   size_t scanned = 0;
@@ -827,8 +828,8 @@ std::vector<RecordDigest> Dht::ServiceDigest(const Id& from, const Id& to,
   std::optional<RecordPosition> after;
   if (after_key) after = RecordPosition{Id::Hash(*after_key, local_->bits()), *after_key};
   std::vector<RecordDigest> digests;
-  for (const auto& r : storage_->Range(from, to, after, limit)) {
-    digests.push_back({r.key, r.entry.version});
+  for (auto& r : storage_->Versions(from, to, after, limit)) {
+    digests.push_back({std::move(r.key), r.version});
   }
   return digests;
 }

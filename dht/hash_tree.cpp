@@ -85,7 +85,7 @@ HashedStorage::HashedStorage(std::unique_ptr<Storage> inner, int bits)
   std::optional<RecordPosition> after;
   for (;;) {
     auto records = inner_->Range(zero, zero, after, kScanBatch);
-    for (const auto& r : records) tree_.Add(r.id, RecordHash(r.key, r.entry.version));
+    for (const auto& r : records) Account(r.id, r.key, r.entry, +1);
     if (records.size() < kScanBatch) break;
     after = RecordPosition{records.back().id, records.back().key};
   }
@@ -99,8 +99,8 @@ bool HashedStorage::PutIfNewer(const Id& id, const std::string& key, const Entry
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto before = inner_->Get(id, key);
   if (!inner_->PutIfNewer(id, key, entry)) return false;
-  if (before) tree_.Remove(id, RecordHash(key, before->version));
-  tree_.Add(id, RecordHash(key, entry.version));
+  if (before) Account(id, key, *before, -1);
+  Account(id, key, entry, +1);
   return true;
 }
 
@@ -108,8 +108,24 @@ bool HashedStorage::Erase(const Id& id, const std::string& key, uint64_t version
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto before = inner_->Get(id, key);
   if (!before || !inner_->Erase(id, key, version)) return false;
-  tree_.Remove(id, RecordHash(key, before->version));
+  Account(id, key, *before, -1);
   return true;
+}
+
+void HashedStorage::Account(const Id& id, const std::string& key, const Entry& entry, int sign) {
+  const uint64_t hash = RecordHash(key, entry.version);
+  if (sign > 0) {
+    tree_.Add(id, hash);
+  } else {
+    tree_.Remove(id, hash);
+  }
+  if (Mortal(entry)) mortal_.fetch_add(sign, std::memory_order_relaxed);
+}
+
+std::vector<RecordVersion> HashedStorage::Versions(const Id& from, const Id& to,
+                                                   const std::optional<RecordPosition>& after,
+                                                   size_t limit) const {
+  return inner_->Versions(from, to, after, limit);
 }
 
 std::vector<Record> HashedStorage::Range(const Id& from, const Id& to,
@@ -137,9 +153,9 @@ uint64_t HashedStorage::LeafRangeHash(uint32_t leaf, const Id& from, const Id& t
   uint64_t sum = 0;
   std::optional<RecordPosition> after;
   for (;;) {
-    auto records = inner_->Range(before, last, after, kScanBatch);
+    auto records = inner_->Versions(before, last, after, kScanBatch);
     for (const auto& r : records) {
-      if (InHalfOpenInterval(r.id, from, to)) sum += RecordHash(r.key, r.entry.version);
+      if (InHalfOpenInterval(r.id, from, to)) sum += RecordHash(r.key, r.version);
     }
     if (records.size() < kScanBatch) return sum;
     after = RecordPosition{records.back().id, records.back().key};

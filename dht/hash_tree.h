@@ -85,8 +85,14 @@ class HashedStorage : public Storage {
                             const std::optional<RecordPosition>& after,
                             size_t limit) const override;
   size_t Count() const override;
+  std::vector<RecordVersion> Versions(const Id& from, const Id& to,
+                                      const std::optional<RecordPosition>& after,
+                                      size_t limit) const override;
 
   const HashTree& tree() const { return tree_; }
+  // Whether some record held is a tombstone or expires: false means garbage collection has
+  // nothing to look for.
+  bool MayHoldGarbage() const { return mortal_.load(std::memory_order_relaxed) > 0; }
   // The hash of the records in node (level, index)'s arc whose ids lie in the ring interval
   // (from, to] (from == to: the whole circle). Arcs inside the interval answer from the tree;
   // only the two arcs where the interval begins and ends are summed from their records.
@@ -94,12 +100,16 @@ class HashedStorage : public Storage {
 
  private:
   uint64_t LeafRangeHash(uint32_t leaf, const Id& from, const Id& to) const;
+  static bool Mortal(const Entry& e) { return e.tombstone || e.expires_at_ms != 0; }
+  // Adds `record` to the tree and the count of mortal records (sign +1), or takes it out (-1).
+  void Account(const Id& id, const std::string& key, const Entry& entry, int sign);
 
   std::unique_ptr<Storage> inner_;
   HashTree tree_;
   // Serializes a write with the reading of the version it replaces, so that the tree loses
   // exactly the hash the engine lost.
   std::mutex write_mutex_;
+  std::atomic<int64_t> mortal_{0};  // records held that are tombstones or expire
 };
 
 }  // namespace chord

@@ -26,24 +26,23 @@ bool MemoryStorage::Erase(const Id& id, const std::string& key, uint64_t version
   return true;
 }
 
-std::vector<Record> MemoryStorage::Range(const Id& from, const Id& to,
-                                         const std::optional<RecordPosition>& after,
-                                         size_t limit) const {
+template <typename Visit>
+void MemoryStorage::Scan(const Id& from, const Id& to, const std::optional<RecordPosition>& after,
+                         size_t limit, Visit&& visit) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<Record> out;
   // Iterate in ring order starting just after `from`: first the ids above it, then (wrapped)
   // from the smallest id. (from, to] is a prefix of that order, so stop at the first id outside.
   auto it = entries_.end();
   bool wrapped = false;
   if (after) {
-    if (!InHalfOpenInterval(after->first, from, to)) return out;
+    if (!InHalfOpenInterval(after->first, from, to)) return;
     it = entries_.upper_bound(*after);
     wrapped = !(from < after->first);
   } else {
     it = entries_.lower_bound({from, std::string()});
     while (it != entries_.end() && it->first.first == from) ++it;
   }
-  while (out.size() < limit) {
+  for (size_t visited = 0; visited < limit;) {
     if (it == entries_.end()) {
       if (wrapped) break;
       wrapped = true;
@@ -53,9 +52,29 @@ std::vector<Record> MemoryStorage::Range(const Id& from, const Id& to,
     const Id& id = it->first.first;
     if (wrapped && from < id) break;  // back where we started
     if (!InHalfOpenInterval(id, from, to)) break;
-    out.push_back({id, it->first.second, it->second});
+    visit(*it);
+    ++visited;
     ++it;
   }
+}
+
+std::vector<Record> MemoryStorage::Range(const Id& from, const Id& to,
+                                         const std::optional<RecordPosition>& after,
+                                         size_t limit) const {
+  std::vector<Record> out;
+  Scan(from, to, after, limit, [&out](const auto& item) {
+    out.push_back({item.first.first, item.first.second, item.second});
+  });
+  return out;
+}
+
+std::vector<RecordVersion> MemoryStorage::Versions(const Id& from, const Id& to,
+                                                   const std::optional<RecordPosition>& after,
+                                                   size_t limit) const {
+  std::vector<RecordVersion> out;
+  Scan(from, to, after, limit, [&out](const auto& item) {
+    out.push_back({item.first.first, item.first.second, item.second.version});
+  });
   return out;
 }
 

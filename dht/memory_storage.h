@@ -21,8 +21,16 @@ class MemoryStorage : public Storage {
                             const std::optional<RecordPosition>& after,
                             size_t limit) const override;
   size_t Count() const override;
+  std::vector<RecordVersion> Versions(const Id& from, const Id& to,
+                                      const std::optional<RecordPosition>& after,
+                                      size_t limit) const override;
 
  private:
+  // Calls `visit` on the entries of Range(from, to, after, limit), in order, under the lock.
+  template <typename Visit>
+  void Scan(const Id& from, const Id& to, const std::optional<RecordPosition>& after, size_t limit,
+            Visit&& visit) const;
+
   mutable std::mutex mutex_;
   std::map<RecordPosition, Entry> entries_;  // guarded by mutex_
 };

@@ -36,6 +36,13 @@ struct Record {
 // A position in (id, key) order, for resuming a range scan.
 using RecordPosition = std::pair<Id, std::string>;
 
+// What repair compares of a record: where it is and which version, not its value.
+struct RecordVersion {
+  Id id;
+  std::string key;
+  uint64_t version = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -53,6 +60,17 @@ class Storage {
                                     const std::optional<RecordPosition>& after,
                                     size_t limit) const = 0;
   virtual size_t Count() const = 0;
+  // As Range, without the values: an engine that can skip reading them should. The default
+  // calls Range.
+  virtual std::vector<RecordVersion> Versions(const Id& from, const Id& to,
+                                              const std::optional<RecordPosition>& after,
+                                              size_t limit) const {
+    std::vector<RecordVersion> out;
+    for (auto& r : Range(from, to, after, limit)) {
+      out.push_back({r.id, std::move(r.key), r.entry.version});
+    }
+    return out;
+  }
 };
 
 }  // namespace chord

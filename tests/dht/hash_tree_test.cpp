@@ -131,3 +131,44 @@ BOOST_AUTO_TEST_CASE(a_tree_built_from_an_engine_matches_one_kept_up_to_date) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(garbage_is_looked_for_only_while_a_record_can_become_garbage) {
+  const int bits = 32;
+  auto storage = Hashed(bits);
+  const Id a = Id::Hash("a", bits), b = Id::Hash("b", bits);
+  storage->PutIfNewer(a, "a", Version(1));
+  BOOST_TEST(!storage->MayHoldGarbage());
+  Entry tombstone = Version(2);
+  tombstone.tombstone = true;
+  storage->PutIfNewer(a, "a", tombstone);
+  BOOST_TEST(storage->MayHoldGarbage());
+  storage->Erase(a, "a", 2);
+  BOOST_TEST(!storage->MayHoldGarbage());
+  Entry expiring = Version(3);
+  expiring.expires_at_ms = 5;
+  storage->PutIfNewer(b, "b", expiring);
+  BOOST_TEST(storage->MayHoldGarbage());
+  storage->PutIfNewer(b, "b", Version(4));  // rewritten without a ttl
+  BOOST_TEST(!storage->MayHoldGarbage());
+}
+
+BOOST_AUTO_TEST_CASE(versions_list_what_range_lists_without_values) {
+  const int bits = 16;
+  auto storage = Hashed(bits);
+  for (int i = 0; i < 300; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    storage->PutIfNewer(Id::Hash(k, bits), k, Version(i + 1));
+  }
+  for (int trial = 0; trial < 20; ++trial) {
+    const Id from = Id::Hash("f" + std::to_string(trial), bits);
+    const Id to = Id::Hash("t" + std::to_string(trial), bits);
+    std::optional<chord::RecordPosition> after;
+    auto range = storage->Range(from, to, after, 50);
+    auto versions = storage->Versions(from, to, after, 50);
+    BOOST_TEST_REQUIRE(range.size() == versions.size());
+    for (size_t i = 0; i < range.size(); ++i) {
+      BOOST_TEST_REQUIRE(range[i].key == versions[i].key);
+      BOOST_TEST_REQUIRE(range[i].entry.version == versions[i].version);
+    }
+  }
+}
