@@ -360,8 +360,9 @@ void Dht::Replicate(const Record& record) {
 // ---------------------------------------------------------------------------------------------
 // Movement and repair
 
-Status Dht::RepairStep() {
+Status Dht::RepairStep(bool* busy) {
   repair_steps_.fetch_add(1);
+  repair_busy_ = false;
   Status first;
   auto keep = [&first](const Status& s) {
     if (first.ok() && !s.ok()) first = s;
@@ -369,15 +370,28 @@ Status Dht::RepairStep() {
   if (local_->joined()) {
     auto predecessor = local_->predecessor();
     auto successors = local_->successors();
+    size_t holders = std::min(successors.size(), size_t(options_.replicas - 1));
+    NoteNeighbourhood(predecessor, successors, holders);
     if (predecessor && !successors.empty()) {
       keep(PullOwnRange(*predecessor, successors.front()));
-      size_t holders = std::min(successors.size(), size_t(options_.replicas - 1));
       for (size_t i = 0; i < holders; ++i) keep(PushToHolder(*predecessor, successors[i]));
       keep(HandOverForeign(*predecessor));
     }
   }
   CollectGarbage();
+  // A failed round is not a quiet one: whatever failed is still to do.
+  if (busy) *busy = repair_busy_ || !first.ok();
   return first;
+}
+
+void Dht::NoteNeighbourhood(const std::optional<NodeRef>& predecessor,
+                            const std::vector<NodeRef>& successors, size_t holders) {
+  std::vector<std::string> now;
+  now.push_back(predecessor ? predecessor->address : std::string());
+  for (size_t i = 0; i < holders; ++i) now.push_back(successors[i].address);
+  std::lock_guard<std::mutex> lock(repair_mutex_);
+  if (now != last_neighbourhood_) repair_busy_ = true;
+  last_neighbourhood_ = std::move(now);
 }
 
 Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
@@ -389,6 +403,7 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
   }
   auto arcs = DifferingArcs(successor.address, predecessor.id, self);
   if (!arcs.ok()) return arcs.status();
+  if (!arcs->empty()) repair_busy_ = true;
   size_t budget = options_.max_batches_per_step;
   for (const auto& arc : arcs.value()) {
     auto done = PullArc(successor.address, arc, predecessor.id, self, &budget);
@@ -405,6 +420,7 @@ Status Dht::PushToHolder(const NodeRef& predecessor, const NodeRef& holder) {
   const Id self = local_->self().id;
   auto arcs = DifferingArcs(holder.address, predecessor.id, self);
   if (!arcs.ok()) return arcs.status();
+  if (!arcs->empty()) repair_busy_ = true;
   size_t budget = options_.max_batches_per_step;
   for (const auto& arc : arcs.value()) {
     auto done = PushArc(holder.address, arc, predecessor.id, self, &budget);
@@ -567,6 +583,7 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
         ++i;
       }
       if (!run.empty()) {
+        repair_busy_ = true;
         auto sent = SendRecords(target.address, run);
         if (!sent.ok()) return sent.status();
       }

@@ -98,7 +98,10 @@ class Dht : public OverlayObserver, private DhtService {
   Result<LookupResult> Locate(const std::string& key);
 
   // One bounded round of repair (see above). Returns the first error met, after doing the rest.
-  Status RepairStep();
+  // `busy` (if given) tells whether the round had anything to do: replicas that differed,
+  // records handed over, or a neighbourhood that changed since the last round; a scheduler may
+  // wait longer after quiet rounds (Maintenance::AddAdaptive).
+  Status RepairStep(bool* busy = nullptr);
   // Hands this node's own range to its successor (also run by OnLeaving).
   Status HandOff();
 
@@ -169,6 +172,10 @@ class Dht : public OverlayObserver, private DhtService {
   // keeps what it finds; the newest copy found.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
   void Replicate(const Record& record);
+  // Remembers who the predecessor and first `holders` successors are; a change makes this
+  // round busy.
+  void NoteNeighbourhood(const std::optional<NodeRef>& predecessor,
+                         const std::vector<NodeRef>& successors, size_t holders);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
   // The arcs of the circle (as ring intervals) where `peer`'s records in (from, to] differ from
@@ -209,6 +216,11 @@ class Dht : public OverlayObserver, private DhtService {
   DhtLimits limits_;
   DhtPeerStub peers_;
   std::unique_ptr<HashedStorage> storage_;
+  // Addresses of the predecessor and replica holders at the last RepairStep, to tell a quiet
+  // round from one whose neighbourhood changed; and whether this round found work.
+  std::mutex repair_mutex_;
+  std::vector<std::string> last_neighbourhood_;  // guarded by repair_mutex_
+  std::atomic<bool> repair_busy_{false};
   std::mutex gc_mutex_;
   std::optional<RecordPosition> gc_after_;  // guarded by gc_mutex_: where collection goes on
   std::mutex write_mutex_;     // serializes version assignment and the local write of a key

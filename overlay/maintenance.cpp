@@ -11,8 +11,17 @@ Maintenance::~Maintenance() { Stop(); }
 
 void Maintenance::Add(std::string name, std::chrono::milliseconds period,
                       std::function<void()> step) {
+  AddAdaptive(std::move(name), period, period, [step = std::move(step)] {
+    step();
+    return true;
+  });
+}
+
+void Maintenance::AddAdaptive(std::string name, std::chrono::milliseconds period,
+                              std::chrono::milliseconds max_period, std::function<bool()> step) {
   if (thread_.joinable()) return;
-  tasks_.push_back({std::move(name), period, std::move(step), {}});
+  tasks_.push_back(
+      {std::move(name), period, std::max(period, max_period), std::move(step), period, {}});
 }
 
 void Maintenance::Start() {
@@ -22,7 +31,10 @@ void Maintenance::Start() {
     stopping_ = false;
   }
   auto now = std::chrono::steady_clock::now();
-  for (auto& task : tasks_) task.due = now + task.period;
+  for (auto& task : tasks_) {
+    task.wait = task.period;
+    task.due = now + task.period;
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -49,16 +61,25 @@ void Maintenance::Run() {
     for (auto& task : tasks_) {
       if (task.due > now) continue;
       lock.unlock();
+      bool changed = true;
       try {
-        task.step();
+        changed = task.step();
       } catch (const std::exception& e) {
         BOOST_LOG_TRIVIAL(error) << "maintenance step " << task.name << " failed: " << e.what();
       }
       lock.lock();
-      task.due = std::chrono::steady_clock::now() + task.period;
+      task.wait = NextWait(task.wait, task.period, task.max_period, changed);
+      task.due = std::chrono::steady_clock::now() + task.wait;
       if (stopping_) break;
     }
   }
+}
+
+std::chrono::milliseconds Maintenance::NextWait(std::chrono::milliseconds wait,
+                                                std::chrono::milliseconds period,
+                                                std::chrono::milliseconds max_period,
+                                                bool changed) {
+  return changed ? period : std::clamp(wait * 2, period, std::max(period, max_period));
 }
 
 void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
@@ -68,8 +89,13 @@ void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
   maintenance->Add("stabilize", stabilize, [local] {
     if (local->joined()) local->Stabilize();
   });
-  maintenance->Add("fix_fingers", fix_fingers, [local] {
-    if (local->joined()) local->FixFingers();
+  // Fingers only speed lookups up (successors keep them correct), so a ring whose fingers stay
+  // put is checked less often: up to 8 periods apart.
+  maintenance->AddAdaptive("fix_fingers", fix_fingers, 8 * fix_fingers, [local] {
+    if (!local->joined()) return false;
+    const auto before = local->Info().fingers;
+    if (!local->FixFingers().ok()) return true;  // something is wrong: look again soon
+    return local->Info().fingers != before;
   });
   maintenance->Add("check_predecessor", check_predecessor, [local] {
     if (local->joined()) local->CheckPredecessor();

@@ -29,14 +29,28 @@ class Maintenance {
 
   // Runs `step` every `period` once started. Ignored after Start().
   void Add(std::string name, std::chrono::milliseconds period, std::function<void()> step);
+  // Runs `step` every `period`, or less often while it finds nothing to do: a step that returns
+  // false (nothing changed) doubles the wait before the next one, up to `max_period`; one that
+  // returns true brings it back to `period`. An idle ring then costs little, and a changing one
+  // is tended as often as before. Ignored after Start().
+  void AddAdaptive(std::string name, std::chrono::milliseconds period,
+                   std::chrono::milliseconds max_period, std::function<bool()> step);
   void Start();
   void Stop();
+
+  // The wait after a step of an adaptive task: `period` if it changed something, else twice the
+  // last `wait`, at most `max_period`.
+  static std::chrono::milliseconds NextWait(std::chrono::milliseconds wait,
+                                            std::chrono::milliseconds period,
+                                            std::chrono::milliseconds max_period, bool changed);
 
  private:
   struct Task {
     std::string name;
-    std::chrono::milliseconds period;
-    std::function<void()> step;
+    std::chrono::milliseconds period;      // the wait after a step that changed something
+    std::chrono::milliseconds max_period;  // the longest wait after quiet steps
+    std::function<bool()> step;            // true: something changed
+    std::chrono::milliseconds wait;        // the wait before the next step
     std::chrono::steady_clock::time_point due;
   };
   void Run();
@@ -48,8 +62,9 @@ class Maintenance {
   std::thread thread_;
 };
 
-// Adds Local's stabilize, fix-fingers and check-predecessor steps at the given periods, and its
-// check-membership step (the way back after a partition) at MembershipPeriod(stabilize).
+// Adds Local's stabilize, fix-fingers and check-predecessor steps at the given periods (fix-fingers
+// adaptive, up to 8 periods apart while the fingers stay put), and its check-membership step
+// (the way back after a partition) at MembershipPeriod(stabilize).
 void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
                            std::chrono::milliseconds stabilize,
                            std::chrono::milliseconds fix_fingers,

@@ -128,8 +128,13 @@ int main(int argc, char** argv) {
   chord::Dht dht(&host.local(), &host.registry(), chord::DhtOptionsFrom(settings),
                  std::make_unique<chord::MemoryStorage>());
   host.AddMetrics([&dht](std::ostream& out) { chord::WriteDhtMetrics(dht, out); });
-  host.maintenance().Add("dht_repair", std::chrono::milliseconds(settings.repair_ms),
-                         [&dht] { dht.RepairStep(); });
+  // In-sync rounds cost one call per replica; after quiet rounds, wait up to 4 periods.
+  const std::chrono::milliseconds repair_period(settings.repair_ms);
+  host.maintenance().AddAdaptive("dht_repair", repair_period, 4 * repair_period, [&dht] {
+    bool busy = true;
+    dht.RepairStep(&busy);
+    return busy;
+  });
   status = host.Enter();
   if (!status.ok()) {
     std::cerr << "chord-node: " << status.ToString() << "\n";

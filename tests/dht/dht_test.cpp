@@ -664,3 +664,45 @@ BOOST_AUTO_TEST_CASE(a_client_sends_keyed_calls_to_the_owner) {
   for (int i = 0; i < ops; ++i) BOOST_REQUIRE(plain.Get("routed-" + std::to_string(i)).ok());
   BOOST_TEST(plain_counter.Per(ops).calls > 1.5);
 }
+
+// Replicas in sync cost one dht.tree call per replica pair and round, whatever the number of
+// keys, and the round says it was quiet (so a scheduler may wait longer); a crash makes the
+// next round of the crashed node's neighbours busy until the copies are back.
+BOOST_AUTO_TEST_CASE(replicas_in_sync_cost_one_tree_call_and_a_quiet_round) {
+  DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});
+  std::mt19937_64 random(11);
+  dht.Build(8, 8);
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string key = "sync-" + std::to_string(i);
+    BOOST_REQUIRE(DhtRing::Of(dht.Random(random)).Set(key, DhtValue{"v", false}).ok());
+    expected[key] = "v";
+  }
+  auto quiet_round = [&dht] {
+    bool all_quiet = true;
+    for (auto* node : dht.ring().Live()) {
+      bool busy = true;
+      BOOST_TEST(DhtRing::Of(node).RepairStep(&busy).ok());
+      all_quiet = all_quiet && !busy;
+    }
+    return all_quiet;
+  };
+  int rounds = 0;
+  while (!quiet_round() && rounds < 10) ++rounds;
+  BOOST_TEST_REQUIRE(rounds < 10);
+  chord::InProcessNetwork& network = dht.ring().network();
+  const uint64_t before = network.calls();
+  BOOST_TEST(quiet_round());
+  // Per node: a tree call to the successor (pull), one to each of the 2 holders (push), and 2
+  // neighbour queries to find the hand-over boundary.
+  BOOST_TEST(network.calls() - before <= 8u * 5u);
+
+  SimNode* victim = dht.Random(random);
+  dht.ring().Crash(victim);
+  for (int round = 0; round < 6; ++round) dht.ring().StabilizeRound();
+  BOOST_TEST(!quiet_round());
+  rounds = 0;
+  while (!quiet_round() && rounds < 10) ++rounds;
+  BOOST_TEST(rounds < 10);
+  BOOST_TEST(dht.Placement(expected).first == 0u);
+}

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands/value_util.h"
+#include "overlay/maintenance.h"
 #include "tests/common/sim_ring.h"
 #include "tests/common/test_setup.h"
 
@@ -387,4 +388,19 @@ BOOST_AUTO_TEST_CASE(a_member_that_does_not_answer_is_asked_less_and_less) {
   std::cout << "64 membership checks with one dead member: " << calls << " calls" << std::endl;
   BOOST_TEST(calls >= 2u);
   BOOST_TEST(calls <= 6u);
+}
+
+BOOST_AUTO_TEST_CASE(adaptive_maintenance_waits_longer_while_quiet) {
+  using std::chrono::milliseconds;
+  const milliseconds period(200), max(1600);
+  milliseconds wait = period;
+  std::vector<int64_t> waits;
+  for (int step = 0; step < 5; ++step) {
+    wait = chord::Maintenance::NextWait(wait, period, max, false);
+    waits.push_back(wait.count());
+  }
+  BOOST_TEST(waits == (std::vector<int64_t>{400, 800, 1600, 1600, 1600}));
+  BOOST_TEST(chord::Maintenance::NextWait(wait, period, max, true).count() == 200);
+  // A task added with Add (max == period) never slows down.
+  BOOST_TEST(chord::Maintenance::NextWait(period, period, period, false).count() == 200);
 }
