@@ -303,7 +303,8 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
       {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
         auto node = FromWire(wire, bits, "argument 1 (node)");
         if (!node.ok()) return node.status();
-        service->ServiceNotify(node.value());
+        Status handled = service->ServiceNotify(node.value());
+        if (!handled.ok()) return handled;
         return WireEmpty{};
       }));
   commands->Add(MakeCommand<WireEmpty(WireLeaving)>(
@@ -318,7 +319,9 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         for (const Status& s : {leaving.status(), predecessor.status(), successors.status()}) {
           if (!s.ok()) return s;
         }
-        service->ServiceLeaving({leaving.value(), predecessor.value(), successors.value()});
+        Status handled =
+            service->ServiceLeaving({leaving.value(), predecessor.value(), successors.value()});
+        if (!handled.ok()) return handled;
         return WireEmpty{};
       }));
 }

@@ -102,8 +102,10 @@ class ChordService {
   virtual Result<FoundOwner> ServiceFindSuccessor(const Id& id) = 0;
   virtual Result<LookupStep> ServiceStep(const Id& id) = 0;
   virtual Result<Neighbors> ServiceNeighbors() = 0;
-  virtual void ServiceNotify(const NodeRef& node) = 0;
-  virtual void ServiceLeaving(const LeavingNotice& notice) = 0;
+  // A refusal (a node that does not answer with the id it claims, a leaving notice for a node
+  // that is still in the ring) reaches the caller as its fault; nothing was changed.
+  virtual Status ServiceNotify(const NodeRef& node) = 0;
+  virtual Status ServiceLeaving(const LeavingNotice& notice) = 0;
 };
 
 // Registers every chord.* command through `commands`, served by `service` for a ring of `bits`

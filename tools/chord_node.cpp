@@ -130,6 +130,11 @@ int main(int argc, char** argv) {
   host.AddMetrics([&dht](std::ostream& out) { chord::WriteDhtMetrics(dht, out); });
   host.maintenance().Add("dht_repair", std::chrono::milliseconds(settings.repair_ms),
                          [&dht] { dht.RepairStep(); });
+  // A thread of its own, so that slow maintenance steps do not look like a frozen process.
+  chord::Maintenance heartbeat;
+  heartbeat.Add("dht_heartbeat", dht.HeartbeatPeriod(), [&dht] { dht.Heartbeat(); });
+  dht.Heartbeat();
+  heartbeat.Start();
   status = host.Enter();
   if (!status.ok()) {
     std::cerr << "chord-node: " << status.ToString() << "\n";
