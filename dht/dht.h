@@ -238,8 +238,8 @@ class Dht : public OverlayObserver, private DhtService {
   std::atomic<uint64_t> compared_ops_{0};
   // Suspicion (see above). A reader loads last_beat_ms_ before behind_, and Heartbeat stores
   // them the other way round, so the gap shows through one or the other.
-  std::atomic<int64_t> last_beat_ms_{0};    // steady ms of the last heartbeat; 0: none yet
-  std::atomic<bool> behind_{false};         // a gap was noticed and not caught up yet
+  std::atomic<int64_t> last_beat_ms_{0};     // steady ms of the last heartbeat; 0: none yet
+  std::atomic<bool> behind_{false};          // a gap was noticed and not caught up yet
   std::atomic<uint64_t> gap_generation_{0};  // bumped on every gap noticed
   std::mutex suspect_mutex_;  // makes a gap and a catch-up exclusive (readers take no lock)
   // Whether a miss in this node's range is authoritative. The range is settled once it has been

@@ -340,7 +340,14 @@ Status Local::HandleNotify(const NodeRef& node) {
   AddKnownMember(node.address);
   // Steady state (the predecessor notifying again, a farther node) changes nothing: no call.
   if (!NotifyWouldChange(node)) return Status::Ok();
+  // Each verification may wait out a time-out on a server worker: a flood of forged notifies
+  // naming silent addresses must not take every worker.
+  if (notify_checks_.fetch_add(1) >= kMaxNotifyChecks) {
+    notify_checks_.fetch_sub(1);
+    return Status::Refused("too many notifies being verified; retry later");
+  }
   Status verified = Verify(node);
+  notify_checks_.fetch_sub(1);
   if (!verified.ok()) {
     BOOST_LOG_TRIVIAL(warning) << Short(self_, bits()) << ": refused a notify from "
                                << Short(node, bits()) << ": " << verified.message();
@@ -374,9 +381,9 @@ Status Local::Verify(const NodeRef& node) {
   }
   auto ping = peers_.Ping(node.address);  // no lock held across the call
   if (!ping.ok()) {
-    return Status(ping.status().code() == ErrorCode::kRefused ? ErrorCode::kRefused
-                                                              : ErrorCode::kUnavailable,
-                  node.address + " does not answer: " + ping.status().message());
+    return Status(
+        ping.status().code() == ErrorCode::kRefused ? ErrorCode::kRefused : ErrorCode::kUnavailable,
+        node.address + " does not answer: " + ping.status().message());
   }
   if (ping->bits != bits() || ping->node.id != node.id) {
     return Status::Refused(node.address + " answers with id " + ping->node.id.ToHex(ping->bits) +
@@ -390,9 +397,8 @@ void Local::RememberVerified(const NodeRef& node) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mutex_);
   if (verified_.size() >= kMaxVerified && !verified_.count(node.address)) {
-    auto oldest = std::min_element(verified_.begin(), verified_.end(), [](auto& a, auto& b) {
-      return a.second.at < b.second.at;
-    });
+    auto oldest = std::min_element(verified_.begin(), verified_.end(),
+                                   [](auto& a, auto& b) { return a.second.at < b.second.at; });
     verified_.erase(oldest);
   }
   verified_[node.address] = VerifiedPair{node.id, now};
@@ -843,6 +849,5 @@ Result<Neighbors> Local::ServiceNeighbors() {
   std::lock_guard<std::mutex> lock(mutex_);
   return Neighbors{predecessor_, successors_.entries()};
 }
-
 
 }  // namespace chord

@@ -21,6 +21,7 @@
 #ifndef CHORD_OVERLAY_LOCAL_H_
 #define CHORD_OVERLAY_LOCAL_H_
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -158,6 +159,9 @@ class Local : private ChordService {
   Status Verify(const NodeRef& node);
   static constexpr std::chrono::seconds kVerifiedFor{60};
   static constexpr size_t kMaxVerified = 64;
+  // Notifies verified at once at most (each holds a server worker for its ping); more are
+  // refused, and a real notifier tries again on its next stabilize.
+  static constexpr int kMaxNotifyChecks = 4;
 
   Transport* transport() const { return transport_; }
   // Stubs for the chord.* commands of other nodes of this ring.
@@ -238,6 +242,7 @@ class Local : private ChordService {
     std::chrono::steady_clock::time_point at;
   };
   std::map<std::string, VerifiedPair> verified_;  // by address; see Verify
+  std::atomic<int> notify_checks_{0};             // HandleNotify's verifications under way
 
   std::mutex observers_mutex_;
   std::vector<OverlayObserver*> observers_;

@@ -32,7 +32,8 @@ chord::OverlayOptions Options() {
 // Eight nodes at 0x1000, 0x3000, ... 0xf000, stabilized.
 std::vector<SimNode*> BuildRing(SimRing* ring) {
   std::vector<SimNode*> nodes;
-  for (uint64_t i = 0; i < 8; ++i) nodes.push_back(ring->AddNode(Id::FromUint(0x1000 + i * 0x2000, kBits)));
+  for (uint64_t i = 0; i < 8; ++i)
+    nodes.push_back(ring->AddNode(Id::FromUint(0x1000 + i * 0x2000, kBits)));
   BOOST_REQUIRE(nodes[0]->local->Create().ok());
   for (size_t i = 1; i < nodes.size(); ++i) {
     BOOST_REQUIRE(nodes[i]->local->Join(nodes[0]->address).ok());
