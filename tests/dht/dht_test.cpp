@@ -724,7 +724,7 @@ BOOST_AUTO_TEST_CASE(an_owner_that_did_not_run_reads_no_older_value_than_acknowl
     DhtRing::Of(owner).RepairStep();
   }
   BOOST_TEST(!DhtRing::Of(owner).Suspect());
-  BOOST_TEST(successor->local->predecessor() == owner->local->self());
+  BOOST_TEST((successor->local->predecessor() == owner->local->self()));
   const uint64_t compared = DhtRing::Of(owner).counters().compared_ops;
   for (const auto& key : keys) BOOST_TEST(DhtRing::Of(owner).Get(key)->value.bytes == "new");
   BOOST_TEST(DhtRing::Of(owner).counters().compared_ops == compared);  // local answers again

@@ -7,7 +7,8 @@ V (SIGCONT) with reads already queued at V and reads going through the other nod
 A read that returns the value from before the freeze went back in time: the test counts them
 and fails unless there are none. It also counts reads that failed (they must not either).
 
-Usage: frozen_owner_test.py PATH/TO/chord-node [--runs N] [--keys N] [--extra-args "..."]
+Usage: frozen_owner_test.py PATH/TO/chord-node [--runs N] [--keys N] [--min-freeze S]
+                             [--extra-args "..."]
 Prints one line per run ('run 1: 700 reads, 0 stale, 0 failed, ...') and exits 0 only if no
 read was stale or failed.
 """
@@ -126,7 +127,7 @@ def read_keys(address, keys, old, new, start):
     return stale, failed, fresh
 
 
-def one_run(run, nodes, keys_per_run):
+def one_run(run, nodes, keys_per_run, min_freeze_s):
     victim = nodes[(run * 2 + 1) % len(nodes)]
     others = [n for n in nodes if n is not victim]
     successor = successor_of(nodes, victim)
@@ -160,6 +161,7 @@ def one_run(run, nodes, keys_per_run):
             missed = write_all(others, keys, new, pool)
             if missed:
                 raise RuntimeError("%d overwrites not acknowledged" % len(missed))
+            time.sleep(max(0.0, min_freeze_s - (time.monotonic() - frozen_at)))  # --min-freeze
             start = threading.Event()
             slices = [keys[i::READERS_AT_OWNER] for i in range(READERS_AT_OWNER)]
             futures = [pool.submit(read_keys, victim.address, s, old, new, start) for s in slices]
@@ -189,6 +191,8 @@ def main():
     parser.add_argument("binary")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--min-freeze", type=float, default=0,
+                        help="keep the owner frozen at least this many seconds (the issue: 12)")
     parser.add_argument("--extra-args", default="--suspect-gap-ms 1000",
                         help="more chord-node options (default: %(default)s)")
     args = parser.parse_args()
@@ -205,7 +209,7 @@ def main():
         if not wait_for(lambda: ring_ok(nodes), 30):
             raise RuntimeError("the ring of %d nodes did not become correct" % NODES)
         for run in range(args.runs):
-            stale, failed = one_run(run, nodes, args.keys)
+            stale, failed = one_run(run, nodes, args.keys, args.min_freeze)
             total_stale += stale
             total_failed += failed
         ok = total_stale == 0 and total_failed == 0
