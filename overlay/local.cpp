@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/log/trivial.hpp>
 
+#include "commands/auth.h"
+
 namespace chord {
 namespace {
 
@@ -379,7 +381,30 @@ Status Local::Verify(const NodeRef& node) {
       return Status::Ok();
     }
   }
-  auto ping = peers_.Ping(node.address);  // no lock held across the call
+  Status asked = AskIdentity(node);  // no lock held across the call
+  if (asked.ok()) RememberVerified(node);
+  return asked;
+}
+
+Status Local::AskIdentity(const NodeRef& node) {
+  if (!options_.secret.empty()) {
+    const std::string challenge = NewNonce();
+    auto proved = peers_.Prove(node.address, challenge);
+    // A node of an older version has no chord.prove: its ping is all it can offer.
+    if (proved.status().code() != ErrorCode::kUnknownCommand) {
+      if (!proved.ok()) {
+        return Status(proved.status().code() == ErrorCode::kUnavailable ? ErrorCode::kUnavailable
+                                                                        : ErrorCode::kRefused,
+                      node.address + " does not prove its id: " + proved.status().message());
+      }
+      const bool right = proved->first == node &&
+                         proved->second == NodeProof(options_.secret, node, bits(), challenge);
+      if (!right)
+        return Status::Refused(node.address + " does not prove id " + node.id.ToHex(bits()));
+      return Status::Ok();
+    }
+  }
+  auto ping = peers_.Ping(node.address);
   if (!ping.ok()) {
     return Status(
         ping.status().code() == ErrorCode::kRefused ? ErrorCode::kRefused : ErrorCode::kUnavailable,
@@ -389,8 +414,12 @@ Status Local::Verify(const NodeRef& node) {
     return Status::Refused(node.address + " answers with id " + ping->node.id.ToHex(ping->bits) +
                            ", not " + node.id.ToHex(bits()));
   }
-  RememberVerified(node);
   return Status::Ok();
+}
+
+Result<std::string> Local::ServiceProve(const std::string& challenge) const {
+  if (options_.secret.empty()) return Status::Refused("this ring has no secret");
+  return NodeProof(options_.secret, self_, bits(), challenge);
 }
 
 void Local::RememberVerified(const NodeRef& node) {

@@ -43,6 +43,9 @@ struct OverlayOptions {
   int id_bits = 160;          // m: identifier bits, 1..160
   int successors = 8;         // r: successor-list length
   int max_lookup_hops = 160;  // a lookup gives up after this many hops
+  // The ring's shared secret ("" for none). With one, a neighbour is verified by a proof of it
+  // bound to a fresh challenge (chord.prove) instead of a ping, so the answer cannot be forged.
+  std::string secret;
 };
 
 // How FindSuccessor finishes a lookup.
@@ -152,10 +155,11 @@ class Local : private ChordService {
   void RemoveObserver(OverlayObserver* observer);
 
   // --- neighbour verification ---
-  // Ok if `node.address` answers chord.ping with `node.id`. A verified pair is remembered for
-  // kVerifiedFor (at most kMaxVerified pairs), so the steady ring costs no extra call.
-  // Errors: Refused if the address answers with another id (or another ring's id size);
-  // Unavailable if it does not answer.
+  // Ok if `node.address` answers chord.ping with `node.id` (with a secret: answers
+  // chord.prove with `node` and a valid proof for a fresh challenge). A verified pair is remembered
+  // for kVerifiedFor (at most kMaxVerified pairs), so the steady ring costs no extra call. Errors:
+  // Refused if the address answers with another id (or another ring's id size); Unavailable if it
+  // does not answer.
   Status Verify(const NodeRef& node);
   static constexpr std::chrono::seconds kVerifiedFor{60};
   static constexpr size_t kMaxVerified = 64;
@@ -176,6 +180,7 @@ class Local : private ChordService {
   Result<Neighbors> ServiceNeighbors() override;
   Status ServiceNotify(const NodeRef& node) override { return HandleNotify(node); }
   Status ServiceLeaving(const LeavingNotice& notice) override { return HandleLeaving(notice); }
+  Result<std::string> ServiceProve(const std::string& challenge) const override;
 
   LookupStep LocalStep(const Id& id) const;
   // Asks the bootstrap for this node's successor, checking the ring's id size first.
@@ -185,6 +190,9 @@ class Local : private ChordService {
   bool ConfirmAlive(const NodeRef& candidate);
   // Pings `address` up to twice; the last answer.
   Result<PingReply> PingTwice(const std::string& address) const;
+  // Asks `node.address` for its id (chord.ping, or chord.prove with a secret). Errors: as
+  // Verify's, without the cache.
+  Status AskIdentity(const NodeRef& node);
   // Remembers that `node` answered with its id (see Verify).
   void RememberVerified(const NodeRef& node);
   // Forgets a node that did not answer (successor list, fingers, predecessor).

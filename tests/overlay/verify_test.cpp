@@ -130,3 +130,30 @@ BOOST_AUTO_TEST_CASE(a_stable_ring_pays_no_call_for_verification) {
   // Per node: check-predecessor's ping, stabilize's chord.neighbors and chord.notify.
   BOOST_TEST(ring.network().calls() - before == 3 * nodes.size());
 }
+
+BOOST_AUTO_TEST_CASE(with_a_secret_a_neighbour_proves_its_id) {
+  chord::OverlayOptions options = Options();
+  options.secret = "the ring's secret";
+  SimRing ring(options);
+  std::vector<SimNode*> nodes = BuildRing(&ring);  // every join and stabilize verified by proof
+  SimNode* victim = nodes[3];
+  const auto before = victim->local->predecessor();
+  // A node that answers for its address but does not know the secret (its answer is not proven)
+  // cannot become anyone's neighbour.
+  chord::OverlayOptions wrong = options;
+  wrong.secret = "another secret";
+  chord::CommandRegistry registry;
+  chord::Local impostor(wrong, "impostor", Id::FromUint(0x6000, kBits), ring.transport(),
+                        &registry);
+  ring.network().Attach("impostor", &registry);
+  BOOST_TEST(impostor.Join(nodes[0]->address).code() == ErrorCode::kRefused);
+  chord::ChordStub client(ring.transport(), kBits);
+  BOOST_TEST(client.Notify(victim->address, impostor.self()).code() == ErrorCode::kRefused);
+  BOOST_TEST((victim->local->predecessor() == before));
+  ring.network().Detach("impostor");
+  // One that knows it joins as usual.
+  SimNode* newcomer = ring.AddNode(Id::FromUint(0x6000, kBits));
+  BOOST_REQUIRE(newcomer->local->Join(nodes[0]->address).ok());
+  BOOST_TEST((victim->local->predecessor() == newcomer->local->self()));
+  BOOST_TEST(ring.StabilizeUntilCorrect(10) >= 0);
+}
