@@ -388,22 +388,31 @@ Status Local::Verify(const NodeRef& node) {
 
 Status Local::AskIdentity(const NodeRef& node) {
   if (!options_.secret.empty()) {
-    const std::string challenge = NewNonce();
-    auto proved = peers_.Prove(node.address, challenge);
+    Status proved = AskProof(node);
     // A node of an older version has no chord.prove: its ping is all it can offer.
-    if (proved.status().code() != ErrorCode::kUnknownCommand) {
-      if (!proved.ok()) {
-        return Status(proved.status().code() == ErrorCode::kUnavailable ? ErrorCode::kUnavailable
-                                                                        : ErrorCode::kRefused,
-                      node.address + " does not prove its id: " + proved.status().message());
-      }
-      const bool right = proved->first == node &&
-                         proved->second == NodeProof(options_.secret, node, bits(), challenge);
-      if (!right)
-        return Status::Refused(node.address + " does not prove id " + node.id.ToHex(bits()));
-      return Status::Ok();
-    }
+    if (proved.code() != ErrorCode::kUnknownCommand) return proved;
   }
+  return AskPing(node);
+}
+
+Status Local::AskProof(const NodeRef& node) {
+  const std::string challenge = NewNonce();  // fresh: an old answer cannot be replayed
+  auto proved = peers_.Prove(node.address, challenge);
+  if (!proved.ok()) {
+    const ErrorCode code = proved.status().code();
+    return Status(code == ErrorCode::kUnavailable || code == ErrorCode::kUnknownCommand
+                      ? code
+                      : ErrorCode::kRefused,
+                  node.address + " does not prove its id: " + proved.status().message());
+  }
+  if (proved->first != node ||
+      proved->second != NodeProof(options_.secret, node, bits(), challenge)) {
+    return Status::Refused(node.address + " does not prove id " + node.id.ToHex(bits()));
+  }
+  return Status::Ok();
+}
+
+Status Local::AskPing(const NodeRef& node) {
   auto ping = peers_.Ping(node.address);
   if (!ping.ok()) {
     return Status(

@@ -193,6 +193,10 @@ class Local : private ChordService {
   // Asks `node.address` for its id (chord.ping, or chord.prove with a secret). Errors: as
   // Verify's, without the cache.
   Status AskIdentity(const NodeRef& node);
+  // The two ways: chord.prove with a fresh challenge (a ring with a secret; UnknownCommand from
+  // a node of an older version), and chord.ping.
+  Status AskProof(const NodeRef& node);
+  Status AskPing(const NodeRef& node);
   // Remembers that `node` answered with its id (see Verify).
   void RememberVerified(const NodeRef& node);
   // Forgets a node that did not answer (successor list, fingers, predecessor).
