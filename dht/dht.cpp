@@ -29,6 +29,7 @@ DhtOptions DhtOptionsFrom(const Settings& settings) {
   options.tombstone_ttl_ms = int64_t(settings.tombstone_ttl_s) * 1000;
   options.transfer_batch = size_t(settings.transfer_batch);
   options.max_batch_bytes = MaxBatchBytes(settings);
+  options.suspect_gap_ms = settings.suspect_gap_ms;
   return options;
 }
 
@@ -191,6 +192,32 @@ Result<DhtAnswer> Dht::RouteChecked(DhtOp op, const std::string& key, const DhtV
   return answer;
 }
 
+std::vector<std::string> Dht::SuccessorAddresses(size_t count) const {
+  const std::string self = local_->self().address;
+  std::vector<std::string> addresses;
+  for (const NodeRef& node : local_->successors()) {
+    if (addresses.size() >= count || node.address == self) break;
+    addresses.push_back(node.address);
+  }
+  return addresses;
+}
+
+std::optional<Entry> Dht::KeepNewest(const std::vector<Result<FetchedRecords>>& answers,
+                                     const Id& id, const std::string& key, size_t* answered) {
+  std::optional<Entry> found;
+  for (const auto& answer : answers) {
+    if (!answer.ok()) continue;
+    ++*answered;
+    if (answer->records.empty()) continue;
+    const Record& record = answer->records.front();
+    if (record.key != key || record.id != id) continue;
+    if (!CheckPlausible(record).ok()) continue;
+    Keep(record);
+    if (!found || found->version < record.entry.version) found = record.entry;
+  }
+  return found;
+}
+
 std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& key) {
   // Once the range has been pulled completely, a miss here is a miss everywhere.
   if (Settled()) return std::nullopt;
@@ -198,30 +225,32 @@ std::optional<Entry> Dht::FetchFromSuccessors(const Id& id, const std::string& k
   // further along when several nodes joined in the same gap. Replica holders are on the way.
   // The successor first (after a single join it is the one); if it lacks the key, the others
   // all at once: never more calls than asking one by one, in at most two rounds.
-  const std::string self = local_->self().address;
-  std::vector<std::string> holders;
-  for (const NodeRef& node : local_->successors()) {
-    if (holders.size() >= size_t(options_.replicas) + 1 || node.address == self) break;
-    holders.push_back(node.address);
-  }
-  // The newest plausible copy of the key in `answers` (each is kept here if newer).
-  auto newest = [&](const std::vector<Result<FetchedRecords>>& answers) {
-    std::optional<Entry> found;
-    for (const auto& answer : answers) {
-      if (!answer.ok() || answer->records.empty()) continue;
-      const Record& record = answer->records.front();
-      if (record.key != key || record.id != id) continue;
-      if (!CheckPlausible(record).ok()) continue;
-      Keep(record);
-      if (!found || found->version < record.entry.version) found = record.entry;
-    }
-    return found;
-  };
+  std::vector<std::string> holders = SuccessorAddresses(size_t(options_.replicas) + 1);
+  size_t answered = 0;
   if (holders.empty()) return std::nullopt;
-  if (auto found = newest(peers_.FetchFromEach({holders.front()}, {key}))) return found;
+  if (auto found = KeepNewest(peers_.FetchFromEach({holders.front()}, {key}), id, key, &answered)) {
+    return found;
+  }
   holders.erase(holders.begin());
   if (holders.empty()) return std::nullopt;
-  return newest(peers_.FetchFromEach(holders, {key}));
+  return KeepNewest(peers_.FetchFromEach(holders, {key}), id, key, &answered);
+}
+
+Result<std::optional<Entry>> Dht::CompareWithReplicas(const Id& id, const std::string& key,
+                                                      std::optional<Entry> local) {
+  compared_ops_.fetch_add(1);
+  // The successor took the range over while this node did not run; the replicas hold what it
+  // acknowledged. All at once: one round of calls.
+  const std::vector<std::string> holders = SuccessorAddresses(size_t(options_.replicas));
+  if (holders.empty()) return local;  // alone: nobody else could have taken a write
+  size_t answered = 0;
+  std::optional<Entry> found = KeepNewest(peers_.FetchFromEach(holders, {key}), id, key, &answered);
+  if (answered == 0) {
+    return Status::Unavailable("this node may have missed writes of " + key +
+                               " and none of its replicas answers");
+  }
+  if (found && (!local || local->version < found->version)) return found;
+  return local;
 }
 
 Result<DhtAnswer> Dht::ServiceGetAtOnce(const std::string& key) {
@@ -229,7 +258,7 @@ Result<DhtAnswer> Dht::ServiceGetAtOnce(const std::string& key) {
   // that knows no predecessor, or does not own the key, leaves the call to the routed way
   // (which confirms a dead predecessor or forwards); so does a miss in a range still arriving.
   const Id id = Id::Hash(key, local_->bits());
-  if (!local_->joined() || !local_->predecessor() || !local_->Owns(id)) {
+  if (!local_->joined() || !local_->predecessor() || !local_->Owns(id) || Suspect()) {
     return Status::WouldBlock();
   }
   std::optional<Entry> existing = storage_->Get(id, key);
@@ -258,8 +287,16 @@ Result<DhtAnswer> Dht::ExecuteAsOwner(const OwnerRequest& request) {
   DhtAnswer answer;
   answer.node = local_->self();
   // A key moving into this node's range may still be on the successor only: look there once.
+  // A node that may have missed writes compares with its replicas first, whatever the op: a
+  // stale copy must neither be read nor decide an add.
   std::optional<Entry> existing = storage_->Get(id, request.key);
-  if (!existing) existing = FetchFromSuccessors(id, request.key);
+  if (Suspect()) {
+    auto compared = CompareWithReplicas(id, request.key, existing);
+    if (!compared.ok()) return compared.status();
+    existing = compared.value();
+  } else if (!existing) {
+    existing = FetchFromSuccessors(id, request.key);
+  }
   if (request.op == DhtOp::kGet) return GetAnswer(existing);
   Record record{id, request.key, {}};
   for (int attempt = 0; attempt < kOwnerWriteTries; ++attempt) {
@@ -372,8 +409,17 @@ Status Dht::RepairStep(bool* busy) {
     auto successors = local_->successors();
     size_t holders = std::min(successors.size(), size_t(options_.replicas - 1));
     NoteNeighbourhood(predecessor, successors, holders);
+    const uint64_t gap = gap_generation_.load();
+    const bool behind = behind_.load();
+    if (behind) repair_busy_ = true;                  // catching up: no slowing down
+    if (behind && successors.empty()) CaughtUp(gap);  // alone: nobody else took writes
     if (predecessor && !successors.empty()) {
-      keep(PullOwnRange(*predecessor, successors.front()));
+      // While behind: the successor must have taken this node back before the pull, else it
+      // may still acknowledge writes in this range after the pull.
+      const bool taken_back = behind && TakenBack(successors.front());
+      bool complete = false;
+      keep(PullOwnRange(*predecessor, successors.front(), &complete));
+      if (taken_back && complete) CaughtUp(gap);
       for (size_t i = 0; i < holders; ++i) keep(PushToHolder(*predecessor, successors[i]));
       keep(HandOverForeign(*predecessor));
     }
@@ -394,7 +440,7 @@ void Dht::NoteNeighbourhood(const std::optional<NodeRef>& predecessor,
   last_neighbourhood_ = std::move(now);
 }
 
-Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
+Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor, bool* complete) {
   const Id self = local_->self().id;
   uint64_t generation;
   {
@@ -411,6 +457,7 @@ Status Dht::PullOwnRange(const NodeRef& predecessor, const NodeRef& successor) {
     if (!done.value()) return Status::Ok();  // the rest next round
   }
   // The whole range came over; see Settled() for when that makes it complete.
+  if (complete) *complete = true;
   std::lock_guard<std::mutex> lock(settle_mutex_);
   if (range_generation_ == generation && ++complete_pulls_ > options_.replicas) settled_ = true;
   return Status::Ok();
@@ -663,6 +710,57 @@ Status Dht::HandOff() {
   return last;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Suspicion: reads never go back in time
+
+int64_t Dht::SteadyMs() const {
+  if (options_.steady_ms) return options_.steady_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::milliseconds Dht::HeartbeatPeriod() const {
+  return std::chrono::milliseconds(std::max<int64_t>(1, options_.suspect_gap_ms / 5));
+}
+
+void Dht::Heartbeat() {
+  const int64_t now = SteadyMs();
+  const int64_t last = last_beat_ms_.load();
+  if (last != 0 && now - last > options_.suspect_gap_ms) {
+    {
+      std::lock_guard<std::mutex> lock(suspect_mutex_);
+      gap_generation_.fetch_add(1);
+      behind_.store(true);  // before the new heartbeat: a reader sees one or the other
+    }
+    BOOST_LOG_TRIVIAL(warning) << local_->self().address << " did not run for " << now - last
+                               << " ms: it may have missed writes, and compares its answers "
+                                  "with its replicas until it has caught up";
+  }
+  last_beat_ms_.store(now);
+}
+
+bool Dht::Suspect() const {
+  const int64_t last = last_beat_ms_.load();  // before behind_: see Heartbeat
+  if (behind_.load()) return true;
+  return last != 0 && SteadyMs() - last > options_.suspect_gap_ms;
+}
+
+bool Dht::TakenBack(const NodeRef& successor) const {
+  auto neighbors = local_->peers().GetNeighbors(successor.address);
+  return neighbors.ok() && neighbors->predecessor &&
+         neighbors->predecessor->address == local_->self().address;
+}
+
+void Dht::CaughtUp(uint64_t generation) {
+  std::lock_guard<std::mutex> lock(suspect_mutex_);
+  if (gap_generation_.load() != generation) return;  // a new gap: the next round catches up
+  if (behind_.exchange(false)) {
+    BOOST_LOG_TRIVIAL(info) << local_->self().address
+                            << " has caught up with its successor: answers locally again";
+  }
+}
+
 void Dht::OnPredecessorChanged(const std::optional<NodeRef>& before,
                                const std::optional<NodeRef>& after) {
   std::lock_guard<std::mutex> lock(settle_mutex_);
@@ -767,6 +865,8 @@ Dht::Counters Dht::counters() const {
   c.records_sent = records_sent_.load();
   c.records_received = received_.load();
   c.received_as_owner = received_as_owner_.load();
+  c.gaps = gap_generation_.load();
+  c.compared_ops = compared_ops_.load();
   return c;
 }
 

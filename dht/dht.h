@@ -23,6 +23,17 @@
 // and cost nothing extra. A node leaving gracefully hands its range to its successor first
 // (OnLeaving).
 //
+// Reads never go back in time: a node that stopped running for longer than suspect_gap_ms (it
+// was frozen or starved, so its successor may have taken its range over and acknowledged
+// writes in it) is suspect from the moment it runs again. Heartbeat(), called by a thread of its
+// own every HeartbeatPeriod(), notices the gap; until then the age of the last heartbeat shows
+// it to every reader. A suspect owner answers no get from its local copy (the quick path is
+// refused too): each operation first compares the key with its first successors and keeps the
+// newest copy (read repair), and fails with Unavailable if none of them answers. It is caught
+// up, and cheap again, once a repair round pulled its whole range from its successor after
+// that successor had taken it back as predecessor (so the successor takes no more writes in the
+// range).
+//
 // Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
 // dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to this node's
 // storage, bounded in time and in number), and peer commands the nodes use among themselves; all
@@ -36,6 +47,7 @@
 #define CHORD_DHT_DHT_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -71,6 +83,9 @@ struct DhtOptions {
   // round the store over successive steps, so its cost does not grow with the data.
   size_t gc_records_per_step = 4096;
   std::function<int64_t()> now_ms;  // wall clock in ms since the epoch; empty: system clock
+  // A longer gap between heartbeats makes the node suspect (see above).
+  int64_t suspect_gap_ms = 2000;
+  std::function<int64_t()> steady_ms;  // monotonic clock in ms; empty: steady_clock
 };
 
 // DHT options taken from Settings (replicas, limits, tombstone ttl, transfer batch).
@@ -105,6 +120,14 @@ class Dht : public OverlayObserver, private DhtService {
   // Hands this node's own range to its successor (also run by OnLeaving).
   Status HandOff();
 
+  // Notes that this node runs; a gap longer than suspect_gap_ms since the last call makes it
+  // suspect until caught up (see above). Until the first call, only a noted gap counts.
+  void Heartbeat();
+  // How often Heartbeat() should be called: a fifth of suspect_gap_ms (at least 1 ms).
+  std::chrono::milliseconds HeartbeatPeriod() const;
+  // True while this node may have missed writes: a heartbeat overdue, or a gap not caught up.
+  bool Suspect() const;
+
   DhtStats Stats() const;
   // Counters since this node started, for GET /metrics (dht/dht_metrics.h).
   struct Counters {
@@ -114,6 +137,8 @@ class Dht : public OverlayObserver, private DhtService {
     uint64_t records_sent = 0;       // stored by other nodes from transfers, repairs, hand-offs
     uint64_t records_received = 0;   // taken from other nodes (replicas, transfers, repairs)
     uint64_t received_as_owner = 0;  // of which pulled into this node's own range
+    uint64_t gaps = 0;               // times this node found it had not run for a while
+    uint64_t compared_ops = 0;       // owner operations compared with the replicas (suspect)
   };
   Counters counters() const;
   // Answers every dht.watch waiting now, and any later one at once (unchanged): call before
@@ -171,12 +196,30 @@ class Dht : public OverlayObserver, private DhtService {
   // (which held the range before: the successor, then the next `replicas` in one batch) and
   // keeps what it finds; the newest copy found.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
+  // Read repair while suspect: the newest of the local copy and those of the first `replicas`
+  // successors, each kept here if newer. Errors: Unavailable if none of them answered.
+  Result<std::optional<Entry>> CompareWithReplicas(const Id& id, const std::string& key,
+                                                   std::optional<Entry> local);
+  // Up to `count` successors' addresses, the first first.
+  std::vector<std::string> SuccessorAddresses(size_t count) const;
+  // The newest plausible copy of `key` in `answers`, each kept here if newer than ours; adds
+  // the number of holders that answered to *answered.
+  std::optional<Entry> KeepNewest(const std::vector<Result<FetchedRecords>>& answers, const Id& id,
+                                  const std::string& key, size_t* answered);
+  // Part of RepairStep while suspect: true if `successor` names this node as its predecessor.
+  bool TakenBack(const NodeRef& successor) const;
+  // Clears the suspicion unless a new gap was noticed since `generation` was read.
+  void CaughtUp(uint64_t generation);
+  int64_t SteadyMs() const;
   void Replicate(const Record& record);
   // Remembers who the predecessor and first `holders` successors are; a change makes this
   // round busy.
   void NoteNeighbourhood(const std::optional<NodeRef>& predecessor,
                          const std::vector<NodeRef>& successors, size_t holders);
-  Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
+  // Pulls newer or missing entries of (predecessor, self] from `successor`; *complete (if
+  // given) tells whether the whole range came over in this call.
+  Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor,
+                      bool* complete = nullptr);
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
   // The arcs of the circle (as ring intervals) where `peer`'s records in (from, to] differ from
   // this node's: runs of differing hash-tree leaves, found top-down with one dht.tree call per
@@ -228,6 +271,13 @@ class Dht : public OverlayObserver, private DhtService {
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> received_as_owner_{0};
   std::atomic<uint64_t> writes_as_owner_{0}, replica_misses_{0}, repair_steps_{0}, records_sent_{0};
+  std::atomic<uint64_t> compared_ops_{0};
+  // Suspicion (see above). A reader loads last_beat_ms_ before behind_, and Heartbeat stores
+  // them the other way round, so the gap shows through one or the other.
+  std::atomic<int64_t> last_beat_ms_{0};     // steady ms of the last heartbeat; 0: none yet
+  std::atomic<bool> behind_{false};          // a gap was noticed and not caught up yet
+  std::atomic<uint64_t> gap_generation_{0};  // bumped on every gap noticed
+  std::mutex suspect_mutex_;  // makes a gap and a catch-up exclusive (readers take no lock)
   // Whether a miss in this node's range is authoritative. The range is settled once it has been
   // pulled completely from the successor replicas + 1 times in a row since it last grew (a
   // chain of newcomers in one gap fills in one node per pull), or at once when the node is

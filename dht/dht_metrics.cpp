@@ -26,6 +26,14 @@ void WriteDhtMetrics(const Dht& dht, std::ostream& out) {
               "Records taken from other nodes (replicas, transfers, repairs).", c.records_received);
   WriteMetric(out, "chord_dht_records_received_as_owner_total", "counter",
               "Records pulled into this node's own range.", c.received_as_owner);
+  WriteMetric(out, "chord_dht_suspect", "gauge",
+              "1 while this node may have missed writes (it did not run for a while).",
+              dht.Suspect() ? 1 : 0);
+  WriteMetric(out, "chord_dht_gaps_total", "counter",
+              "Times this node found it had not run for longer than --suspect-gap-ms.", c.gaps);
+  WriteMetric(out, "chord_dht_compared_ops_total", "counter",
+              "Owner operations compared with the replicas while suspect (read repair).",
+              c.compared_ops);
 }
 
 }  // namespace chord

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "commands/auth.h"
 #include "commands/typed_call.h"
 
 namespace chord {
@@ -30,6 +31,18 @@ struct WirePing {
     visit("id", id);
     visit("address", address);
     visit("bits", bits);
+  }
+};
+
+struct WireProof {
+  std::string id;
+  std::string address;
+  std::string proof;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("id", id);
+    visit("address", address);
+    visit("proof", proof);
   }
 };
 
@@ -303,7 +316,8 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
       {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
         auto node = FromWire(wire, bits, "argument 1 (node)");
         if (!node.ok()) return node.status();
-        service->ServiceNotify(node.value());
+        Status handled = service->ServiceNotify(node.value());
+        if (!handled.ok()) return handled;
         return WireEmpty{};
       }));
   commands->Add(MakeCommand<WireEmpty(WireLeaving)>(
@@ -318,7 +332,9 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         for (const Status& s : {leaving.status(), predecessor.status(), successors.status()}) {
           if (!s.ok()) return s;
         }
-        service->ServiceLeaving({leaving.value(), predecessor.value(), successors.value()});
+        Status handled =
+            service->ServiceLeaving({leaving.value(), predecessor.value(), successors.value()});
+        if (!handled.ok()) return handled;
         return WireEmpty{};
       }));
 }
@@ -340,9 +356,45 @@ Status CheckNode(const NodeRef& node, const std::string& what) {
   return Status::Ok();
 }
 
+namespace {
+
+Status CheckChallenge(const std::string& challenge) {
+  const bool hex = std::all_of(challenge.begin(), challenge.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (challenge.empty() || challenge.size() > kMaxChallengeBytes || !hex) {
+    return Status::BadArgument("argument 1 (challenge): 1 to " +
+                               std::to_string(kMaxChallengeBytes) + " lowercase hex digits");
+  }
+  return Status::Ok();
+}
+
+void RegisterProof(RegisteredCommands* commands, int bits, ChordService* service) {
+  commands->Add(AnswersAtOnce(MakeCommand<WireProof(std::string)>(
+      "chord.prove", Audience::kPeer,
+      "This node's id and address with a proof, bound to the challenge (hex), that it knows the "
+      "ring's secret; refused on a ring without one.",
+      {"challenge"}, [service, bits](const std::string& challenge) -> Result<WireProof> {
+        Status checked = CheckChallenge(challenge);
+        if (!checked.ok()) return checked;
+        auto proof = service->ServiceProve(challenge);
+        if (!proof.ok()) return proof.status();
+        NodeRef self = service->ServiceSelf();
+        return WireProof{self.id.ToHex(bits), self.address, proof.value()};
+      })));
+}
+
+}  // namespace
+
 void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService* service) {
   RegisterQueries(commands, bits, service);
   RegisterMaintenance(commands, bits, service);
+  RegisterProof(commands, bits, service);
+}
+
+std::string NodeProof(const std::string& secret, const NodeRef& node, int bits,
+                      const std::string& challenge) {
+  return SignRequest(secret, "chord.prove", node.id.ToHex(bits) + " " + node.address, 0, challenge);
 }
 
 void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats) {
@@ -440,6 +492,15 @@ Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
 Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
   return CallTyped<WireEmpty>(transport_, address, "chord.notify", MakeParams(ToWire(self, bits_)))
       .status();
+}
+
+Result<std::pair<NodeRef, std::string>> ChordStub::Prove(const std::string& address,
+                                                         const std::string& challenge) const {
+  auto wire = CallTyped<WireProof>(transport_, address, "chord.prove", MakeParams(challenge));
+  if (!wire.ok()) return wire.status();
+  auto node = FromWire(WireNode{wire->id, wire->address}, WireBits(), "the reply of chord.prove");
+  if (!node.ok()) return MalformedReply(address, node.status());
+  return std::make_pair(node.value(), wire->proof);
 }
 
 Status ChordStub::Leaving(const std::string& address, const LeavingNotice& notice) const {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands/registered_commands.h"
@@ -102,8 +103,13 @@ class ChordService {
   virtual Result<FoundOwner> ServiceFindSuccessor(const Id& id) = 0;
   virtual Result<LookupStep> ServiceStep(const Id& id) = 0;
   virtual Result<Neighbors> ServiceNeighbors() = 0;
-  virtual void ServiceNotify(const NodeRef& node) = 0;
-  virtual void ServiceLeaving(const LeavingNotice& notice) = 0;
+  // A refusal (a node that does not answer with the id it claims, a leaving notice for a node
+  // that is still in the ring) reaches the caller as its fault; nothing was changed.
+  virtual Status ServiceNotify(const NodeRef& node) = 0;
+  virtual Status ServiceLeaving(const LeavingNotice& notice) = 0;
+  // chord.prove: NodeProof of this node for `challenge` (checked: kMaxChallengeBytes of hex).
+  // Errors: Refused if the ring has no secret.
+  virtual Result<std::string> ServiceProve(const std::string& challenge) const = 0;
 };
 
 // Registers every chord.* command through `commands`, served by `service` for a ring of `bits`
@@ -132,6 +138,9 @@ class ChordStub {
   Result<Neighbors> GetNeighbors(const std::string& address) const;
   Status Notify(const std::string& address, const NodeRef& self) const;
   Status Leaving(const std::string& address, const LeavingNotice& notice) const;
+  // chord.prove: the node at `address` and its proof for `challenge` (see NodeProof).
+  Result<std::pair<NodeRef, std::string>> Prove(const std::string& address,
+                                                const std::string& challenge) const;
   Result<NodeStats> Stats(const std::string& address) const;
   // chord.metrics: the node's GET /metrics text (Prometheus format).
   Result<std::string> Metrics(const std::string& address) const;
@@ -146,6 +155,14 @@ class ChordStub {
   Transport* transport_;
   int bits_;
 };
+
+// A node's answer to a challenge, proving that it knows the ring's secret and that `node` is
+// what it says it is: the X-Chord-Auth value (commands/auth.h) of the text "ID ADDRESS" signed
+// with the secret for the path "chord.prove", timestamp 0 and the challenge as nonce. The
+// challenge is fresh for every verification (NewNonce), so an answer cannot be replayed.
+inline constexpr size_t kMaxChallengeBytes = 64;
+std::string NodeProof(const std::string& secret, const NodeRef& node, int bits,
+                      const std::string& challenge);
 
 // Checks a node as it came over the wire: id of `bits` bits, address non-empty, printable and at
 // most kMaxAddressBytes. Errors: BadArgument naming `what`.

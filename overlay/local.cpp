@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/log/trivial.hpp>
 
+#include "commands/auth.h"
+
 namespace chord {
 namespace {
 
@@ -209,8 +211,10 @@ Status Local::Join(const std::string& bootstrap) {
     return Status::Unavailable("the ring still lists " + self_.address +
                                " (an earlier run of this node); retry once it has noticed");
   }
-  // Zave: adopt the successor only once it answers, and take its successor list with it.
-  auto neighbors = peers_.GetNeighbors(owner->address);
+  // Zave: adopt the successor only once it answers (with its id), and take its successor list.
+  Status verified = Verify(owner.value());
+  auto neighbors =
+      verified.ok() ? peers_.GetNeighbors(owner->address) : Result<Neighbors>(verified);
   if (!neighbors.ok()) {
     // A refusal (a ring secret this node cannot prove) keeps its code: retrying will not help.
     return Status(
@@ -274,54 +278,168 @@ Status Local::Leave() {
   return Status::Ok();
 }
 
-void Local::HandleLeaving(const NodeRef& leaving, const std::optional<NodeRef>& predecessor,
-                          const std::vector<NodeRef>& successors) {
+Status Local::HandleLeaving(const LeavingNotice& notice) {
+  const NodeRef& leaving = notice.leaving;
+  if (leaving.address == self_.address) return Status::Refused("this node is not leaving");
+  // A node leaves the ring before it sends its notices: one that still serves chord.neighbors
+  // is a member, and the notice is forged (or very late). One that does not answer at all is
+  // gone either way.
+  if (peers_.GetNeighbors(leaving.address).ok()) {
+    BOOST_LOG_TRIVIAL(warning) << Short(self_, bits()) << ": refused a leaving notice for "
+                               << leaving.address << ", which is still in the ring";
+    return Status::Refused(leaving.address + " is still in the ring");
+  }
   bool was_successor = false;
   bool was_predecessor = false;
-  std::vector<NodeRef> next;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     fingers_.Remove(leaving.address);
+    verified_.erase(leaving.address);
     // Gone for good: calling it after a partition would only cost time-outs.
     known_.erase(std::remove_if(known_.begin(), known_.end(),
                                 [&](const KnownMember& m) { return m.address == leaving.address; }),
                  known_.end());
     was_predecessor = predecessor_ && predecessor_->address == leaving.address;
     was_successor = successors_.First().address == leaving.address;
-    if (was_successor) {
-      next = successors;  // the leaving node's list starts right after it
-    } else {
-      next = successors_.entries();
-      next.erase(std::remove_if(next.begin(), next.end(),
-                                [&](const NodeRef& n) { return n.address == leaving.address; }),
-                 next.end());
-    }
   }
+  std::vector<NodeRef> next = was_successor ? ListAfterLeaving(notice) : successors();
+  next.erase(std::remove_if(next.begin(), next.end(),
+                            [&](const NodeRef& n) { return n.address == leaving.address; }),
+             next.end());
   SetSuccessors(next);
   if (was_predecessor) {
-    // The leaving node's predecessor becomes ours, unless that is ourselves (ring of two).
-    if (predecessor && predecessor->address != self_.address) {
-      SetPredecessor(predecessor);
-    } else {
-      SetPredecessor(std::nullopt);
-    }
+    // The leaving node's predecessor becomes ours once it answers with its id, unless that is
+    // ourselves (ring of two); else none until the real one notifies us.
+    const auto& predecessor = notice.predecessor;
+    const bool take = predecessor && predecessor->address != self_.address &&
+                      predecessor->address != leaving.address && Verify(*predecessor).ok();
+    SetPredecessor(take ? predecessor : std::nullopt);
   }
+  return Status::Ok();
 }
 
-void Local::HandleNotify(const NodeRef& node) {
-  if (node.address == self_.address) return;
+std::vector<NodeRef> Local::ListAfterLeaving(const LeavingNotice& notice) {
+  // The leaving node's list starts right after it; its head becomes our successor, so it must
+  // answer with its id. The rest are backups that stabilize replaces with the head's own list.
+  for (const NodeRef& head : notice.successors) {
+    if (head.address == notice.leaving.address) continue;
+    if (head.address == self_.address || Verify(head).ok()) return notice.successors;
+    break;
+  }
+  return successors();
+}
+
+bool Local::NotifyWouldChange(const NodeRef& node) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!joined_) return false;
+  if (successors_.empty()) return true;
+  if (!predecessor_) return true;
+  return *predecessor_ != node && InOpenInterval(node.id, predecessor_->id, self_.id);
+}
+
+Status Local::HandleNotify(const NodeRef& node) {
+  if (node.address == self_.address) return Status::Ok();
+  AddKnownMember(node.address);
+  // Steady state (the predecessor notifying again, a farther node) changes nothing: no call.
+  if (!NotifyWouldChange(node)) return Status::Ok();
+  // Each verification may wait out a time-out on a server worker: a flood of forged notifies
+  // naming silent addresses must not take every worker.
+  if (notify_checks_.fetch_add(1) >= kMaxNotifyChecks) {
+    notify_checks_.fetch_sub(1);
+    return Status::Refused("too many notifies being verified; retry later");
+  }
+  Status verified = Verify(node);
+  notify_checks_.fetch_sub(1);
+  if (!verified.ok()) {
+    BOOST_LOG_TRIVIAL(warning) << Short(self_, bits()) << ": refused a notify from "
+                               << Short(node, bits()) << ": " << verified.message();
+    return Status::Refused("notify refused: " + verified.message());
+  }
   std::optional<NodeRef> current;
   bool adopt_as_successor = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!joined_) return;
-    RememberLocked(node.address);
+    if (!joined_) return Status::Ok();
     current = predecessor_;
     // A node alone in its ring takes the first node that notifies it as its successor too.
     adopt_as_successor = successors_.empty();
   }
   if (!current || InOpenInterval(node.id, current->id, self_.id)) SetPredecessor(node);
   if (adopt_as_successor) SetSuccessors({node});
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification
+
+Status Local::Verify(const NodeRef& node) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = verified_.find(node.address);
+    if (it != verified_.end() && it->second.id == node.id && now - it->second.at < kVerifiedFor) {
+      return Status::Ok();
+    }
+  }
+  Status asked = AskIdentity(node);  // no lock held across the call
+  if (asked.ok()) RememberVerified(node);
+  return asked;
+}
+
+Status Local::AskIdentity(const NodeRef& node) {
+  if (!options_.secret.empty()) {
+    Status proved = AskProof(node);
+    // A node of an older version has no chord.prove: its ping is all it can offer.
+    if (proved.code() != ErrorCode::kUnknownCommand) return proved;
+  }
+  return AskPing(node);
+}
+
+Status Local::AskProof(const NodeRef& node) {
+  const std::string challenge = NewNonce();  // fresh: an old answer cannot be replayed
+  auto proved = peers_.Prove(node.address, challenge);
+  if (!proved.ok()) {
+    const ErrorCode code = proved.status().code();
+    return Status(code == ErrorCode::kUnavailable || code == ErrorCode::kUnknownCommand
+                      ? code
+                      : ErrorCode::kRefused,
+                  node.address + " does not prove its id: " + proved.status().message());
+  }
+  if (proved->first != node ||
+      proved->second != NodeProof(options_.secret, node, bits(), challenge)) {
+    return Status::Refused(node.address + " does not prove id " + node.id.ToHex(bits()));
+  }
+  return Status::Ok();
+}
+
+Status Local::AskPing(const NodeRef& node) {
+  auto ping = peers_.Ping(node.address);
+  if (!ping.ok()) {
+    return Status(
+        ping.status().code() == ErrorCode::kRefused ? ErrorCode::kRefused : ErrorCode::kUnavailable,
+        node.address + " does not answer: " + ping.status().message());
+  }
+  if (ping->bits != bits() || ping->node.id != node.id) {
+    return Status::Refused(node.address + " answers with id " + ping->node.id.ToHex(ping->bits) +
+                           ", not " + node.id.ToHex(bits()));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Local::ServiceProve(const std::string& challenge) const {
+  if (options_.secret.empty()) return Status::Refused("this ring has no secret");
+  return NodeProof(options_.secret, self_, bits(), challenge);
+}
+
+void Local::RememberVerified(const NodeRef& node) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (verified_.size() >= kMaxVerified && !verified_.count(node.address)) {
+    auto oldest = std::min_element(verified_.begin(), verified_.end(),
+                                   [](auto& a, auto& b) { return a.second.at < b.second.at; });
+    verified_.erase(oldest);
+  }
+  verified_[node.address] = VerifiedPair{node.id, now};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,18 +494,15 @@ LookupStep Local::LocalStep(const Id& id) const {
 }
 
 bool Local::ConfirmAlive(const NodeRef& candidate) {
-  Status alive = PingTwice(candidate.address);
+  Status alive = PingTwice(candidate.address).status();
   if (alive.ok()) return true;
   if (alive.code() == ErrorCode::kUnavailable) ForgetFinger(candidate.address);
   return false;
 }
 
-Status Local::PingTwice(const std::string& address) const {
-  Status last;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    last = peers_.Ping(address).status();
-    if (last.ok()) break;
-  }
+Result<PingReply> Local::PingTwice(const std::string& address) const {
+  Result<PingReply> last = peers_.Ping(address);
+  if (!last.ok()) last = peers_.Ping(address);
   return last;
 }
 
@@ -530,7 +645,7 @@ Status Local::Stabilize() {
     if (own_predecessor) backups.insert(backups.begin(), *own_predecessor);
     for (const auto& candidate : backups) {
       auto neighbors = peers_.GetNeighbors(candidate.address);
-      if (!neighbors.ok()) {
+      if (!neighbors.ok() || !Verify(candidate).ok()) {
         MarkDead(candidate.address);
         continue;
       }
@@ -539,6 +654,11 @@ Status Local::Stabilize() {
       break;
     }
     if (successor.address == self_.address) return Status::Ok();
+  }
+  // The successor (perhaps a backup that just moved up the list) must be who it claims to be.
+  if (Verify(successor).code() == ErrorCode::kRefused) {
+    MarkDead(successor.address);
+    return Status::Refused("successor " + successor.address + " answers with another id");
   }
   Result<Neighbors> neighbors = Status::Unavailable("not asked");
   for (int attempt = 0; attempt < 2 && !neighbors.ok(); ++attempt) {  // two tries, as above
@@ -557,7 +677,8 @@ Status Local::Stabilize() {
   for (int walked = 0; walked < options_.successors && x && x->address != self_.address &&
                        InOpenInterval(x->id, self_.id, successor.id);
        ++walked) {
-    auto closer = peers_.GetNeighbors(x->address);
+    Status verified = Verify(*x);
+    auto closer = verified.ok() ? peers_.GetNeighbors(x->address) : Result<Neighbors>(verified);
     if (!closer.ok()) {
       BOOST_LOG_TRIVIAL(debug) << self_.address << ": candidate successor " << x->address
                                << " does not answer";
@@ -628,10 +749,23 @@ Status Local::CheckPredecessor() {
   auto predecessor = this->predecessor();
   if (!predecessor) return Status::Ok();
   // Two tries before declaring it dead: one lost call must not cost the ring a pointer.
-  if (PingTwice(predecessor->address).code() == ErrorCode::kUnavailable) {
+  auto ping = PingTwice(predecessor->address);
+  if (ping.status().code() == ErrorCode::kUnavailable) {
     MarkDead(predecessor->address);
     return Status::Unavailable("predecessor " + predecessor->address + " does not answer");
   }
+  if (!ping.ok()) return Status::Ok();
+  if (ping->bits != bits() || ping->node.id != predecessor->id) {
+    // Another node at that address (or a pointer that was never right): forget it; the real
+    // predecessor notifies this node on its next stabilize.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      verified_.erase(predecessor->address);
+    }
+    if (this->predecessor() == predecessor) SetPredecessor(std::nullopt);
+    return Status::Refused("predecessor " + predecessor->address + " answers with another id");
+  }
+  RememberVerified(*predecessor);  // it answered with its id: no need to ask again soon
   return Status::Ok();
 }
 
@@ -716,7 +850,9 @@ Status Local::MergeWith(const std::string& member) {
 }
 
 Status Local::AdoptSuccessor(const NodeRef& node) {
-  // Zave: a successor is adopted only once it answers, with its successor list.
+  // Zave: a successor is adopted only once it answers (with its id), with its successor list.
+  Status verified = Verify(node);
+  if (!verified.ok()) return verified;
   auto neighbors = peers_.GetNeighbors(node.address);
   if (!neighbors.ok()) return neighbors.status();
   std::vector<NodeRef> next{node};
@@ -750,10 +886,6 @@ Result<Neighbors> Local::ServiceNeighbors() {
   if (!joined()) return Status::Unavailable(self_.address + " is not in a ring");
   std::lock_guard<std::mutex> lock(mutex_);
   return Neighbors{predecessor_, successors_.entries()};
-}
-
-void Local::ServiceLeaving(const LeavingNotice& notice) {
-  HandleLeaving(notice.leaving, notice.predecessor, notice.successors);
 }
 
 }  // namespace chord

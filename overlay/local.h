@@ -10,7 +10,10 @@
 // tests call them directly; in a process a Maintenance thread schedules them. The protocol
 // follows Zave's corrected Chord: a pointer is adopted only after the node answers, a failed
 // successor is dropped and the list shifts, and the successor list is refreshed on every
-// stabilize.
+// stabilize. A node becomes predecessor or successor only once its address has answered
+// chord.ping with the id it is named with (Verify: one ping per new pair, remembered for a
+// while), so a forged chord.notify cannot point the ring at another node's address; a
+// chord.leaving notice is believed only for a node that no longer answers as a ring member.
 //
 // Thread-safety: every public method is safe to call concurrently. No lock is held across an
 // outgoing RPC or an observer callback. Lifetime: stop serving calls to this node (stop the
@@ -18,6 +21,9 @@
 #ifndef CHORD_OVERLAY_LOCAL_H_
 #define CHORD_OVERLAY_LOCAL_H_
 
+#include <atomic>
+#include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,6 +43,9 @@ struct OverlayOptions {
   int id_bits = 160;          // m: identifier bits, 1..160
   int successors = 8;         // r: successor-list length
   int max_lookup_hops = 160;  // a lookup gives up after this many hops
+  // The ring's shared secret ("" for none). With one, a neighbour is verified by a proof of it
+  // bound to a fresh challenge (chord.prove) instead of a ping, so the answer cannot be forged.
+  std::string secret;
 };
 
 // How FindSuccessor finishes a lookup.
@@ -145,6 +154,19 @@ class Local : private ChordService {
   void AddObserver(OverlayObserver* observer);
   void RemoveObserver(OverlayObserver* observer);
 
+  // --- neighbour verification ---
+  // Ok if `node.address` answers chord.ping with `node.id` (with a secret: answers
+  // chord.prove with `node` and a valid proof for a fresh challenge). A verified pair is remembered
+  // for kVerifiedFor (at most kMaxVerified pairs), so the steady ring costs no extra call. Errors:
+  // Refused if the address answers with another id (or another ring's id size); Unavailable if it
+  // does not answer.
+  Status Verify(const NodeRef& node);
+  static constexpr std::chrono::seconds kVerifiedFor{60};
+  static constexpr size_t kMaxVerified = 64;
+  // Notifies verified at once at most (each holds a server worker for its ping); more are
+  // refused, and a real notifier tries again on its next stabilize.
+  static constexpr int kMaxNotifyChecks = 4;
+
   Transport* transport() const { return transport_; }
   // Stubs for the chord.* commands of other nodes of this ring.
   const ChordStub& peers() const { return peers_; }
@@ -156,8 +178,9 @@ class Local : private ChordService {
   Result<FoundOwner> ServiceFindSuccessor(const Id& id) override;
   Result<LookupStep> ServiceStep(const Id& id) override;
   Result<Neighbors> ServiceNeighbors() override;
-  void ServiceNotify(const NodeRef& node) override { HandleNotify(node); }
-  void ServiceLeaving(const LeavingNotice& notice) override;
+  Status ServiceNotify(const NodeRef& node) override { return HandleNotify(node); }
+  Status ServiceLeaving(const LeavingNotice& notice) override { return HandleLeaving(notice); }
+  Result<std::string> ServiceProve(const std::string& challenge) const override;
 
   LookupStep LocalStep(const Id& id) const;
   // Asks the bootstrap for this node's successor, checking the ring's id size first.
@@ -165,8 +188,17 @@ class Local : private ChordService {
   // Confirms that `candidate` answers (two tries: passing over a live owner would give a wrong
   // answer, so one lost call must not be enough to decide it is dead).
   bool ConfirmAlive(const NodeRef& candidate);
-  // Pings `address` up to twice; the last answer's status.
-  Status PingTwice(const std::string& address) const;
+  // Pings `address` up to twice; the last answer.
+  Result<PingReply> PingTwice(const std::string& address) const;
+  // Asks `node.address` for its id (chord.ping, or chord.prove with a secret). Errors: as
+  // Verify's, without the cache.
+  Status AskIdentity(const NodeRef& node);
+  // The two ways: chord.prove with a fresh challenge (a ring with a secret; UnknownCommand from
+  // a node of an older version), and chord.ping.
+  Status AskProof(const NodeRef& node);
+  Status AskPing(const NodeRef& node);
+  // Remembers that `node` answered with its id (see Verify).
+  void RememberVerified(const NodeRef& node);
   // Forgets a node that did not answer (successor list, fingers, predecessor).
   void MarkDead(const std::string& address);
   // Forgets a node as a finger only (a lookup could not reach it).
@@ -184,9 +216,17 @@ class Local : private ChordService {
   Status AdoptSuccessor(const NodeRef& node);
   // Sets the predecessor and tells observers if it changed.
   void SetPredecessor(const std::optional<NodeRef>& predecessor);
-  void HandleNotify(const NodeRef& node);
-  void HandleLeaving(const NodeRef& leaving, const std::optional<NodeRef>& predecessor,
-                     const std::vector<NodeRef>& successors);
+  // Takes `node` as predecessor (and as successor when alone) if it is closer, once verified.
+  // Errors: Refused if it would change a pointer and could not be verified.
+  Status HandleNotify(const NodeRef& node);
+  // True if a notify from `node` would change the predecessor or the (empty) successor list.
+  bool NotifyWouldChange(const NodeRef& node) const;
+  // Closes the ring around a neighbour that leaves. Errors: Refused if the node named as
+  // leaving still answers as a ring member (a forged notice); nothing is changed then.
+  Status HandleLeaving(const LeavingNotice& notice);
+  // The successor list to take when `leaving`, our successor, leaves: its own list if its
+  // first live node verifies, else ours without it.
+  std::vector<NodeRef> ListAfterLeaving(const LeavingNotice& notice);
   // Replaces the successor list and tells observers if it changed.
   void SetSuccessors(const std::vector<NodeRef>& nodes);
   void NotifySuccessorsChanged();
@@ -209,6 +249,12 @@ class Local : private ChordService {
   };
   std::vector<KnownMember> known_;  // most recent first
   size_t next_known_ = 0;           // where CheckMembership's turn starts
+  struct VerifiedPair {
+    Id id;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::string, VerifiedPair> verified_;  // by address; see Verify
+  std::atomic<int> notify_checks_{0};             // HandleNotify's verifications under way
 
   std::mutex observers_mutex_;
   std::vector<OverlayObserver*> observers_;

@@ -131,8 +131,9 @@ Status NodeHost::Start() {
     RegisterStatsCommand(&host_commands_, [this] { return TransportStats(); });
     RegisterMetricsCommand(&host_commands_, [this] { return server_.MetricsText(); });
   }
-  local_ =
-      std::make_unique<Local>(OverlayOptionsFrom(settings_), address(), &transport_, &registry_);
+  OverlayOptions overlay = OverlayOptionsFrom(settings_);
+  overlay.secret = SecretOrNone(secret_);  // neighbours prove their ids with it
+  local_ = std::make_unique<Local>(overlay, address(), &transport_, &registry_);
   server_.AddMetrics([this](std::ostream& out) { WriteOverlayMetrics(out); });
   AddOverlayMaintenance(&maintenance_, local_.get(),
                         std::chrono::milliseconds(settings_.stabilize_ms),

@@ -132,6 +132,7 @@ std::string Validate(const Settings& s) {
       {"repair-ms", s.repair_ms, 1, INT_MAX},
       {"tombstone-ttl-s", s.tombstone_ttl_s, 1, INT_MAX},
       {"transfer-batch", s.transfer_batch, 1, INT_MAX},
+      {"suspect-gap-ms", s.suspect_gap_ms, 1, INT_MAX},
   };
   for (const IntRule& rule : rules) {
     std::string error = CheckInt(rule);

@@ -58,6 +58,9 @@ struct Settings {
   int repair_ms = 1000;           // Default 1000: period of the replica repair step.
   int tombstone_ttl_s = 600;      // Default 600: seconds a remove's tombstone is kept.
   int transfer_batch = 256;       // Default 256: keys per batch when moving keys between nodes.
+  int suspect_gap_ms = 2000;      // Default 2000: a node that did not run for longer (frozen,
+                                  // starved) may have missed writes: it compares reads with its
+                                  // replicas until it has caught up with its successor.
 
   // --- logging ---
   std::string log_level = "info";  // Default info: trace, debug, info, warning, error or fatal.

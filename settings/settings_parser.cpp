@@ -72,6 +72,8 @@ void ForEachSettingsOption(Visitor&& visit) {
         "seconds a remove's tombstone is kept");
   visit(kDht, "transfer-batch", &Settings::transfer_batch, "N",
         "keys per batch when moving keys between nodes");
+  visit(kDht, "suspect-gap-ms", &Settings::suspect_gap_ms, "MS",
+        "a node that did not run for longer compares reads with its replicas until caught up");
 
   visit(kLogging, "log-level", &Settings::log_level, "LEVEL",
         "trace, debug, info, warning, error or fatal");

@@ -135,6 +135,11 @@ int main(int argc, char** argv) {
     dht.RepairStep(&busy);
     return busy;
   });
+  // A thread of its own, so that slow maintenance steps do not look like a frozen process.
+  chord::Maintenance heartbeat;
+  heartbeat.Add("dht_heartbeat", dht.HeartbeatPeriod(), [&dht] { dht.Heartbeat(); });
+  dht.Heartbeat();
+  heartbeat.Start();
   status = host.Enter();
   if (!status.ok()) {
     std::cerr << "chord-node: " << status.ToString() << "\n";

@@ -706,3 +706,93 @@ BOOST_AUTO_TEST_CASE(replicas_in_sync_cost_one_tree_call_and_a_quiet_round) {
   BOOST_TEST(rounds < 10);
   BOOST_TEST(dht.Placement(expected).first == 0u);
 }
+
+BOOST_AUTO_TEST_CASE(an_owner_that_did_not_run_reads_no_older_value_than_acknowledged) {
+  // The frozen-owner scenario, with a clock the test moves: the owner of some keys stops
+  // running, its successor takes the range over and acknowledges new values, and the owner comes
+  // back with its old copies. Its reads must compare with the replicas until it has caught up.
+  chord::OverlayOptions overlay = Overlay(4);
+  overlay.id_bits = 16;
+  int64_t steady_ms = 1000;
+  chord::DhtOptions options = Options(3);
+  options.suspect_gap_ms = 2000;
+  options.steady_ms = [&steady_ms] { return steady_ms; };
+  DhtRing dht(overlay, options);
+  std::vector<SimNode*> nodes = BuildQuarterRing(&dht);
+  SimNode* owner = nodes[2];  // 0x9000 owns (0x5000, 0x9000]
+  SimNode* successor = nodes[3];
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 20 && i < 10000; ++i) {
+    std::string key = "frozen-" + std::to_string(i);
+    if (dht.ring().TrueOwner(Id::Hash(key, 16)) == owner->local->self()) keys.push_back(key);
+  }
+  BOOST_REQUIRE_EQUAL(keys.size(), 20u);
+  for (const auto& key : keys) BOOST_REQUIRE(DhtRing::Of(nodes[0]).Set(key, {"old", false}).ok());
+  for (auto* node : nodes) DhtRing::Of(node).Heartbeat();
+  BOOST_TEST(!DhtRing::Of(owner).Suspect());
+
+  // Frozen: it answers nobody and runs nothing, while the others run on for 10 s.
+  dht.ring().network().SetDown(owner->address, true);
+  for (int tick = 0; tick < 20; ++tick) {
+    steady_ms += 500;
+    for (auto* node : {nodes[0], nodes[1], nodes[3]}) {
+      DhtRing::Of(node).Heartbeat();
+      node->local->CheckPredecessor();
+      node->local->Stabilize();
+    }
+  }
+  BOOST_REQUIRE(successor->local->predecessor() != owner->local->self());
+  for (const auto& key : keys) BOOST_REQUIRE(DhtRing::Of(nodes[1]).Set(key, {"new", false}).ok());
+  dht.ring().network().SetDown(owner->address, false);
+
+  // Resumed: its copies are old, and the age of its last heartbeat shows it at once.
+  const Id first = Id::Hash(keys.front(), 16);
+  BOOST_TEST(DhtRing::Of(owner).storage().Get(first, keys.front())->value == "old");
+  BOOST_TEST(DhtRing::Of(owner).Suspect());
+  for (const auto& key : keys) {
+    auto answer = DhtRing::Of(owner).Get(key);
+    BOOST_REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    BOOST_TEST(answer->value.bytes == "new");
+  }
+  BOOST_TEST(DhtRing::Of(owner).storage().Get(first, keys.front())->value == "new");  // repaired
+  DhtRing::Of(owner).Heartbeat();  // notices the gap: suspect until caught up
+  BOOST_TEST(DhtRing::Of(owner).Suspect());
+  BOOST_TEST(DhtRing::Of(owner).counters().gaps == 1u);
+  BOOST_TEST(DhtRing::Of(owner).counters().compared_ops >= keys.size());
+
+  // Caught up once its successor has taken it back and a repair round pulled the whole range.
+  for (int round = 0; round < 10 && DhtRing::Of(owner).Suspect(); ++round) {
+    dht.ring().StabilizeRound();
+    DhtRing::Of(owner).RepairStep();
+  }
+  BOOST_TEST(!DhtRing::Of(owner).Suspect());
+  BOOST_TEST((successor->local->predecessor() == owner->local->self()));
+  const uint64_t compared = DhtRing::Of(owner).counters().compared_ops;
+  for (const auto& key : keys) BOOST_TEST(DhtRing::Of(owner).Get(key)->value.bytes == "new");
+  BOOST_TEST(DhtRing::Of(owner).counters().compared_ops == compared);  // local answers again
+}
+
+BOOST_AUTO_TEST_CASE(a_suspect_owner_whose_replicas_do_not_answer_refuses_to_guess) {
+  chord::OverlayOptions overlay = Overlay(4);
+  overlay.id_bits = 16;
+  int64_t steady_ms = 1000;
+  chord::DhtOptions options = Options(3);
+  options.steady_ms = [&steady_ms] { return steady_ms; };
+  DhtRing dht(overlay, options);
+  std::vector<SimNode*> nodes = BuildQuarterRing(&dht);
+  SimNode* owner = nodes[2];
+  std::string key;
+  for (int i = 0; key.empty() && i < 10000; ++i) {
+    std::string k = "cut-" + std::to_string(i);
+    if (dht.ring().TrueOwner(Id::Hash(k, 16)) == owner->local->self()) key = k;
+  }
+  BOOST_REQUIRE(DhtRing::Of(owner).Set(key, {"v", false}).ok());
+  DhtRing::Of(owner).Heartbeat();
+  steady_ms += 10000;
+  DhtRing::Of(owner).Heartbeat();
+  BOOST_REQUIRE(DhtRing::Of(owner).Suspect());
+  dht.ring().CutOff(owner, true);
+  BOOST_TEST(DhtRing::Of(owner).Get(key).status().code() == chord::ErrorCode::kUnavailable);
+  dht.ring().CutOff(owner, false);
+  BOOST_TEST(DhtRing::Of(owner).Get(key)->value.bytes == "v");
+}

@@ -52,6 +52,7 @@ const char* const kOptionNames[] = {
     "repair-ms",
     "tombstone-ttl-s",
     "transfer-batch",
+    "suspect-gap-ms",
     "log-level",
     "log-file",
 };
@@ -131,6 +132,7 @@ void CheckSameSettings(const Settings& actual, const Settings& expected) {
   BOOST_CHECK_EQUAL(actual.repair_ms, expected.repair_ms);
   BOOST_CHECK_EQUAL(actual.tombstone_ttl_s, expected.tombstone_ttl_s);
   BOOST_CHECK_EQUAL(actual.transfer_batch, expected.transfer_batch);
+  BOOST_CHECK_EQUAL(actual.suspect_gap_ms, expected.suspect_gap_ms);
   BOOST_CHECK_EQUAL(actual.log_level, expected.log_level);
   BOOST_CHECK_EQUAL(actual.log_file, expected.log_file);
 }
@@ -356,6 +358,7 @@ BOOST_AUTO_TEST_CASE(every_validation_rule_names_its_option) {
       {{"--repair-ms=0"}, "repair-ms"},
       {{"--tombstone-ttl-s=0"}, "tombstone-ttl-s"},
       {{"--transfer-batch=0"}, "transfer-batch"},
+      {{"--suspect-gap-ms=0"}, "suspect-gap-ms"},
       {{"--log-level=verbose"}, "log-level"},
       {{"--log-level=INFO"}, "log-level"},
       {{"--bind=localhost"}, "bind"},

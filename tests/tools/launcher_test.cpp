@@ -435,15 +435,16 @@ BOOST_AUTO_TEST_CASE(a_ring_with_a_secret_serves_its_clients_and_keeps_other_nod
   BOOST_TEST(missing.out.find("--secret-file " + dir + "/none") != std::string::npos, missing.out);
 
   // A node with another secret gets through chord.find_successor (a client command) but its
-  // chord.neighbors (a peer command) is refused: the join fails and the node exits 1.
+  // chord.prove (a peer command, verifying its successor) is refused: the join fails and the
+  // node exits 1.
   Run intruder =
       RunProgram(CHORD_NODE_BINARY,
                  {"--join", members.front(), "--secret-file", other, "--log-level", "error"},
                  std::chrono::seconds(20));
   BOOST_TEST(intruder.exit_code == 1, intruder.out);
-  // The refusal of chord.neighbors, for want of the secret. (Local::Join reports a failed
-  // neighbors call as "unavailable: successor ... does not answer: <the refusal>".)
-  BOOST_TEST(intruder.out.find("chord.neighbors") != std::string::npos, intruder.out);
+  // The refusal of chord.prove, for want of the secret. (Local::Join reports it as "refused:
+  // successor ... does not answer: ... does not prove its id: <the refusal>".)
+  BOOST_TEST(intruder.out.find("chord.prove") != std::string::npos, intruder.out);
   BOOST_TEST(Lower(intruder.out).find("secret") != std::string::npos, intruder.out);
   // The ring did not take it in.
   Run ring = RunProgram(CHORD_CLIENT_BINARY,
