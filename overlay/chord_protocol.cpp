@@ -345,6 +345,14 @@ void RegisterChordCommands(RegisteredCommands* commands, int bits, ChordService*
   RegisterMaintenance(commands, bits, service);
 }
 
+void AdaptChordTimeouts(Transport* transport) {
+  // An estimate per peer for each: maintenance pings a silent predecessor often, and its
+  // time-outs should not lengthen the lookups' steps.
+  for (const char* method : {"chord.ping", "chord.step", "chord.neighbors"}) {
+    transport->AdaptTimeouts(method, method);
+  }
+}
+
 void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats) {
   commands->Add(AnswersAtOnce(MakeCommand<WireStats()>(
       "chord.stats", Audience::kClient,
