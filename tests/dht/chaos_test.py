@@ -109,7 +109,7 @@ class Chaos:
         self.failed_writes = 0
         self.acked_writes = 0
         self.ops = []          # (start, seconds, kind) of every writer operation
-        self.freezes = []      # (start, end) of every freeze
+        self.freezes = []      # (start, end, address) of every freeze
         self.stale_in_run = []
         self.events = {"kill9": 0, "term": 0, "join": 0, "freeze": 0}
         self.stop = threading.Event()
@@ -196,7 +196,8 @@ class Chaos:
         with self.lock:
             self.ops.append((start, end - start, "get"))
             if got is not None and before is not None and sequence_of(got) < before[0]:
-                self.stale_in_run.append((key, got.get("value"), before[1]))
+                answered_by = got.get("node", {}).get("address", "?")
+                self.stale_in_run.append((start, key, got.get("value"), before[1], answered_by))
 
     # ---- The schedule -------------------------------------------------------------------------
 
@@ -259,7 +260,7 @@ class Chaos:
         end = time.monotonic()
         with self.lock:
             victim.frozen = False
-            self.freezes.append((start, end))
+            self.freezes.append((start, end, victim.address))
         self.events["freeze"] += 1
         print("  %6.1f s froze %s (%s) for %.1f s" % (self.elapsed(), victim.name,
                                                        victim.address, end - start), flush=True)
@@ -305,9 +306,9 @@ class Chaos:
 
     def report(self, lost, stale):
         during = [seconds for start, seconds, _ in self.ops
-                  if any(a <= start < b for a, b in self.freezes)]
+                  if any(a <= start < b for a, b, _ in self.freezes)]
         gets = [seconds for start, seconds, kind in self.ops
-                if kind == "get" and any(a <= start < b for a, b in self.freezes)]
+                if kind == "get" and any(a <= start < b for a, b, _ in self.freezes)]
         print("events: %s" % ", ".join("%s %d" % item for item in sorted(self.events.items())))
         print("writes acknowledged %d (failed %d) over %d keys; lost %d, stale %d" % (
             self.acked_writes, self.failed_writes, len(self.acked), len(lost), len(stale)))
@@ -319,6 +320,17 @@ class Chaos:
         print("all operations: %d, p99 %.0f ms, max %.0f ms" % (
             len(every), 1000 * percentile(every, 0.99), 1000 * max(every, default=0)))
         print("stale reads during the run (not counted, see --help): %d" % len(self.stale_in_run))
+        # Issue 9, point 3: a node answering from its old copy just after it was resumed.
+        after_resume = 0
+        for start, key, value, acked, node in self.stale_in_run:
+            resumed = [end for _, end, address in self.freezes
+                       if address == node and 0 <= start - end < 10]
+            after_resume += 1 if resumed else 0
+        print("  of which answered by a node resumed from a freeze less than 10 s before: %d"
+              % after_resume)
+        for start, key, value, acked, node in self.stale_in_run[:5]:
+            print("  at %.1f s: %s read %r (acknowledged %r), answered by %s" % (
+                start - self.started, key, value, acked, node))
 
 
 def sequence_of(got):
