@@ -41,7 +41,10 @@ BOOST_AUTO_TEST_CASE(steady_samples_shrink_the_time_out_to_the_floor) {
   BOOST_CHECK_EQUAL(rtt.TimeoutMs("a"), 20);
   RttEstimator no_floor(Bounds(1, 5000, 1000));
   for (int i = 0; i < 100; ++i) no_floor.Observe("a", 2000);
-  BOOST_CHECK_EQUAL(no_floor.TimeoutMs("a"), 2);  // SRTT 2 ms, RTTVAR about 0
+  // SRTT 2 ms; RTTVAR 1 ms x 0.75^99, a few picoseconds, still rounds the time-out up to 3 ms.
+  BOOST_CHECK_EQUAL(no_floor.TimeoutMs("a"), 3);
+  for (int i = 0; i < 100; ++i) no_floor.Observe("a", 2000);
+  BOOST_CHECK_EQUAL(no_floor.TimeoutMs("a"), 2);  // RTTVAR now below a double's resolution
 }
 
 BOOST_AUTO_TEST_CASE(the_rfc_6298_update) {
