@@ -79,8 +79,10 @@ struct HttpClient::Exchange {
   bool answer_started = false;  // a byte of the answer arrived on fd
   bool sent_all = false;        // the whole request was written on fd
   size_t sent = 0;              // bytes of head + body written on fd
+  Clock::time_point started;
   Clock::time_point deadline;
   Clock::time_point connect_deadline;
+  int timeout_ms = 0;
   std::optional<http::response_parser<http::string_body>> parser;
   std::string pending;  // received bytes the parser has not taken yet (a partial header)
   std::optional<Result<HttpResponse>> result;
@@ -114,6 +116,7 @@ HttpClient::Stats HttpClient::stats() const {
   stats.connections_opened = connections_opened_.load(std::memory_order_relaxed);
   stats.reused = reused_.load(std::memory_order_relaxed);
   stats.retried = retried_.load(std::memory_order_relaxed);
+  stats.timed_out = timed_out_.load(std::memory_order_relaxed);
   return stats;
 }
 
@@ -141,7 +144,9 @@ void HttpClient::Run(Exchange* exchanges, size_t count) {
   Clock::time_point now = Clock::now();
   for (size_t i = 0; i < count; ++i) {
     Exchange& e = exchanges[i];
-    e.deadline = now + std::chrono::milliseconds(options_.call_timeout_ms);
+    e.timeout_ms = e.request->timeout_ms > 0 ? e.request->timeout_ms : options_.call_timeout_ms;
+    e.started = now;
+    e.deadline = now + std::chrono::milliseconds(e.timeout_ms);
     Start(&e);
   }
   std::vector<pollfd> fds;
@@ -203,7 +208,9 @@ void HttpClient::Run(Exchange* exchanges, size_t count) {
           e.connect_deadline < e.deadline) {
         Fail(&e, "connect timed out after " + std::to_string(options_.connect_timeout_ms) + " ms");
       } else if (now >= e.deadline) {
-        Fail(&e, "timed out after " + std::to_string(options_.call_timeout_ms) + " ms");
+        timed_out_.fetch_add(1, std::memory_order_relaxed);
+        Fail(&e, "timed out after " + std::to_string(e.timeout_ms) + " ms");
+        if (options_.on_done) options_.on_done(*e.request, false, 0);
       }
     }
   }
@@ -381,6 +388,10 @@ void HttpClient::Finish(Exchange* e, bool keep) {
   }
   e->fd = -1;
   e->state = Exchange::State::kDone;
+  if (options_.on_done) {
+    auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - e->started);
+    options_.on_done(*e->request, true, elapsed.count());
+  }
 }
 
 void HttpClient::FailOrRetry(Exchange* e, const char* reason) {

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -44,6 +45,9 @@ struct HttpRequest {
   // always sent.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // > 0: this request's whole time-out (connect included) instead of Options::call_timeout_ms.
+  int timeout_ms = 0;
+  std::string tag;  // the caller's own label, for Options::on_done
 };
 
 struct HttpResponse {
@@ -62,6 +66,10 @@ class HttpClient {
     // close would cost a retry.
     int max_idle_ms = 20000;
     size_t max_response_bytes = size_t{256} << 20;  // a longer answer body is unreadable
+    // If set, called on the calling thread once per request that got an answer (`answered`,
+    // after `elapsed_us`) or ran out of its time-out (not `answered`); not for other failures
+    // (refused, closed, unreadable). No lock is held. For round-trip estimates.
+    std::function<void(const HttpRequest& request, bool answered, int64_t elapsed_us)> on_done;
   };
 
   // Counters since construction.
@@ -70,6 +78,7 @@ class HttpClient {
     uint64_t connections_opened = 0;  // TCP connections established
     uint64_t reused = 0;              // requests sent on a pooled connection
     uint64_t retried = 0;             // requests resent after a pooled connection proved closed
+    uint64_t timed_out = 0;           // requests that had no answer within their time-out
   };
 
   explicit HttpClient(Options options);
@@ -79,11 +88,11 @@ class HttpClient {
 
   // POSTs `request` and returns the server's answer, whatever its status.
   // Errors: BadArgument for an unparsable address; Unavailable when the peer cannot be reached,
-  // does not answer within call_timeout_ms, closes the connection or answers something that is
-  // not HTTP (or a body over max_response_bytes).
+  // does not answer within its time-out (request.timeout_ms, else call_timeout_ms), closes the
+  // connection or answers something that is not HTTP (or a body over max_response_bytes).
   Result<HttpResponse> Post(const HttpRequest& request);
 
-  // POSTs every request at once (each with its own call_timeout_ms deadline) and returns the
+  // POSTs every request at once (each with its own deadline) and returns the
   // results in request order. Requests to the same peer go on separate connections.
   std::vector<Result<HttpResponse>> PostAll(const std::vector<HttpRequest>& requests);
 
@@ -117,6 +126,7 @@ class HttpClient {
   std::atomic<uint64_t> connections_opened_{0};
   std::atomic<uint64_t> reused_{0};
   std::atomic<uint64_t> retried_{0};
+  std::atomic<uint64_t> timed_out_{0};
 };
 
 }  // namespace chord

@@ -43,6 +43,16 @@ class Transport {
     for (const auto& call : calls) results.push_back(Call(call.address, call.method, call.params));
     return results;
   }
+
+  // From now on, calls of `method` wait for an answer as long as the round trips of earlier
+  // calls of `rtt_class` to the same peer suggest (see commands/rtt_estimator.h), rather than a
+  // fixed time-out. Only for commands whose serving time is the peer's own work: a command that
+  // waits on purpose (dht.watch) or on calls of its own to other nodes must keep the fixed one,
+  // or its caller would give up before it could answer. Transports without time-outs ignore it.
+  virtual void AdaptTimeouts(const std::string& method, const std::string& rtt_class) {
+    (void)method;
+    (void)rtt_class;
+  }
 };
 
 }  // namespace chord

@@ -1,5 +1,6 @@
 #include "commands/xmlrpc_transport.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <xmlrpc-c/girerr.hpp>
@@ -13,12 +14,15 @@ namespace {
 
 constexpr char kPath[] = "/RPC2";
 
-HttpClient::Options ClientOptions(const XmlRpcTransport::Options& options) {
-  HttpClient::Options client;
-  client.connect_timeout_ms = options.connect_timeout_ms;
-  client.call_timeout_ms = options.call_timeout_ms;
-  client.max_idle_per_peer = options.max_idle_per_peer;
-  return client;
+RttEstimator::Options RttOptions(const XmlRpcTransport::Options& options) {
+  RttEstimator::Options rtt;
+  rtt.ceiling_ms = options.call_timeout_ms;
+  rtt.floor_ms = std::min(options.min_call_timeout_ms, options.call_timeout_ms);
+  // An unknown peer gets TCP's conservative initial time-out (RFC 6298), within the bounds.
+  rtt.initial_ms = std::max(rtt.floor_ms, std::min(1000, options.call_timeout_ms));
+  // A silent peer costs a call at most what an unknown one does.
+  rtt.max_backoff_ms = rtt.initial_ms;
+  return rtt;
 }
 
 Status FromFault(const xmlrpc_c::fault& fault) {
@@ -34,7 +38,44 @@ Status FromFault(const xmlrpc_c::fault& fault) {
 }  // namespace
 
 XmlRpcTransport::XmlRpcTransport(Options options)
-    : options_(std::move(options)), client_(ClientOptions(options_)) {}
+    : options_(std::move(options)), rtt_(RttOptions(options_)), client_(ClientOptions()) {}
+
+HttpClient::Options XmlRpcTransport::ClientOptions() {
+  HttpClient::Options client;
+  client.connect_timeout_ms = options_.connect_timeout_ms;
+  client.call_timeout_ms = options_.call_timeout_ms;
+  client.max_idle_per_peer = options_.max_idle_per_peer;
+  client.on_done = [this](const HttpRequest& request, bool answered, int64_t elapsed_us) {
+    OnDone(request, answered, elapsed_us);
+  };
+  return client;
+}
+
+void XmlRpcTransport::AdaptTimeouts(const std::string& method, const std::string& rtt_class) {
+  if (options_.min_call_timeout_ms >= options_.call_timeout_ms) return;  // adaptation is off
+  std::lock_guard<std::mutex> lock(classes_mutex_);
+  classes_[method] = rtt_class;
+}
+
+int XmlRpcTransport::TimeoutFor(const std::string& address, const std::string& method,
+                                std::string* rtt_key) const {
+  {
+    std::lock_guard<std::mutex> lock(classes_mutex_);
+    auto it = classes_.find(method);
+    if (it == classes_.end()) return options_.call_timeout_ms;
+    *rtt_key = it->second + " " + address;
+  }
+  return rtt_.TimeoutMs(*rtt_key);
+}
+
+void XmlRpcTransport::OnDone(const HttpRequest& request, bool answered, int64_t elapsed_us) {
+  if (request.tag.empty()) return;  // a call with the fixed time-out
+  if (answered) {
+    rtt_.Observe(request.tag, elapsed_us);
+  } else {
+    rtt_.ObserveTimeout(request.tag, request.timeout_ms);
+  }
+}
 
 XmlRpcTransport::~XmlRpcTransport() = default;
 
@@ -50,6 +91,7 @@ Result<HttpRequest> XmlRpcTransport::Encode(const std::string& address, const st
   if (BmpXmlToWire(request.body, &wire)) request.body.swap(wire);
   request.address = address;
   request.path = kPath;
+  request.timeout_ms = TimeoutFor(address, method, &request.tag);
   if (!options_.secret.empty()) {
     // A fresh proof per call: the server accepts each one once.
     request.headers.emplace_back(

@@ -9,18 +9,24 @@
 // ever started.
 //
 // With Options::secret set, every call carries a fresh proof of it (X-Chord-Auth, see
-// commands/auth.h and docs/security.md). Strings travel as standard UTF-8; values hold
-// characters beyond U+FFFF in the BMP form of commands/xml_unicode.h.
+// commands/auth.h and docs/security.md). Calls of the methods given to AdaptTimeouts have a
+// time-out that follows the peer's measured round trips (commands/rtt_estimator.h), between
+// Options::min_call_timeout_ms and call_timeout_ms; every other call waits call_timeout_ms. Strings
+// travel as standard UTF-8; values hold characters beyond U+FFFF in the BMP form of
+// commands/xml_unicode.h.
 //
 // Thread-safety: Call(), CallAll() and stats() are safe from any number of threads.
 // Lifetime: no call may be running when the transport is destroyed.
 #ifndef CHORD_COMMANDS_XMLRPC_TRANSPORT_H_
 #define CHORD_COMMANDS_XMLRPC_TRANSPORT_H_
 
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "commands/http_client.h"
+#include "commands/rtt_estimator.h"
 #include "commands/transport.h"
 
 namespace chord {
@@ -33,6 +39,9 @@ class XmlRpcTransport : public Transport {
     size_t max_idle_per_peer = 64;  // kept-alive connections kept per peer (each counts against
                                     // the peer's max_connections: see XmlRpcServer)
     std::string secret;             // non-empty: every call carries proof of it (commands/auth.h)
+    // The shortest time-out of a method given to AdaptTimeouts; at call_timeout_ms or above,
+    // every call waits call_timeout_ms.
+    int min_call_timeout_ms = 200;
   };
   // Requests made, connections opened, reused and retried: see HttpClient::Stats.
   using Stats = HttpClient::Stats;
@@ -55,9 +64,17 @@ class XmlRpcTransport : public Transport {
   // call time-out; results come back in call order.
   std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override;
 
+  // See Transport. Safe at any time, also while calls run.
+  void AdaptTimeouts(const std::string& method, const std::string& rtt_class) override;
+
   Stats stats() const { return client_.stats(); }
 
  private:
+  HttpClient::Options ClientOptions();
+  // The time-out of a call of `method` to `address`, and the estimate it samples ("" for none).
+  int TimeoutFor(const std::string& address, const std::string& method, std::string* rtt_key) const;
+  void OnDone(const HttpRequest& request, bool answered, int64_t elapsed_us);
+
   // The HTTP request of a call, or why it cannot be encoded.
   Result<HttpRequest> Encode(const std::string& address, const std::string& method,
                              const xmlrpc_c::paramList& params) const;
@@ -66,6 +83,9 @@ class XmlRpcTransport : public Transport {
                                         Result<HttpResponse> response);
 
   const Options options_;
+  RttEstimator rtt_;
+  mutable std::mutex classes_mutex_;
+  std::map<std::string, std::string> classes_;  // method -> rtt class; guarded by classes_mutex_
   HttpClient client_;
 };
 

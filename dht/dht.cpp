@@ -50,6 +50,7 @@ Dht::Dht(Local* local, CommandRegistry* registry, DhtOptions options,
   options_.transfer_batch = std::min({options_.transfer_batch, kMaxWireBatch,
                                       std::max<size_t>(1, options_.max_batch_bytes / per_key)});
   RegisterDhtCommands(&commands_, limits_, this);
+  AdaptDhtTimeouts(local_->transport());
   local_->AddObserver(this);
 }
 

@@ -754,6 +754,12 @@ Status CheckTtl(int ttl_s) {
   return Status::Ok();
 }
 
+void AdaptDhtTimeouts(Transport* transport) {
+  for (const char* method : {kOwnerOpMethod, kPutManyMethod, kFetchMethod}) {
+    transport->AdaptTimeouts(method, method);
+  }
+}
+
 void RegisterDhtCommands(RegisteredCommands* commands, const DhtLimits& limits,
                          DhtService* service) {
   RegisterClientCommands(commands, limits, service);

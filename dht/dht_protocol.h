@@ -230,6 +230,13 @@ Result<size_t> DecodePutManyReply(const xmlrpc_c::value& reply);
 
 extern const char kFetchMethod[];  // dht.fetch
 
+// Gives `transport` round-trip-following time-outs (Transport::AdaptTimeouts) for dht.owner_op,
+// dht.put_many and dht.fetch, each with estimates of its own (an owner op includes the owner's
+// replication, a put_many or fetch may carry a batch), so that a get or set meeting a frozen or
+// slow owner or replica goes on to the next node soon. dht.digest and dht.need (repair) keep the
+// fixed time-out, as do the client commands and dht.watch (which waits on purpose).
+void AdaptDhtTimeouts(Transport* transport);
+
 // Stubs for the peer commands of the node at an address. `transport` is not owned.
 class DhtPeerStub {
  public:

@@ -397,6 +397,14 @@ std::string NodeProof(const std::string& secret, const NodeRef& node, int bits,
   return SignRequest(secret, "chord.prove", node.id.ToHex(bits) + " " + node.address, 0, challenge);
 }
 
+void AdaptChordTimeouts(Transport* transport) {
+  // An estimate per peer for each: maintenance pings a silent predecessor often, and its
+  // time-outs should not lengthen the lookups' steps.
+  for (const char* method : {"chord.ping", "chord.step", "chord.neighbors"}) {
+    transport->AdaptTimeouts(method, method);
+  }
+}
+
 void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats()> stats) {
   commands->Add(AnswersAtOnce(MakeCommand<WireStats()>(
       "chord.stats", Audience::kClient,

@@ -123,6 +123,14 @@ void RegisterStatsCommand(RegisteredCommands* commands, std::function<NodeStats(
 // Registers chord.metrics (a client command): `text` is GET /metrics's text.
 void RegisterMetricsCommand(RegisteredCommands* commands, std::function<std::string()> text);
 
+// Gives `transport` round-trip-following time-outs (Transport::AdaptTimeouts) for the chord.*
+// commands a node serves from its own state alone (chord.ping, chord.step, chord.neighbors; an
+// estimate per peer for each), so
+// that a lookup or stabilize meeting a frozen or slow peer goes on to the next one soon. The
+// others keep the fixed time-out: chord.find_successor runs a whole lookup, and chord.notify and
+// chord.leaving may check the caller.
+void AdaptChordTimeouts(Transport* transport);
+
 // Client stubs: one per chord.* command, calling the node at an address.
 class ChordStub {
  public:

@@ -28,6 +28,7 @@ Local::Local(OverlayOptions options, std::string address, Id id, Transport* tran
       fingers_(id, options.id_bits),
       commands_(registry) {
   RegisterChordCommands(&commands_, options_.id_bits, this);
+  AdaptChordTimeouts(transport_);
 }
 
 Local::~Local() = default;

@@ -44,6 +44,7 @@ XmlRpcTransport::Options TransportOptionsFrom(const Settings& settings, const st
   XmlRpcTransport::Options options;
   options.connect_timeout_ms = settings.connect_timeout_ms;
   options.call_timeout_ms = settings.call_timeout_ms;
+  options.min_call_timeout_ms = settings.min_call_timeout_ms;
   options.secret = secret;
   return options;
 }
@@ -115,6 +116,9 @@ void NodeHost::WriteOverlayMetrics(std::ostream& out) const {
               stats.calls_made);
   WriteMetric(out, "chord_client_connections_opened_total", "counter",
               "Connections this node opened to other nodes.", stats.connections_opened);
+  WriteMetric(out, "chord_client_calls_timed_out_total", "counter",
+              "Calls this node made to other nodes that had no answer within their time-out.",
+              int64_t(transport_.stats().timed_out));
 }
 
 Status NodeHost::Start() {

@@ -118,6 +118,7 @@ std::string Validate(const Settings& s) {
       {"max-connections", s.max_connections, 1, INT_MAX},
       {"connect-timeout-ms", s.connect_timeout_ms, 1, INT_MAX},
       {"call-timeout-ms", s.call_timeout_ms, 1, INT_MAX},
+      {"min-call-timeout-ms", s.min_call_timeout_ms, 1, INT_MAX},
       // Overlay.
       {"id-bits", s.id_bits, 1, 160},
       {"successors", s.successors, 1, INT_MAX},

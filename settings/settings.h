@@ -35,6 +35,9 @@ struct Settings {
   int max_connections = 1024;      // Default 1024: connections the server keeps open.
   int connect_timeout_ms = 1000;   // Default 1000: client TCP connect timeout in milliseconds.
   int call_timeout_ms = 5000;      // Default 5000: client whole-call timeout in milliseconds.
+  int min_call_timeout_ms = 200;   // Default 200: shortest time-out of a peer call whose
+                                   // time-out follows the peer's round trips (RttEstimator);
+                                   // >= call-timeout-ms: every call waits call-timeout-ms.
 
   // --- security ---
   std::string secret_file;   // Default "": file holding the ring's shared secret ("" = none);

@@ -44,6 +44,9 @@ void ForEachSettingsOption(Visitor&& visit) {
   visit(kNetwork, "connect-timeout-ms", &Settings::connect_timeout_ms, "MS",
         "client TCP connect timeout");
   visit(kNetwork, "call-timeout-ms", &Settings::call_timeout_ms, "MS", "client whole-call timeout");
+  visit(kNetwork, "min-call-timeout-ms", &Settings::min_call_timeout_ms, "MS",
+        "shortest time-out of a peer call, which otherwise follows the peer's round trips "
+        "(>= call-timeout-ms: every call waits call-timeout-ms)");
 
   visit(kSecurity, "secret-file", &Settings::secret_file, "FILE",
         "file holding the ring's shared secret; calls are signed with it and peer commands "

@@ -828,3 +828,69 @@ BOOST_AUTO_TEST_CASE(transport_maps_http_answers) {
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(a_request_time_out_overrides_the_call_time_out_and_is_reported) {
+  Behavior slow;
+  slow.delay_ms = 400;
+  TestServer server(slow);
+  struct Done {
+    bool answered;
+    int64_t elapsed_us;
+    std::string tag;
+  };
+  std::vector<Done> done;  // on_done runs on the calling thread
+  HttpClient::Options options = Fast();
+  options.on_done = [&done](const HttpRequest& request, bool answered, int64_t elapsed_us) {
+    done.push_back({answered, elapsed_us, request.tag});
+  };
+  HttpClient client(options);
+  HttpRequest hurried = Request(server.address(), "x");
+  hurried.timeout_ms = 100;
+  hurried.tag = "hurried";
+  auto start = Clock::now();
+  Result<HttpResponse> response = client.Post(hurried);
+  BOOST_CHECK_LT(MillisSince(start), 350.0);
+  BOOST_CHECK_EQUAL(response.status().code(), ErrorCode::kUnavailable);
+  BOOST_CHECK_MESSAGE(Contains(response.status().message(), "timed out after 100 ms"),
+                      response.status().message());
+  // Without its own time-out a request waits call_timeout_ms, long enough here.
+  BOOST_CHECK(client.Post(Request(server.address(), "y")).ok());
+  BOOST_REQUIRE_EQUAL(done.size(), 2u);
+  BOOST_CHECK(!done[0].answered);
+  BOOST_CHECK_EQUAL(done[0].tag, "hurried");
+  BOOST_CHECK(done[1].answered);
+  BOOST_CHECK_GE(done[1].elapsed_us, 390000);
+  BOOST_CHECK_EQUAL(client.stats().timed_out, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(transport_adapted_methods_follow_the_round_trips) {
+  std::atomic<int> nap_ms{0};
+  chord::CommandRegistry registry;
+  auto nap = [&nap_ms](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(nap_ms.load()));  // the slow peer
+    return xmlrpc_c::value(xmlrpc_c::value_int(1));
+  };
+  for (const char* name : {"test.adapted", "test.fixed"}) {
+    BOOST_REQUIRE(registry.Register({name, chord::Audience::kClient, "i:", "Nap.", nap}).ok());
+  }
+  chord::XmlRpcServer server(&registry, chord::XmlRpcServer::Options());
+  BOOST_REQUIRE(server.Start().ok());
+  chord::XmlRpcTransport::Options options;
+  options.call_timeout_ms = 3000;
+  options.min_call_timeout_ms = 100;
+  chord::XmlRpcTransport transport(options);
+  transport.AdaptTimeouts("test.adapted", "test");
+  // Quick answers teach the transport that this peer answers within the floor.
+  for (int i = 0; i < 20; ++i) {
+    BOOST_REQUIRE(transport.Call(server.address(), "test.adapted", xmlrpc_c::paramList()).ok());
+  }
+  nap_ms = 1000;
+  auto start = Clock::now();
+  auto hurried = transport.Call(server.address(), "test.adapted", xmlrpc_c::paramList());
+  BOOST_CHECK_LT(MillisSince(start), 700.0);
+  BOOST_CHECK_EQUAL(hurried.status().code(), ErrorCode::kUnavailable);
+  BOOST_CHECK_EQUAL(transport.stats().timed_out, 1u);
+  // A method not adapted keeps the fixed time-out and gets its slow answer.
+  BOOST_CHECK(transport.Call(server.address(), "test.fixed", xmlrpc_c::paramList()).ok());
+  server.Stop();
+}

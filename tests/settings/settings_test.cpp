@@ -38,6 +38,7 @@ const char* const kOptionNames[] = {
     "max-connections",
     "connect-timeout-ms",
     "call-timeout-ms",
+    "min-call-timeout-ms",
     "secret-file",
     "client-auth",
     "id-bits",
@@ -118,6 +119,7 @@ void CheckSameSettings(const Settings& actual, const Settings& expected) {
   BOOST_CHECK_EQUAL(actual.max_connections, expected.max_connections);
   BOOST_CHECK_EQUAL(actual.connect_timeout_ms, expected.connect_timeout_ms);
   BOOST_CHECK_EQUAL(actual.call_timeout_ms, expected.call_timeout_ms);
+  BOOST_CHECK_EQUAL(actual.min_call_timeout_ms, expected.min_call_timeout_ms);
   BOOST_CHECK_EQUAL(actual.secret_file, expected.secret_file);
   BOOST_CHECK_EQUAL(actual.client_auth, expected.client_auth);
   BOOST_CHECK_EQUAL(actual.id_bits, expected.id_bits);
@@ -198,6 +200,8 @@ BOOST_AUTO_TEST_CASE(command_line_sets_every_option) {
                                   "11",
                                   "--call-timeout-ms",
                                   "12",
+                                  "--min-call-timeout-ms",
+                                  "9",
                                   "--secret-file",
                                   "/etc/chord/secret",
                                   "--client-auth",
@@ -238,6 +242,7 @@ BOOST_AUTO_TEST_CASE(command_line_sets_every_option) {
   expected.max_connections = 10;
   expected.connect_timeout_ms = 11;
   expected.call_timeout_ms = 12;
+  expected.min_call_timeout_ms = 9;
   expected.secret_file = "/etc/chord/secret";
   expected.client_auth = true;
   expected.id_bits = 8;
