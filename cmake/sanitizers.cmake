@@ -16,6 +16,33 @@ elseif(NOT CHORD_SANITIZE STREQUAL "")
   message(FATAL_ERROR "CHORD_SANITIZE must be address, thread or empty, not '${CHORD_SANITIZE}'")
 endif()
 
+# Sanitized programs run slower (ASan about 2x, TSan 5-15x): every test's TIMEOUT is multiplied
+# by CHORD_TEST_TIMEOUT_SCALE (chord_scale_test_timeouts, called by each tests/ directory), so
+# that no test has to be left out for being slow.
+if(CHORD_SANITIZE STREQUAL "address")
+  set(CHORD_TEST_TIMEOUT_SCALE 3)
+elseif(CHORD_SANITIZE STREQUAL "thread")
+  set(CHORD_TEST_TIMEOUT_SCALE 10)
+else()
+  set(CHORD_TEST_TIMEOUT_SCALE 1)
+endif()
+
+# Scales the TIMEOUT of every test of the calling directory (see above). Tests without one keep
+# ctest's default.
+function(chord_scale_test_timeouts)
+  if(CHORD_TEST_TIMEOUT_SCALE EQUAL 1)
+    return()
+  endif()
+  get_property(tests DIRECTORY PROPERTY TESTS)
+  foreach(test IN LISTS tests)
+    get_test_property(${test} TIMEOUT timeout)
+    if(timeout)
+      math(EXPR timeout "${timeout} * ${CHORD_TEST_TIMEOUT_SCALE}")
+      set_tests_properties(${test} PROPERTIES TIMEOUT ${timeout})
+    endif()
+  endforeach()
+endfunction()
+
 if(CHORD_SANITIZE_FLAGS)
   # Frame pointers keep the reports' stacks whole in optimised builds. -O1 and line tables only
   # (-g1): what the sanitizers' documentation recommends, and a much shorter build than -O2 -g.
