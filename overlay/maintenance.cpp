@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/log/trivial.hpp>
 
+#include "commands/logger_before_threads.h"
 #include "overlay/local.h"
 
 namespace chord {
@@ -23,6 +24,7 @@ void Maintenance::Start() {
   }
   auto now = std::chrono::steady_clock::now();
   for (auto& task : tasks_) task.due = now + task.period;
+  CreateLoggerBeforeThreads();
   thread_ = std::thread([this] { Run(); });
 }
 
