@@ -27,8 +27,9 @@ else()
   set(CHORD_TEST_TIMEOUT_SCALE 1)
 endif()
 
-# Scales the TIMEOUT of every test of the calling directory (see above). Tests without one keep
-# ctest's default.
+# Scales the TIMEOUT of every test of the calling directory (see above); tests without one keep
+# ctest's default. Tests that assert a latency read the same factor from CHORD_TEST_TIME_SCALE
+# in their environment.
 function(chord_scale_test_timeouts)
   if(CHORD_TEST_TIMEOUT_SCALE EQUAL 1)
     return()
@@ -40,6 +41,8 @@ function(chord_scale_test_timeouts)
       math(EXPR timeout "${timeout} * ${CHORD_TEST_TIMEOUT_SCALE}")
       set_tests_properties(${test} PROPERTIES TIMEOUT ${timeout})
     endif()
+    set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT
+                 "CHORD_TEST_TIME_SCALE=${CHORD_TEST_TIMEOUT_SCALE}")
   endforeach()
 endfunction()
 
