@@ -6,13 +6,19 @@
 #   ./build.sh test       install what is missing, build, run the whole test suite, then install
 #                         into a temporary prefix and build and test examples/counter against it
 #   ./build.sh build      install what is missing and build only
+#   ./build.sh asan | tsan
+#                         the whole test suite built with ASan+UBSan (in ./build-asan) or TSan
+#                         (in ./build-tsan); see docs/sanitizers.md
+#   ./build.sh fuzz [SECONDS]
+#                         build the libFuzzer targets with clang (in ./build-fuzz) and run each for
+#                         SECONDS (default 30) from the committed seed corpus
 # Build directory: $BUILD_DIR (default ./build). Jobs: $JOBS (default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libxmlrpc-c++8-dev libcurl4-openssl-dev
           libboost-program-options-dev libboost-log-dev libboost-test-dev libssl-dev
-          libreadline-dev python3 libfuse3-dev fuse3 iproute2)
+          libreadline-dev python3 libfuse3-dev fuse3 iproute2 clang libclang-rt-14-dev)
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
@@ -47,6 +53,37 @@ test_example() {
   (cd "$EXAMPLE_TMP/build" && ctest --output-on-failure -j "$JOBS")
 }
 
+# The suite under a sanitizer (address or thread), in a build directory of its own. The tests'
+# run-time options come from tests/sanitizers/env.sh (halt on the first report, suppressions);
+# a report from any process, a chord-node a test started included, fails the run.
+sanitized_test() {
+  local sanitizer=$1 dir=$2
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORD_SANITIZE="$sanitizer" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+  rm -rf "$dir/sanitizer-reports"
+  # shellcheck source=tests/sanitizers/env.sh
+  (source tests/sanitizers/env.sh "$dir" && cd "$dir" && ctest --output-on-failure -j "$JOBS")
+  tests/sanitizers/check_reports.sh "$dir"
+}
+
+# Each fuzz target for $1 seconds, from a copy of its committed corpus (new inputs stay in the
+# copy). A finding stops the run and leaves the crashing input in build-fuzz/findings/.
+fuzz() {
+  local seconds=${1:-30} dir=build-fuzz
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+        -DCHORD_FUZZ=ON -DCHORD_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$dir" -j "$JOBS" --target xmlrpc_request_fuzz chord_protocol_fuzz dht_protocol_fuzz
+  mkdir -p "$dir/findings"
+  for target in xmlrpc_request_fuzz chord_protocol_fuzz dht_protocol_fuzz; do
+    rm -rf "$dir/corpus/$target"
+    mkdir -p "$dir/corpus/$target"
+    cp tests/fuzz/corpus/$target/* "$dir/corpus/$target/"
+    echo "fuzzing $target for ${seconds}s"
+    "$dir/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$dir/findings/$target-" "$dir/corpus/$target"
+  done
+}
+
 ring() {
   local n=${1:-5}
   shift || true
@@ -62,5 +99,8 @@ case "${1:-}" in
     test_example
     ;;
   ring) install_missing; build; shift; ring "$@" ;;
-  *) echo "usage: $0 ring [N] | test | build" >&2; exit 2 ;;
+  asan) install_missing; sanitized_test address build-asan ;;
+  tsan) install_missing; sanitized_test thread build-tsan ;;
+  fuzz) install_missing; shift; fuzz "$@" ;;
+  *) echo "usage: $0 ring [N] | test | build | asan | tsan | fuzz [SECONDS]" >&2; exit 2 ;;
 esac

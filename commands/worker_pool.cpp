@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <csignal>
 
+#include "commands/logger_before_threads.h"
+
 namespace chord {
 
 WorkerPool::WorkerPool(std::string name, int min_threads, int max_threads)
@@ -22,6 +24,7 @@ void WorkerPool::Start() {
 }
 
 void WorkerPool::StartThread() {
+  CreateLoggerBeforeThreads();
   ++stats_.threads_started;
   threads_.emplace_back([this] { Run(); });
   pthread_setname_np(threads_.back().native_handle(), name_.substr(0, 15).c_str());

@@ -23,11 +23,10 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-#include <xmlrpc-c/xml.hpp>
 
 #include "commands/auth.h"
 #include "commands/worker_pool.h"
-#include "commands/xml_unicode.h"
+#include "commands/xmlrpc_codec.h"
 
 namespace chord {
 
@@ -50,77 +49,18 @@ constexpr size_t kScratchBytes = 64u << 10;
 // up every other connection (a transfer batch, a large value).
 constexpr size_t kQuickBodyLimit = 16u << 10;
 
-// The answer as XML for the wire. Values hold characters beyond U+FFFF in BMP form
-// (commands/xml_unicode.h); the wire carries standard UTF-8. Only a value xmlrpc-c cannot
-// write, which handlers cannot build, makes the answer an internal fault.
-std::string Encode(const xmlrpc_c::rpcOutcome& outcome) {
-  std::string response;
-  try {
-    xmlrpc_c::xml::generateResponse(outcome, &response);
-  } catch (const std::exception& e) {
-    xmlrpc_c::xml::generateResponse(
-        xmlrpc_c::rpcOutcome(
-            xmlrpc_c::fault(std::string("cannot encode the answer: ") + e.what(),
-                            static_cast<xmlrpc_c::fault::code_t>(ErrorCode::kInternal))),
-        &response);
-  }
-  std::string wire;
-  return BmpXmlToWire(response, &wire) ? wire : response;
-}
-
-// A fault's message may quote what the caller sent (any text, or bytes that are not text): it
-// is made XML text and put in BMP form so that the fault itself always encodes.
-xmlrpc_c::rpcOutcome Fault(ErrorCode code, const std::string& message) {
-  return xmlrpc_c::rpcOutcome(
-      xmlrpc_c::fault(ToBmpForm(ToXmlText(message)), static_cast<xmlrpc_c::fault::code_t>(code)));
-}
-
 std::string OverLimit(size_t length, size_t limit) {
   return "request of " + std::to_string(length) + " bytes is over this node's limit of " +
          std::to_string(limit) + " bytes";
 }
 
-// A request body read as an XML-RPC call. A body that is not a well-formed call (invalid
-// UTF-8 included) has a fault ready instead, a bad-argument fault.
-struct ParsedCall {
-  std::string name;
-  xmlrpc_c::paramList params;
-  std::optional<std::string> fault;  // the encoded answer to a malformed call
-};
-
-ParsedCall ParseCall(const std::string& body) {
-  ParsedCall call;
-  try {
-    std::string parsable;
-    xmlrpc_c::xml::parseCall(WireXmlToBmp(body, &parsable) ? parsable : body, &call.name,
-                             &call.params);
-  } catch (const std::exception& e) {
-    call.fault =
-        Encode(Fault(ErrorCode::kBadArgument, std::string("malformed XML-RPC call: ") + e.what()));
-  }
-  return call;
-}
-
-// The method name of a call, read without parsing it: the text between the first
-// <methodName> and </methodName> (empty if there is none). Used only to choose the thread
-// that answers; the call itself is always parsed in full.
-std::string PeekMethodName(const std::string& body) {
-  static const std::string kOpen = "<methodName>", kClose = "</methodName>";
-  const size_t begin = body.find(kOpen);
-  if (begin == std::string::npos || begin > 512) return "";
-  const size_t end = body.find(kClose, begin + kOpen.size());
-  if (end == std::string::npos || end - begin > 256) return "";
-  return body.substr(begin + kOpen.size(), end - begin - kOpen.size());
-}
-
 // The encoded answer of a dispatched call. A non-ok Status becomes a fault whose code is the
 // ErrorCode; when a command is refused for want of a proof, the fault says what was wrong with
-// the proof. (Outcomes are never copied: a successful rpcOutcome holds an uninitialised fault
-// code in xmlrpc-c 1.33.)
+// the proof.
 std::string EncodeResult(const CommandRegistry* registry, const std::string& name,
                          const Result<xmlrpc_c::value>& result, Access access,
                          const Status& proof) {
-  if (result.ok()) return Encode(xmlrpc_c::rpcOutcome(result.value()));
+  if (result.ok()) return EncodeAnswer(result.value());
   std::string message = result.status().message();
   if (result.status().code() == ErrorCode::kRefused && access != Access::kAll) {
     auto command = registry->Find(name);
@@ -128,7 +68,7 @@ std::string EncodeResult(const CommandRegistry* registry, const std::string& nam
       message += " (proof of the ring secret: " + proof.message() + ")";
     }
   }
-  return Encode(Fault(result.status().code(), message));
+  return EncodeFault(result.status().code(), message);
 }
 
 // The label a call is counted under: its name if it is a registered command.
@@ -449,7 +389,7 @@ void XmlRpcServer::Impl::Connection::DiscardBody(size_t length) {
         bool keep_alive = self->discard_->get().keep_alive();
         self->discard_.reset();
         size_t limit = self->impl_->server->max_request_bytes();
-        self->Respond(Encode(Fault(ErrorCode::kBadArgument, OverLimit(length, limit))), keep_alive);
+        self->Respond(EncodeFault(ErrorCode::kBadArgument, OverLimit(length, limit)), keep_alive);
       });
 }
 

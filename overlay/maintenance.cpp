@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/log/trivial.hpp>
 
+#include "commands/logger_before_threads.h"
 #include "overlay/local.h"
 
 namespace chord {
@@ -35,6 +36,7 @@ void Maintenance::Start() {
     task.wait = task.period;
     task.due = now + task.period;
   }
+  CreateLoggerBeforeThreads();
   thread_ = std::thread([this] { Run(); });
 }
 

@@ -317,6 +317,14 @@ struct TestCommands {
   CommandRegistry registry;
 };
 
+// Calls of the fixture wait up to 60 s: a 2 MiB round trip takes longer than the default 5 s
+// under ThreadSanitizer on a busy machine, and no test of the fixture is about the time-out.
+XmlRpcTransport::Options PatientCalls() {
+  XmlRpcTransport::Options options;
+  options.call_timeout_ms = 60000;
+  return options;
+}
+
 struct ServerFixture {
   ServerFixture() : server(&commands.registry, XmlRpcServer::Options()) {
     Status started = server.Start();
@@ -330,7 +338,7 @@ struct ServerFixture {
 
   TestCommands commands;
   XmlRpcServer server;
-  XmlRpcTransport transport{XmlRpcTransport::Options()};
+  XmlRpcTransport transport{PatientCalls()};
 };
 
 // A 127.0.0.1 port nothing listens on: bound, then closed.

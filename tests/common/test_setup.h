@@ -11,6 +11,7 @@
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
 
+#include "commands/logger_before_threads.h"
 #include "commands/xmlrpc_server.h"
 
 namespace chord {
@@ -21,6 +22,7 @@ struct TestSetup {
     boost::log::core::get()->set_filter(boost::log::trivial::severity >=
                                         boost::log::trivial::warning);
     SetXmlSizeLimit(8u << 20);
+    CreateLoggerBeforeThreads();  // tests start threads of their own too
   }
 };
 
