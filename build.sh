@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libxmlrpc-c++8-dev libcurl4-openssl-dev
           libboost-program-options-dev libboost-log-dev libboost-test-dev libssl-dev
-          libreadline-dev python3 libfuse3-dev fuse3 iproute2)
+          libreadline-dev python3 libfuse3-dev fuse3 iproute2 libleveldb-dev)
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 

@@ -21,7 +21,11 @@
 // and cost nothing extra. A node leaving gracefully hands its range to its successor first
 // (OnLeaving).
 //
-// Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
+// Batches (dht.set_many): the keys a node owns are written one by one under the same rules as
+// dht.set, then copied to the replica holders in as few dht.put_many calls as fit; the answer
+// comes after those copies, as for dht.set; keys it does not own are routed like dht.set.
+//
+// Commands served (see docs/dht.md): dht.set, dht.set_many, dht.add, dht.get, dht.remove, dht.locate,
 // dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to this node's
 // storage, bounded in time and in number), and peer commands the nodes use among themselves; all
 // are declared in dht/dht_protocol.h, which Dht serves (as a DhtService) and calls (through its
@@ -122,9 +126,12 @@ class Dht : public OverlayObserver, private DhtService {
                                     int ttl_s) override {
     return RouteChecked(op, key, value, ttl_s);
   }
+  // dht/dht_batch.cpp.
+  std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items) override;
   Result<LookupResult> ServiceLocate(const std::string& key) override;
   DhtStats ServiceStats() const override { return Stats(); }
   DhtKeyList ServiceKeys(size_t limit) const override;
+  DhtOwnedPage ServiceOwned(const std::string& after, size_t limit) const override;  // dht_batch
   Result<DhtWatch> ServiceWatch(const std::string& key, uint64_t version, int timeout_ms) override;
   Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
   Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) override;
@@ -152,13 +159,18 @@ class Dht : public OverlayObserver, private DhtService {
   uint64_t LatestVersion() const;
   Status CheckPlausible(const Record& record) const;
   // Stores a record received from another node if it is newer than what is held, plausible
-  // and not collectible; true if stored.
-  bool Keep(const Record& record);
+  // and not collectible; true if stored. Errors: StorageFailed.
+  Result<bool> Keep(const Record& record);
   // While this node's range is not settled, looks for a key it lacks on its first successors
   // (which held the range before: the successor, then the next `replicas` in one batch) and
   // keeps what it finds; the newest copy found.
   std::optional<Entry> FetchFromSuccessors(const Id& id, const std::string& key);
   void Replicate(const Record& record);
+  // Replicate for many records: as few dht.put_many calls per holder as max_batch_bytes allows
+  // (dht/dht_batch.cpp).
+  void ReplicateMany(const std::vector<Record>& records);
+  // Sets `item` as its owner, this node (dht/dht_batch.cpp); the record stored in *record.
+  Status SetAsOwner(const DhtSetItem& item, Record* record);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
   Status HandOverForeign(const NodeRef& predecessor);

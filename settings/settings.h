@@ -58,6 +58,8 @@ struct Settings {
   int repair_ms = 1000;           // Default 1000: period of the replica repair step.
   int tombstone_ttl_s = 600;      // Default 600: seconds a remove's tombstone is kept.
   int transfer_batch = 256;       // Default 256: keys per batch when moving keys between nodes.
+  std::string data_dir;           // Default "": directory of the node's durable storage (records,
+                                  // tombstones, identity); "" = in memory, lost on exit.
 
   // --- logging ---
   std::string log_level = "info";  // Default info: trace, debug, info, warning, error or fatal.

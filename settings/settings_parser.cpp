@@ -72,6 +72,8 @@ void ForEachSettingsOption(Visitor&& visit) {
         "seconds a remove's tombstone is kept");
   visit(kDht, "transfer-batch", &Settings::transfer_batch, "N",
         "keys per batch when moving keys between nodes");
+  visit(kDht, "data-dir", &Settings::data_dir, "DIR",
+        "keep this node's records and identity in DIR (LevelDB) across restarts; none: memory");
 
   visit(kLogging, "log-level", &Settings::log_level, "LEVEL",
         "trace, debug, info, warning, error or fatal");
