@@ -127,7 +127,8 @@ class Dht : public OverlayObserver, private DhtService {
     return RouteChecked(op, key, value, ttl_s);
   }
   // dht/dht_batch.cpp.
-  std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items) override;
+  std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items,
+                                           NodeRef* answered_by) override;
   Result<LookupResult> ServiceLocate(const std::string& key) override;
   DhtStats ServiceStats() const override { return Stats(); }
   DhtKeyList ServiceKeys(size_t limit) const override;

@@ -14,7 +14,9 @@ DhtNode WireNodeOf(const NodeRef& node, int bits) { return {node.id.ToHex(bits),
 
 }  // namespace
 
-std::vector<DhtSetResult> Dht::ServiceSetMany(const std::vector<DhtSetItem>& items) {
+std::vector<DhtSetResult> Dht::ServiceSetMany(const std::vector<DhtSetItem>& items,
+                                               NodeRef* answered_by) {
+  *answered_by = local_->self();
   std::vector<DhtSetResult> results(items.size());
   std::vector<Record> stored;
   std::vector<size_t> routed;

@@ -489,8 +489,10 @@ void RegisterSetMany(RegisteredCommands* commands, const DhtLimits& limits, DhtS
       [limits, service](const std::vector<WireSetItem>& wire) -> Result<WireSetManyReply> {
         auto items = SetItemsFromWire(wire, limits);
         if (!items.ok()) return items.status();
-        std::vector<DhtSetResult> results = service->ServiceSetMany(items.value());
+        NodeRef self;
+        std::vector<DhtSetResult> results = service->ServiceSetMany(items.value(), &self);
         WireSetManyReply reply;
+        reply.node = NodeToWire(self, limits.bits);
         reply.results.reserve(results.size());
         for (const DhtSetResult& result : results) {
           WireSetResult out{int(result.status.code()), std::nullopt, std::nullopt};

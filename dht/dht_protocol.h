@@ -220,7 +220,9 @@ class DhtService {
   // Sets every key (checked), each as dht.set would: the keys this node owns in one batch,
   // the others routed to their owners. One result per item, in order; `owner` of a result is
   // filled for routed keys.
-  virtual std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items) = 0;
+  // `*answered_by` is set to this node.
+  virtual std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items,
+                                                   NodeRef* answered_by) = 0;
   virtual Result<LookupResult> ServiceLocate(const std::string& key) = 0;
   virtual DhtStats ServiceStats() const = 0;
   virtual DhtKeyList ServiceKeys(size_t limit) const = 0;

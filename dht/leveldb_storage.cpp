@@ -1,7 +1,10 @@
 #include "dht/leveldb_storage.h"
 
 #include <leveldb/db.h>
-#include <leveldb/write_batch.h>
+#include <leveldb/env.h>
+#include <leveldb/filter_policy.h>
+
+#include <cstdarg>
 
 #include <boost/log/trivial.hpp>
 #include <filesystem>
@@ -76,6 +79,18 @@ bool IsRecordKey(const leveldb::Slice& key) {
   return key.size() >= 1 + kIdBytes && key[0] == kRecordPrefix;
 }
 
+// LevelDB's own log lines go to the node's log (debug). Without a logger LevelDB opens one of
+// its own, renaming DIR/LOG to LOG.old before it takes the directory's lock: a node refused
+// because another one uses the directory would still have changed files in it.
+class DebugLogger : public leveldb::Logger {
+ public:
+  void Logv(const char* format, va_list args) override {
+    char line[512];
+    std::vsnprintf(line, sizeof(line), format, args);
+    BOOST_LOG_TRIVIAL(debug) << "leveldb: " << line;
+  }
+};
+
 Status Failed(const char* what, const leveldb::Status& status) {
   return Status::StorageFailed(std::string(what) + ": " + status.ToString());
 }
@@ -88,8 +103,14 @@ Result<std::unique_ptr<LevelDbStorage>> LevelDbStorage::Open(const std::string& 
   if (error) {
     return Status::Refused("cannot create data directory " + dir + ": " + error.message());
   }
+  static DebugLogger logger;  // stateless, shared by every database of the process
   leveldb::Options options;
   options.create_if_missing = true;
+  options.info_log = &logger;
+  // Most writes are of keys not held yet (a load, a transfer): a Bloom filter answers those
+  // reads without touching the tables.
+  static const leveldb::FilterPolicy* const filter = leveldb::NewBloomFilterPolicy(10);
+  options.filter_policy = filter;
   leveldb::DB* raw = nullptr;
   leveldb::Status opened = leveldb::DB::Open(options, dir, &raw);
   if (!opened.ok()) {

@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   // watch prints each value as it comes; each poll ends well before the call times out.
   shell_options.stream = &std::cout;
   shell_options.watch_poll_ms = std::max(500, transport_options.call_timeout_ms - 1000);
-  if (IsTransferCommand(words)) {
+  if (chord::IsTransferCommand(words)) {
     // The progress bar goes to the terminal only: a dump's data or a redirected stdout must not
     // collect it.
     chord::DhtClient client(&transport, members, shell_options.client);

@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
     std::cerr << "chord-node: give --create to start a ring or --join HOST:PORT to join one\n";
     return 2;
   }
+  std::string log_error = chord::InitLogging(settings.log_level, settings.log_file, "chord-node");
+  if (!log_error.empty()) {
+    std::cerr << "chord-node: " << log_error << "\n";
+    return 2;
+  }
   // The data directory first: one in use or unreadable is refused before anything binds, and
   // the identity it keeps (port, id size) applies to what follows.
   auto opened = chord::OpenNodeStorage(settings);
@@ -130,11 +135,6 @@ int main(int argc, char** argv) {
       std::cerr << "chord-node: " << bits.ToString() << "\n";
       return 1;
     }
-  }
-  std::string log_error = chord::InitLogging(settings.log_level, settings.log_file, "chord-node");
-  if (!log_error.empty()) {
-    std::cerr << "chord-node: " << log_error << "\n";
-    return 2;
   }
   // Room for the largest value as base64 plus the envelope; process-global, so set it once here.
   chord::SetXmlSizeLimit(size_t(settings.max_value_bytes) * 2 + (1u << 20));

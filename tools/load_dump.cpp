@@ -87,7 +87,7 @@ Result<TransferSummary> LoadKeys(DhtClient* client, std::istream& in, const Load
       continue;
     }
     std::string value = line.substr(tab + 1);
-    const bool binary = !TravelsAsString(value);
+    const bool binary = !shell_internal::TravelsAsString(value);
     round.push_back({line.substr(0, tab), DhtValue{std::move(value), binary}, options.ttl_s});
     if (round.size() >= options.keys_per_round) send();
   }
