@@ -171,7 +171,11 @@ class Dht : public OverlayObserver, private DhtService {
   // (dht/dht_batch.cpp).
   void ReplicateMany(const std::vector<Record>& records);
   // Sets `item` as its owner, this node (dht/dht_batch.cpp); the record stored in *record.
+  // The key's version held elsewhere must have been looked for (PrefetchFromSuccessors).
   Status SetAsOwner(const DhtSetItem& item, Record* record);
+  // FetchFromSuccessors for many keys: those of `records` not held here, asked of the first
+  // successors in batches (one round of calls per batch), while the range is not settled.
+  void PrefetchFromSuccessors(const std::vector<Record>& records);
   Status PullOwnRange(const NodeRef& predecessor, const NodeRef& successor);
   Status PushToHolder(const NodeRef& predecessor, const NodeRef& holder);
   Status HandOverForeign(const NodeRef& predecessor);

@@ -1,5 +1,6 @@
 // Dht's batched writes (dht.set_many): kept apart from dht.cpp, whose single-key paths they
 // reuse.
+#include <algorithm>
 #include <boost/log/trivial.hpp>
 
 #include "dht/dht.h"
@@ -18,19 +19,26 @@ std::vector<DhtSetResult> Dht::ServiceSetMany(const std::vector<DhtSetItem>& ite
                                                NodeRef* answered_by) {
   *answered_by = local_->self();
   std::vector<DhtSetResult> results(items.size());
-  std::vector<Record> stored;
-  std::vector<size_t> routed;
-  stored.reserve(items.size());
+  std::vector<Record> owned, stored;
+  std::vector<size_t> owned_index, routed;
   for (size_t i = 0; i < items.size(); ++i) {
     Record record{Id::Hash(items[i].key, local_->bits()), items[i].key, {}};
     Status owner = router_.CheckOwner(record.id);
     if (Router::IsNotOwner(owner)) {
       routed.push_back(i);
-      continue;
+    } else if (!owner.ok()) {
+      results[i].status = owner;
+    } else {
+      owned.push_back(std::move(record));
+      owned_index.push_back(i);
     }
-    if (owner.ok()) owner = SetAsOwner(items[i], &record);
-    results[i].status = owner;
-    if (owner.ok()) stored.push_back(std::move(record));
+  }
+  PrefetchFromSuccessors(owned);
+  stored.reserve(owned.size());
+  for (size_t j = 0; j < owned.size(); ++j) {
+    Status set = SetAsOwner(items[owned_index[j]], &owned[j]);
+    results[owned_index[j]].status = set;
+    if (set.ok()) stored.push_back(std::move(owned[j]));
   }
   if (!stored.empty()) {
     writes_as_owner_.fetch_add(stored.size());
@@ -50,10 +58,32 @@ std::vector<DhtSetResult> Dht::ServiceSetMany(const std::vector<DhtSetItem>& ite
   return results;
 }
 
+void Dht::PrefetchFromSuccessors(const std::vector<Record>& records) {
+  // A key moving into this node's range may still be on a successor only: its version there
+  // must be known before a new one is made (as ExecuteAsOwner does key by key).
+  if (Settled()) return;
+  std::vector<std::string> missing;
+  for (const Record& r : records) {
+    if (!storage_->Get(r.id, r.key)) missing.push_back(r.key);
+  }
+  const std::string self = local_->self().address;
+  std::vector<std::string> holders;
+  for (const NodeRef& node : local_->successors()) {
+    if (holders.size() >= size_t(options_.replicas) + 1 || node.address == self) break;
+    holders.push_back(node.address);
+  }
+  if (holders.empty()) return;
+  for (size_t begin = 0; begin < missing.size(); begin += options_.transfer_batch) {
+    const size_t end = std::min(missing.size(), begin + options_.transfer_batch);
+    const std::vector<std::string> keys(missing.begin() + long(begin), missing.begin() + long(end));
+    for (const auto& answer : peers_.FetchFromEach(holders, keys)) {
+      if (!answer.ok()) continue;
+      for (const Record& record : answer->records) Keep(record);  // the newest copy stays
+    }
+  }
+}
+
 Status Dht::SetAsOwner(const DhtSetItem& item, Record* record) {
-  // A key moving into this node's range may still be on the successor only: its version there
-  // must be known before a new one is made (as ExecuteAsOwner).
-  if (!storage_->Get(record->id, item.key)) FetchFromSuccessors(record->id, item.key);
   const OwnerRequest request{DhtOp::kSet, item.key, item.value, item.ttl_s};
   for (int attempt = 0; attempt < kOwnerWriteTries; ++attempt) {
     DhtAnswer answer;
