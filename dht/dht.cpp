@@ -542,8 +542,8 @@ void Dht::CollectGarbage() {
                   if (!Collectible(r.entry)) return true;
                   auto erased = storage_->Erase(r.id, r.key, r.entry.version);
                   if (!erased.ok()) {
-                    BOOST_LOG_TRIVIAL(warning) << "collecting " << r.key << ": "
-                                               << erased.status().ToString();
+                    BOOST_LOG_TRIVIAL(warning)
+                        << "collecting " << r.key << ": " << erased.status().ToString();
                   }
                   return true;
                 });

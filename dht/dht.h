@@ -25,11 +25,11 @@
 // dht.set, then copied to the replica holders in as few dht.put_many calls as fit; the answer
 // comes after those copies, as for dht.set; keys it does not own are routed like dht.set.
 //
-// Commands served (see docs/dht.md): dht.set, dht.set_many, dht.add, dht.get, dht.remove, dht.locate,
-// dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to this node's
-// storage, bounded in time and in number), and peer commands the nodes use among themselves; all
-// are declared in dht/dht_protocol.h, which Dht serves (as a DhtService) and calls (through its
-// stubs).
+// Commands served (see docs/dht.md): dht.set, dht.set_many, dht.add, dht.get, dht.remove,
+// dht.locate, dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to
+// this node's storage, bounded in time and in number), and peer commands the nodes use among
+// themselves; all are declared in dht/dht_protocol.h, which Dht serves (as a DhtService) and calls
+// (through its stubs).
 //
 // Thread-safety: all public methods are safe to call concurrently; no lock is held across an
 // RPC. Lifetime: like Local, stop serving calls before destroying it; it must be destroyed

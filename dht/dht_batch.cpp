@@ -16,7 +16,7 @@ DhtNode WireNodeOf(const NodeRef& node, int bits) { return {node.id.ToHex(bits),
 }  // namespace
 
 std::vector<DhtSetResult> Dht::ServiceSetMany(const std::vector<DhtSetItem>& items,
-                                               NodeRef* answered_by) {
+                                              NodeRef* answered_by) {
   *answered_by = local_->self();
   std::vector<DhtSetResult> results(items.size());
   std::vector<Record> owned, stored;
@@ -106,7 +106,8 @@ void Dht::ReplicateMany(const std::vector<Record>& records) {
              bytes + RecordWireBytes(records[end]) <= options_.max_batch_bytes);
     const std::vector<Record> batch(records.begin() + long(begin), records.begin() + long(end));
     // As Replicate: a holder that does not answer is not live; repair restores its copies.
-    for (const auto& reply : router_.CallOnSuccessors(holders, kPutManyMethod, EncodePutMany(batch))) {
+    for (const auto& reply :
+         router_.CallOnSuccessors(holders, kPutManyMethod, EncodePutMany(batch))) {
       if (reply.reply.ok()) continue;
       replica_misses_.fetch_add(batch.size());
       BOOST_LOG_TRIVIAL(debug) << "replica " << reply.node.address << " missed " << batch.size()

@@ -245,9 +245,9 @@ std::vector<Status> DhtClient::SetMany(const std::vector<DhtSetItem>& items) {
   }
   auto replies = transport_->CallAll(specs);
   for (size_t i = 0; i < direct.size(); ++i) {
-    auto reply = DecodeSetManyReply(i < replies.size() ? replies[i]
-                                                       : Status::Unavailable("no reply"),
-                                    direct[i]->address, direct[i]->indexes.size());
+    auto reply =
+        DecodeSetManyReply(i < replies.size() ? replies[i] : Status::Unavailable("no reply"),
+                           direct[i]->address, direct[i]->indexes.size());
     if (reply.ok()) {
       TakeSetManyReply(*direct[i], reply.value(), &results);
     } else if (reply.status().code() == ErrorCode::kUnavailable) {
@@ -289,8 +289,7 @@ Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
   return Stub(via).Keys(limit);
 }
 
-Result<DhtOwnedPage> DhtClient::Owned(const std::string& via, const std::string& after,
-                                      int limit) {
+Result<DhtOwnedPage> DhtClient::Owned(const std::string& via, const std::string& after, int limit) {
   return Stub(via).Owned(after, limit);
 }
 

@@ -57,7 +57,7 @@ struct DhtClientOptions {
   // Estimated request bytes (SetItemWireBytes) per dht.set_many call: well under a node's
   // request limit (about 1.4 MiB with the default value limit); one key always goes.
   size_t batch_bytes = 512 * 1024;
-  uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
+  uint32_t seed = 0;  // member choice; 0: seeded from std::random_device
   // Send keyed calls to the node believed to own the key (learnt from one member's chord.info
   // and from the answers); false: always to a random member.
   bool route_to_owner = true;

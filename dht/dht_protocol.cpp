@@ -1008,7 +1008,8 @@ xmlrpc_c::paramList EncodeSetMany(const std::vector<DhtSetItem>& items) {
   std::vector<WireSetItem> wire;
   wire.reserve(items.size());
   for (const DhtSetItem& item : items) {
-    wire.push_back({item.key, item.value, item.ttl_s ? std::optional<int>(item.ttl_s) : std::nullopt});
+    wire.push_back(
+        {item.key, item.value, item.ttl_s ? std::optional<int>(item.ttl_s) : std::nullopt});
   }
   return MakeParams(wire);
 }
@@ -1027,16 +1028,16 @@ Result<DhtSetManyReply> DecodeSetManyReply(const Result<xmlrpc_c::value>& reply,
   Status check = CheckWireNode(wire->node, "node");
   if (!check.ok()) return MalformedReply(address, check);
   if (wire->results.size() != count) {
-    return MalformedReply(address, Status::BadArgument(std::to_string(wire->results.size()) +
-                                                       " results for " + std::to_string(count) +
-                                                       " keys"));
+    return MalformedReply(
+        address, Status::BadArgument(std::to_string(wire->results.size()) + " results for " +
+                                     std::to_string(count) + " keys"));
   }
   DhtSetManyReply out{address, wire->node.node, {}};
   out.results.reserve(count);
   for (const WireSetResult& result : wire->results) {
     if (result.code < 0 || result.code > int(kLastErrorCode)) {
-      return MalformedReply(address, Status::BadArgument("unknown result code " +
-                                                         std::to_string(result.code)));
+      return MalformedReply(
+          address, Status::BadArgument("unknown result code " + std::to_string(result.code)));
     }
     DhtSetResult item;
     if (result.code != 0) {

@@ -3,9 +3,9 @@
 // function that registers the handlers.
 //
 // Client commands (dht.set, dht.set_many, dht.add, dht.get, dht.remove, dht.locate, dht.stats,
-// dht.keys, dht.owned, dht.watch) are the public contract (docs/dht.md). Peer commands (dht.owner_op, dht.put_many,
-// dht.fetch, dht.digest, dht.need) are what nodes call on one another; with a ring secret only
-// peers that prove it may call them (commands/command.h).
+// dht.keys, dht.owned, dht.watch) are the public contract (docs/dht.md). Peer commands
+// (dht.owner_op, dht.put_many, dht.fetch, dht.digest, dht.need) are what nodes call on one another;
+// with a ring secret only peers that prove it may call them (commands/command.h).
 //
 // Every value that comes in, a request on the serving side or a reply on the calling side, is
 // converted with the typed command machinery and then checked (key and value sizes, versions

@@ -4,9 +4,8 @@
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 
-#include <cstdarg>
-
 #include <boost/log/trivial.hpp>
+#include <cstdarg>
 #include <filesystem>
 
 namespace chord {
@@ -147,8 +146,7 @@ std::optional<Entry> LevelDbStorage::Get(const Id& id, const std::string& key) c
   return DecodeEntry(bytes);
 }
 
-Result<bool> LevelDbStorage::PutIfNewer(const Id& id, const std::string& key,
-                                        const Entry& entry) {
+Result<bool> LevelDbStorage::PutIfNewer(const Id& id, const std::string& key, const Entry& entry) {
   const std::string record_key = RecordKey(id, key);
   std::lock_guard<std::mutex> lock(write_mutex_);
   std::string bytes;

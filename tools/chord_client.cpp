@@ -179,9 +179,9 @@ int main(int argc, char** argv) {
     // The progress bar goes to the terminal only: a dump's data or a redirected stdout must not
     // collect it.
     chord::DhtClient client(&transport, members, shell_options.client);
-    return chord::RunTransferCommand(words, &transport, &client, std::cout, std::cerr, std::cerr,
-                                     chord::IsTerminal(STDOUT_FILENO) &&
-                                         chord::IsTerminal(STDERR_FILENO));
+    return chord::RunTransferCommand(
+        words, &transport, &client, std::cout, std::cerr, std::cerr,
+        chord::IsTerminal(STDOUT_FILENO) && chord::IsTerminal(STDERR_FILENO));
   }
   if (!shell) {
     shell_options.max_display_bytes = 0;  // a script asked for the value: all of it

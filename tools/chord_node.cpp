@@ -144,8 +144,9 @@ int main(int argc, char** argv) {
   if (!status.ok() && kept_port) {
     // The port this node had is taken: come back under a new address (a new id); repair hands
     // the records it kept to their owners.
-    std::cerr << "chord-node: port " << settings.port << " of the data directory's identity: "
-              << status.ToString() << "; starting on a free port (a new id)\n";
+    std::cerr << "chord-node: port " << settings.port
+              << " of the data directory's identity: " << status.ToString()
+              << "; starting on a free port (a new id)\n";
     settings.port = 0;
     host_owner = std::make_unique<chord::NodeHost>(settings);
     status = host_owner->Start();

@@ -33,9 +33,8 @@ Status RestoreIdentity(const LevelDbStorage& storage, bool port_given, bool bits
     if (bits_given && kept != settings->id_bits) {
       return Status::Refused("the data directory " + settings->data_dir + " holds a node of " +
                              std::to_string(kept) + "-bit ids, not " +
-                             std::to_string(settings->id_bits) +
-                             " (--id-bits): give --id-bits " + std::to_string(kept) +
-                             " or another directory");
+                             std::to_string(settings->id_bits) + " (--id-bits): give --id-bits " +
+                             std::to_string(kept) + " or another directory");
     }
     settings->id_bits = kept;
     *kept_bits = true;

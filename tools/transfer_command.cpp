@@ -40,9 +40,8 @@ int Load(const std::string& path, DhtClient* client, std::ostream& out, std::ost
     file.seekg(0);
   }
   std::istream& in = path == "-" ? std::cin : file;
-  auto summary = LoadKeys(client, in, LoadOptions{}, [&](const TransferSummary& s) {
-    line->Show(LoadProgress(s, total));
-  });
+  auto summary = LoadKeys(client, in, LoadOptions{},
+                          [&](const TransferSummary& s) { line->Show(LoadProgress(s, total)); });
   line->Done();
   if (!summary.ok()) {
     err << "chord: load: " << summary.status().message() << "\n";
