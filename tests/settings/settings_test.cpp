@@ -52,6 +52,7 @@ const char* const kOptionNames[] = {
     "repair-ms",
     "tombstone-ttl-s",
     "transfer-batch",
+    "data-dir",
     "log-level",
     "log-file",
 };
