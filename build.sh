@@ -18,7 +18,8 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libxmlrpc-c++8-dev libcurl4-openssl-dev
           libboost-program-options-dev libboost-log-dev libboost-test-dev libssl-dev
-          libreadline-dev python3 libfuse3-dev fuse3 iproute2 clang libclang-rt-14-dev)
+          libreadline-dev python3 libfuse3-dev fuse3 iproute2 clang libclang-rt-14-dev
+          libleveldb-dev)
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 

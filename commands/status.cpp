@@ -24,6 +24,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "would_block";
     case ErrorCode::kBusy:
       return "busy";
+    case ErrorCode::kStorageFailed:
+      return "storage_failed";
   }
   return "unknown";
 }

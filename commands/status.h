@@ -27,12 +27,13 @@ enum class ErrorCode : int {
   kInternal = 6,        // a bug or an unexpected failure inside the node
   kNotOwner = 7,        // the node does not own the id or key (a stale lookup: ask its predecessor)
   kBusy = 8,            // the node serves as many long-running calls (watches) as it allows
+  kStorageFailed = 9,   // the node's durable storage could not apply a write (nothing applied)
   // Never on the wire: a command's quick handler cannot answer without blocking, and the call
   // goes to its ordinary handler on a worker thread (see Command::quick).
   kWouldBlock = 100,
 };
 // The largest code in use: a fault code in 1..kLastErrorCode is one of ours.
-inline constexpr ErrorCode kLastErrorCode = ErrorCode::kBusy;
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kStorageFailed;
 
 // Short lowercase name of a code ("bad_argument", "unavailable", ...).
 const char* ErrorCodeName(ErrorCode code);
@@ -56,6 +57,9 @@ class Status {
   static Status Internal(std::string m) { return Status(ErrorCode::kInternal, std::move(m)); }
   static Status NotOwner(std::string m) { return Status(ErrorCode::kNotOwner, std::move(m)); }
   static Status Busy(std::string m) { return Status(ErrorCode::kBusy, std::move(m)); }
+  static Status StorageFailed(std::string m) {
+    return Status(ErrorCode::kStorageFailed, std::move(m));
+  }
   static Status WouldBlock() { return Status(ErrorCode::kWouldBlock, "needs a worker thread"); }
 
   bool ok() const { return code_ == ErrorCode::kOk; }

@@ -94,9 +94,10 @@ Status Dht::CheckPlausible(const Record& record) const {
   return Status::Ok();
 }
 
-bool Dht::Keep(const Record& record) {
+Result<bool> Dht::Keep(const Record& record) {
   if (Collectible(record.entry) || !CheckPlausible(record).ok()) return false;
-  if (!storage_->PutIfNewer(record.id, record.key, record.entry)) return false;
+  auto stored = storage_->PutIfNewer(record.id, record.key, record.entry);
+  if (!stored.ok() || !stored.value()) return stored;
   received_.fetch_add(1);
   NotifyWatchers();
   return true;
@@ -344,7 +345,8 @@ Result<bool> Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtA
         request.ttl_s > 0 ? entry.written_at_ms + int64_t(request.ttl_s) * 1000 : 0;
   }
   // Never acknowledge what was not applied: the answer says stored/removed only if it was.
-  if (!storage_->PutIfNewer(record->id, record->key, entry)) return false;
+  auto stored = storage_->PutIfNewer(record->id, record->key, entry);
+  if (!stored.ok() || !stored.value()) return stored;
   answer->ok = request.op == DhtOp::kRemove ? live : true;
   return true;
 }
@@ -534,7 +536,9 @@ Result<bool> Dht::PullArc(const std::string& peer, const std::pair<Id, Id>& arc,
       auto records = FetchAll(peer, wanted);
       if (!records.ok()) return records.status();
       for (const auto& r : records.value()) {
-        if (Keep(r)) received_as_owner_.fetch_add(1);
+        auto kept = Keep(r);
+        if (!kept.ok()) return kept.status();
+        if (kept.value()) received_as_owner_.fetch_add(1);
       }
     }
     if (digests->size() < options_.transfer_batch) return true;
@@ -635,7 +639,10 @@ Status Dht::HandOverForeign(const NodeRef& predecessor) {
         auto sent = SendRecords(target.address, run);
         if (!sent.ok()) return sent.status();
       }
-      for (const auto& r : run) storage_->Erase(r.id, r.key, r.entry.version);
+      for (const auto& r : run) {
+        auto erased = storage_->Erase(r.id, r.key, r.entry.version);
+        if (!erased.ok()) return erased.status();  // sent twice next round: harmless
+      }
     }
     if (foreign.size() < options_.transfer_batch) break;
   }
@@ -667,7 +674,11 @@ void Dht::CollectGarbage() {
     auto records = storage_->Range(zero, zero, gc_after_, asked);
     scanned += records.size();
     for (const auto& r : records) {
-      if (Collectible(r.entry)) storage_->Erase(r.id, r.key, r.entry.version);
+      if (!Collectible(r.entry)) continue;
+      auto erased = storage_->Erase(r.id, r.key, r.entry.version);
+      if (!erased.ok()) {
+        BOOST_LOG_TRIVIAL(warning) << "collecting " << r.key << ": " << erased.status().ToString();
+      }
     }
     if (records.size() < asked) {
       gc_after_.reset();  // round the whole store: start again next step
@@ -917,7 +928,12 @@ Result<size_t> Dht::ServicePutMany(const std::vector<Record>& records) {
     }
   }
   size_t stored = 0;
-  for (const auto& r : records) stored += Keep(r) ? 1 : 0;
+  for (const auto& r : records) {
+    // Never acknowledge a copy that was not applied: the caller counts it as a miss.
+    auto kept = Keep(r);
+    if (!kept.ok()) return kept.status();
+    stored += kept.value() ? 1 : 0;
+  }
   return stored;
 }
 

@@ -34,11 +34,15 @@
 // that successor had taken it back as predecessor (so the successor takes no more writes in the
 // range).
 //
-// Commands served (see docs/dht.md): dht.set, dht.add, dht.get, dht.remove, dht.locate,
-// dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to this node's
-// storage, bounded in time and in number), and peer commands the nodes use among themselves; all
-// are declared in dht/dht_protocol.h, which Dht serves (as a DhtService) and calls (through its
-// stubs).
+// Batches (dht.set_many): the keys a node owns are written one by one under the same rules as
+// dht.set, then copied to the replica holders in as few dht.put_many calls as fit; the answer
+// comes after those copies, as for dht.set; keys it does not own are routed like dht.set.
+//
+// Commands served (see docs/dht.md): dht.set, dht.set_many, dht.add, dht.get, dht.remove,
+// dht.locate, dht.stats, dht.keys, dht.watch (a long poll on the key's owner, woken by writes to
+// this node's storage, bounded in time and in number), and peer commands the nodes use among
+// themselves; all are declared in dht/dht_protocol.h, which Dht serves (as a DhtService) and calls
+// (through its stubs).
 //
 // Thread-safety: all public methods are safe to call concurrently; no lock is held across an
 // RPC. Lifetime: like Local, stop serving calls before destroying it; it must be destroyed
@@ -158,9 +162,13 @@ class Dht : public OverlayObserver, private DhtService {
                                     int ttl_s) override {
     return RouteChecked(op, key, value, ttl_s);
   }
+  // dht/dht_batch.cpp.
+  std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items,
+                                           NodeRef* answered_by) override;
   Result<LookupResult> ServiceLocate(const std::string& key) override;
   DhtStats ServiceStats() const override { return Stats(); }
   DhtKeyList ServiceKeys(size_t limit) const override;
+  DhtOwnedPage ServiceOwned(const std::string& after, size_t limit) const override;  // dht_batch
   Result<DhtWatch> ServiceWatch(const std::string& key, uint64_t version, int timeout_ms) override;
   Result<DhtAnswer> ServiceOwnerOp(const OwnerRequest& request) override;
   Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) override;
@@ -190,8 +198,8 @@ class Dht : public OverlayObserver, private DhtService {
   uint64_t LatestVersion() const;
   Status CheckPlausible(const Record& record) const;
   // Stores a record received from another node if it is newer than what is held, plausible
-  // and not collectible; true if stored.
-  bool Keep(const Record& record);
+  // and not collectible; true if stored. Errors: StorageFailed.
+  Result<bool> Keep(const Record& record);
   // While this node's range is not settled, looks for a key it lacks on its first successors
   // (which held the range before: the successor, then the next `replicas` in one batch) and
   // keeps what it finds; the newest copy found.
@@ -212,6 +220,15 @@ class Dht : public OverlayObserver, private DhtService {
   void CaughtUp(uint64_t generation);
   int64_t SteadyMs() const;
   void Replicate(const Record& record);
+  // Replicate for many records: as few dht.put_many calls per holder as max_batch_bytes allows
+  // (dht/dht_batch.cpp).
+  void ReplicateMany(const std::vector<Record>& records);
+  // Sets `item` as its owner, this node (dht/dht_batch.cpp); the record stored in *record.
+  // The key's version held elsewhere must have been looked for (PrefetchFromSuccessors).
+  Status SetAsOwner(const DhtSetItem& item, Record* record);
+  // FetchFromSuccessors for many keys: those of `records` not held here, asked of the first
+  // successors in batches (one round of calls per batch), while the range is not settled.
+  void PrefetchFromSuccessors(const std::vector<Record>& records);
   // Remembers who the predecessor and first `holders` successors are; a change makes this
   // round busy.
   void NoteNeighbourhood(const std::optional<NodeRef>& predecessor,

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -194,6 +195,82 @@ Result<DhtReply> DhtClient::Add(const std::string& key, const DhtValue& value, i
   return Keyed(key, via, [&](DhtClientStub stub) { return stub.Add(key, value, ttl_s); });
 }
 
+void DhtClient::SplitSetMany(const std::vector<DhtSetItem>& items, const std::string& address,
+                             const std::vector<size_t>& indexes,
+                             std::vector<SetManyCall>* calls) const {
+  size_t bytes = 0;
+  for (size_t index : indexes) {
+    const size_t item_bytes = SetItemWireBytes(items[index]);
+    if (calls->empty() || calls->back().address != address ||
+        calls->back().indexes.size() >= kMaxSetManyItems ||
+        bytes + item_bytes > options_.batch_bytes) {
+      calls->push_back({address, {}});
+      bytes = 0;
+    }
+    calls->back().indexes.push_back(index);
+    bytes += item_bytes;
+  }
+}
+
+void DhtClient::TakeSetManyReply(const SetManyCall& call, const DhtSetManyReply& reply,
+                                 std::vector<Status>* results) {
+  owners_.Learn(reply.node.id, reply.node.address);
+  for (size_t i = 0; i < call.indexes.size(); ++i) {
+    const DhtSetResult& result = reply.results[i];
+    (*results)[call.indexes[i]] = result.status;
+    if (result.owner) owners_.Learn(result.owner->id, result.owner->address);
+  }
+}
+
+std::vector<Status> DhtClient::SetMany(const std::vector<DhtSetItem>& items) {
+  std::vector<Status> results(items.size(), Status::Unavailable("not sent"));
+  // Group by guessed owner (ordered, so that calls to one node are adjacent), then split.
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < items.size(); ++i) groups[GuessOwner(items[i].key)].push_back(i);
+  std::vector<SetManyCall> calls;
+  for (const auto& [address, indexes] : groups) SplitSetMany(items, address, indexes, &calls);
+  // The calls to known nodes all at once; the rest (and those whose node is down) through
+  // members with fail-over, one by one.
+  std::vector<CallSpec> specs;
+  std::vector<const SetManyCall*> direct, later;
+  for (const SetManyCall& call : calls) {
+    if (call.address.empty()) {
+      later.push_back(&call);
+      continue;
+    }
+    std::vector<DhtSetItem> part;
+    for (size_t index : call.indexes) part.push_back(items[index]);
+    specs.push_back({call.address, kSetManyMethod, EncodeSetMany(part)});
+    direct.push_back(&call);
+  }
+  auto replies = transport_->CallAll(specs);
+  for (size_t i = 0; i < direct.size(); ++i) {
+    auto reply =
+        DecodeSetManyReply(i < replies.size() ? replies[i] : Status::Unavailable("no reply"),
+                           direct[i]->address, direct[i]->indexes.size());
+    if (reply.ok()) {
+      TakeSetManyReply(*direct[i], reply.value(), &results);
+    } else if (reply.status().code() == ErrorCode::kUnavailable) {
+      owners_.Forget(direct[i]->address);
+      failed_.insert(direct[i]->address);
+      later.push_back(direct[i]);
+    } else {
+      for (size_t index : direct[i]->indexes) results[index] = reply.status();
+    }
+  }
+  for (const SetManyCall* call : later) {
+    std::vector<DhtSetItem> part;
+    for (size_t index : call->indexes) part.push_back(items[index]);
+    auto reply = Stub("").SetMany(part);
+    if (reply.ok()) {
+      TakeSetManyReply(*call, reply.value(), &results);
+    } else {
+      for (size_t index : call->indexes) results[index] = reply.status();
+    }
+  }
+  return results;
+}
+
 Result<DhtReply> DhtClient::Get(const std::string& key, const std::string& via) {
   return Keyed(key, via, [&](DhtClientStub stub) { return stub.Get(key); });
 }
@@ -210,6 +287,10 @@ Result<DhtNodeStats> DhtClient::Stats(const std::string& via) { return Stub(via)
 
 Result<DhtKeyList> DhtClient::Keys(const std::string& via, int limit) {
   return Stub(via).Keys(limit);
+}
+
+Result<DhtOwnedPage> DhtClient::Owned(const std::string& via, const std::string& after, int limit) {
+  return Stub(via).Owned(after, limit);
 }
 
 Result<DhtWatch> DhtClient::Watch(const std::string& key, uint64_t version, int timeout_ms) {

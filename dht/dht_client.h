@@ -12,6 +12,11 @@
 // does not answer, the call goes to members as above. The answer says which member answered,
 // which node owns the key and how many lookup hops it took.
 //
+// Batches: SetMany groups keys by the node believed to own them and sends each group as
+// dht.set_many calls (bounded in keys and bytes), all at once (Transport::CallAll); a group
+// whose node does not answer goes to members with fail-over, which route each key themselves.
+// Each key gets its own result.
+//
 // Files: PutFile splits a stream into chunks of at most chunk_bytes, stored as binary values at
 // "NAME#chunk-0", "NAME#chunk-1", ..., then writes a manifest at NAME (a text value: size,
 // chunk count, chunk size, SHA-1). The manifest is written last, so a reader never finds a
@@ -49,7 +54,10 @@ namespace chord {
 struct DhtClientOptions {
   int max_attempts = 32;            // members tried per call before giving up
   size_t chunk_bytes = 256 * 1024;  // file chunk size; must not exceed the nodes' value limit
-  uint32_t seed = 0;                // member choice; 0: seeded from std::random_device
+  // Estimated request bytes (SetItemWireBytes) per dht.set_many call: well under a node's
+  // request limit (about 1.4 MiB with the default value limit); one key always goes.
+  size_t batch_bytes = 512 * 1024;
+  uint32_t seed = 0;  // member choice; 0: seeded from std::random_device
   // Send keyed calls to the node believed to own the key (learnt from one member's chord.info
   // and from the answers); false: always to a random member.
   bool route_to_owner = true;
@@ -80,6 +88,10 @@ class DhtClient {
                        const std::string& via = "");
   Result<DhtReply> Add(const std::string& key, const DhtValue& value, int ttl_s = 0,
                        const std::string& via = "");
+  // Sets every item; one Status per item, in order (ok: stored and acknowledged by its owner).
+  // Never fails as a whole: a key no node could take gets Unavailable. Items are checked by
+  // the nodes (a bad one fails the keys of its call with BadArgument).
+  std::vector<Status> SetMany(const std::vector<DhtSetItem>& items);
   Result<DhtReply> Get(const std::string& key, const std::string& via = "");
   Result<DhtReply> Remove(const std::string& key, const std::string& via = "");
   Result<DhtLocation> Locate(const std::string& key, const std::string& via = "");
@@ -89,6 +101,8 @@ class DhtClient {
   Result<DhtNodeStats> Stats(const std::string& via = "");
   // Keys held by one node (`via`, or a random member), at most `limit`.
   Result<DhtKeyList> Keys(const std::string& via = "", int limit = 1000);
+  // A page of the live records `via` owns, after the key `after` ("": from the start).
+  Result<DhtOwnedPage> Owned(const std::string& via, const std::string& after, int limit);
   // Waits up to timeout_ms (at most kMaxWatchMs) for the key's version to differ from
   // `version` (0: a key not seen yet) and answers its state (changed = false if the time ran
   // out). The call goes to the key's owner, located first (and again, a bounded number of
@@ -133,6 +147,17 @@ class DhtClient {
   using KeyedOperation = std::function<Result<DhtReply>(DhtClientStub stub)>;
   Result<DhtReply> Keyed(const std::string& key, const std::string& via,
                          const KeyedOperation& operation);
+  // One dht.set_many call: the indexes (into the caller's items) it carries, and where to.
+  struct SetManyCall {
+    std::string address;  // empty: any member, with fail-over
+    std::vector<size_t> indexes;
+  };
+  // Splits `indexes` for `address` into calls within kMaxSetManyItems and batch_bytes.
+  void SplitSetMany(const std::vector<DhtSetItem>& items, const std::string& address,
+                    const std::vector<size_t>& indexes, std::vector<SetManyCall>* calls) const;
+  // Records the answer of `call` in `results` and learns the owners it names.
+  void TakeSetManyReply(const SetManyCall& call, const DhtSetManyReply& reply,
+                        std::vector<Status>* results);
   // The guessed owner of `key`, empty if none; learns the ring first if the map is empty.
   std::string GuessOwner(const std::string& key);
   // Replaces the members that failed with the live ones `member` knows (itself, its

@@ -156,6 +156,62 @@ struct WireKeys {
   }
 };
 
+// dht.set_many: the keys, and one result per key ({code} 0 = stored, else the fault code and
+// message the key would have got from dht.set; owner when routed elsewhere).
+struct WireSetItem {
+  std::string key;
+  DhtValue value;
+  std::optional<int> ttl;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("key", key);
+    visit("value", value);
+    visit("ttl", ttl);
+  }
+};
+
+struct WireSetResult {
+  int code = 0;
+  std::optional<std::string> message;
+  std::optional<WireNode> owner;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("code", code);
+    visit("message", message);
+    visit("owner", owner);
+  }
+};
+
+struct WireSetManyReply {
+  WireNode node;
+  std::vector<WireSetResult> results;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("node", node);
+    visit("results", results);
+  }
+};
+
+struct WireOwnedRecord {
+  std::string key;
+  DhtValue value;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("key", key);
+    visit("value", value);
+  }
+};
+
+struct WireOwned {
+  std::vector<WireOwnedRecord> records;
+  bool more = false;
+  template <typename Visit>
+  void Fields(Visit&& visit) {
+    visit("records", records);
+    visit("more", more);
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Wire forms of the peer commands. 64-bit numbers travel as decimal strings, which any XML-RPC
 // client can read (i8 is an extension).
@@ -401,6 +457,62 @@ Result<T> Arg(const xmlrpc_c::paramList& params, size_t index, const std::string
 // ---------------------------------------------------------------------------------------------
 // Registration of the client commands
 
+// The items of a dht.set_many request, checked: bounded in number and bytes, every key, value
+// and ttl as dht.set checks them. One bad item refuses the whole call (nothing is stored).
+Result<std::vector<DhtSetItem>> SetItemsFromWire(const std::vector<WireSetItem>& wire,
+                                                 const DhtLimits& limits) {
+  if (wire.empty() || wire.size() > kMaxSetManyItems) {
+    return Status::BadArgument("argument 1 (items) holds " + std::to_string(wire.size()) +
+                               " keys, 1.." + std::to_string(kMaxSetManyItems) + " allowed");
+  }
+  std::vector<DhtSetItem> items;
+  items.reserve(wire.size());
+  size_t bytes = 0;
+  for (size_t i = 0; i < wire.size(); ++i) {
+    DhtSetItem item{wire[i].key, wire[i].value, wire[i].ttl.value_or(0)};
+    for (const Status& s :
+         {CheckKey(item.key, limits), CheckValue(item.value, limits), CheckTtl(item.ttl_s)}) {
+      if (!s.ok()) {
+        return Status::BadArgument("argument 1 (items)[" + std::to_string(i) + "]: " + s.message());
+      }
+    }
+    bytes += item.key.size() + item.value.bytes.size();
+    if (bytes > kMaxSetManyBytes) {
+      return Status::BadArgument("argument 1 (items) holds more than " +
+                                 std::to_string(kMaxSetManyBytes) + " bytes of keys and values");
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+void RegisterSetMany(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  commands->Add(MakeCommand<WireSetManyReply(std::vector<WireSetItem>)>(
+      kSetManyMethod, Audience::kClient,
+      "set_many([{key, value[, ttl]}]): store up to 1000 keys (4 MiB of keys and values) in one "
+      "call, best sent to their owner (the keys it does not own are routed one by one). Answer "
+      "{node, results: [{code, message, owner}]}, one result per key in order: code 0 stored, "
+      "else the fault code dht.set would have given that key (message says why; owner: where "
+      "a routed key went).",
+      {"items"},
+      [limits, service](const std::vector<WireSetItem>& wire) -> Result<WireSetManyReply> {
+        auto items = SetItemsFromWire(wire, limits);
+        if (!items.ok()) return items.status();
+        NodeRef self;
+        std::vector<DhtSetResult> results = service->ServiceSetMany(items.value(), &self);
+        WireSetManyReply reply;
+        reply.node = NodeToWire(self, limits.bits);
+        reply.results.reserve(results.size());
+        for (const DhtSetResult& result : results) {
+          WireSetResult out{int(result.status.code()), std::nullopt, std::nullopt};
+          if (!result.status.ok()) out.message = result.status.message();
+          if (result.owner) out.owner = WireNode{*result.owner};
+          reply.results.push_back(std::move(out));
+        }
+        return reply;
+      }));
+}
+
 Command WriteCommand(DhtOp op, const char* name, const char* help, const DhtLimits& limits,
                      DhtService* service) {
   return Command{
@@ -519,7 +631,8 @@ void RegisterWatch(RegisteredCommands* commands, const DhtLimits& limits, DhtSer
       }));
 }
 
-void RegisterInspection(RegisteredCommands* commands, DhtService* service) {
+void RegisterInspection(RegisteredCommands* commands, const DhtLimits& limits,
+                        DhtService* service) {
   commands->Add(MakeCommand<WireStats()>(
       "dht.stats", Audience::kClient,
       "Entries held here: {owned, replicas, tombstones, received, received_as_owner, settled "
@@ -548,6 +661,28 @@ void RegisterInspection(RegisteredCommands* commands, DhtService* service) {
                 return ToValue(wire);
               },
               {"limit"}});
+  commands->Add(MakeCommand<WireOwned(std::string, int)>(
+      "dht.owned", Audience::kClient,
+      "owned(after, limit): live records this node owns, in ring order after the key `after` "
+      "(\"\": from the start of its range), at most limit (1..4096) and about 1 MiB: "
+      "{records: [{key, value}], more}; more: ask again after the last key. Walking every "
+      "node yields every key once (chord dump).",
+      {"after", "limit"},
+      [limits, service](const std::string& after, int limit) -> Result<WireOwned> {
+        if (!after.empty()) {
+          Status check = CheckKey(after, limits);
+          if (!check.ok()) return Status::BadArgument("argument 1 (after): " + check.message());
+        }
+        if (limit < 1 || size_t(limit) > kMaxWireBatch) {
+          return Status::BadArgument("argument 2 (limit) must be 1.." +
+                                     std::to_string(kMaxWireBatch));
+        }
+        DhtOwnedPage page = service->ServiceOwned(after, size_t(limit));
+        WireOwned wire{{}, page.more};
+        wire.records.reserve(page.records.size());
+        for (auto& r : page.records) wire.records.push_back({r.key, r.value});
+        return wire;
+      }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,6 +855,7 @@ size_t RecordWireBytes(const Record& record) {
   return (record.entry.value.size() + 56) / 57 * 78 + 6 * record.key.size() + kStructBytes;
 }
 const char kPutManyMethod[] = "dht.put_many";
+const char kSetManyMethod[] = "dht.set_many";
 const char kFetchMethod[] = "dht.fetch";
 
 Status CheckKey(const std::string& key, const DhtLimits& limits) {
@@ -763,7 +899,8 @@ void AdaptDhtTimeouts(Transport* transport) {
 void RegisterDhtCommands(RegisteredCommands* commands, const DhtLimits& limits,
                          DhtService* service) {
   RegisterClientCommands(commands, limits, service);
-  RegisterInspection(commands, service);
+  RegisterSetMany(commands, limits, service);
+  RegisterInspection(commands, limits, service);
   RegisterWatch(commands, limits, service);
   RegisterOwnerOp(commands, limits, service);
   RegisterTransfer(commands, limits, service);
@@ -954,6 +1091,61 @@ Result<DhtReply> DhtClientStub::Add(const std::string& key, const DhtValue& valu
   return Write("dht.add", key, value, ttl_s);
 }
 
+xmlrpc_c::paramList EncodeSetMany(const std::vector<DhtSetItem>& items) {
+  std::vector<WireSetItem> wire;
+  wire.reserve(items.size());
+  for (const DhtSetItem& item : items) {
+    wire.push_back(
+        {item.key, item.value, item.ttl_s ? std::optional<int>(item.ttl_s) : std::nullopt});
+  }
+  return MakeParams(wire);
+}
+
+size_t SetItemWireBytes(const DhtSetItem& item) {
+  constexpr size_t kStructBytes = 160;  // member names and tags
+  const size_t value = item.value.binary ? (item.value.bytes.size() + 56) / 57 * 78
+                                         : 6 * item.value.bytes.size();  // every byte escaped
+  return 6 * item.key.size() + value + kStructBytes;
+}
+
+Result<DhtSetManyReply> DecodeSetManyReply(const Result<xmlrpc_c::value>& reply,
+                                           const std::string& address, size_t count) {
+  auto wire = ReadReply<WireSetManyReply>(reply, address, kSetManyMethod);
+  if (!wire.ok()) return wire.status();
+  Status check = CheckWireNode(wire->node, "node");
+  if (!check.ok()) return MalformedReply(address, check);
+  if (wire->results.size() != count) {
+    return MalformedReply(
+        address, Status::BadArgument(std::to_string(wire->results.size()) + " results for " +
+                                     std::to_string(count) + " keys"));
+  }
+  DhtSetManyReply out{address, wire->node.node, {}};
+  out.results.reserve(count);
+  for (const WireSetResult& result : wire->results) {
+    if (result.code < 0 || result.code > int(kLastErrorCode)) {
+      return MalformedReply(
+          address, Status::BadArgument("unknown result code " + std::to_string(result.code)));
+    }
+    DhtSetResult item;
+    if (result.code != 0) {
+      item.status = Status(ErrorCode(result.code), result.message.value_or(""));
+    }
+    if (result.owner) {
+      check = CheckWireNode(*result.owner, "owner");
+      if (!check.ok()) return MalformedReply(address, check);
+      item.owner = result.owner->node;
+    }
+    out.results.push_back(std::move(item));
+  }
+  return out;
+}
+
+Result<DhtSetManyReply> DhtClientStub::SetMany(const std::vector<DhtSetItem>& items) const {
+  std::string answered_by;
+  auto reply = caller_(kSetManyMethod, EncodeSetMany(items), &answered_by);
+  return DecodeSetManyReply(reply, answered_by, items.size());
+}
+
 Result<DhtReply> DhtClientStub::Get(const std::string& key) const {
   DhtReply reply;
   auto wire = RoutedCall<WireGetReply>(caller_, "dht.get", MakeParams(key), &reply);
@@ -1010,6 +1202,18 @@ Result<DhtKeyList> DhtClientStub::Keys(int limit) const {
   if (!wire.ok()) return wire.status();
   for (const WireKey& key : wire->keys) out.keys.push_back({key.key, key.owned});
   out.truncated = wire->truncated;
+  return out;
+}
+
+Result<DhtOwnedPage> DhtClientStub::Owned(const std::string& after, int limit) const {
+  DhtOwnedPage out;
+  auto wire = ClientCall<WireOwned>(caller_, "dht.owned", MakeParams(after, limit), &out.address);
+  if (!wire.ok()) return wire.status();
+  if (wire->records.size() > size_t(limit)) {
+    return MalformedReply(out.address, Status::BadArgument("more records than asked for"));
+  }
+  for (auto& r : wire->records) out.records.push_back({std::move(r.key), std::move(r.value)});
+  out.more = wire->more;
   return out;
 }
 

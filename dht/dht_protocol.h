@@ -2,10 +2,10 @@
 // argument and reply types, the checks its values pass, the stubs that call it, and the one
 // function that registers the handlers.
 //
-// Client commands (dht.set, dht.add, dht.get, dht.remove, dht.locate, dht.stats, dht.keys,
-// dht.watch) are the public contract (docs/dht.md). Peer commands (dht.owner_op, dht.put_many,
-// dht.fetch, dht.digest, dht.need, dht.tree) are what nodes call on one another; with a ring secret
-// only peers that prove it may call them (commands/command.h).
+// Client commands (dht.set, dht.set_many, dht.add, dht.get, dht.remove, dht.locate, dht.stats,
+// dht.keys, dht.owned, dht.watch) are the public contract (docs/dht.md). Peer commands
+// (dht.owner_op, dht.put_many, dht.fetch, dht.digest, dht.need, dht.tree) are what nodes call on
+// one another; with a ring secret only peers that prove it may call them (commands/command.h).
 //
 // Every value that comes in, a request on the serving side or a reply on the calling side, is
 // converted with the typed command machinery and then checked (key and value sizes, versions
@@ -47,6 +47,10 @@ inline constexpr size_t kMaxWireBatch = 4096;
 inline constexpr int kMaxKeysListed = 100000;
 // dht.watch waits at most this long (ms) before it answers "unchanged".
 inline constexpr int kMaxWatchMs = 60000;
+// dht.set_many takes at most this many keys, and this many bytes of keys and values, per call
+// (the node's request-size limit bounds the body too).
+inline constexpr size_t kMaxSetManyItems = 1000;
+inline constexpr size_t kMaxSetManyBytes = 4 << 20;
 
 // A value as stored: bytes plus whether it travels as base64 (binary) or as a string.
 struct DhtValue {
@@ -85,6 +89,39 @@ struct DhtReply {
   bool ok = false;          // set/add: stored; get: found; remove: removed (it was present)
   bool exists = false;      // add: the key was already there, nothing stored
   DhtValue value;           // get: the value when found, with its type
+};
+
+// One key of a dht.set_many call.
+struct DhtSetItem {
+  std::string key;
+  DhtValue value;
+  int ttl_s = 0;  // 0: no expiry
+};
+
+// What dht.set_many did with one key: stored (ok), or why not (the code of the error the same
+// key would have got from dht.set); `owner` is the key's owner when this node routed the key
+// elsewhere (a client learns it), else empty.
+struct DhtSetResult {
+  Status status;
+  std::optional<DhtNode> owner;
+};
+
+// Answer of dht.set_many: one result per key, in the order sent.
+struct DhtSetManyReply {
+  std::string answered_by;
+  DhtNode node;  // the node that answered (stored the keys it owns)
+  std::vector<DhtSetResult> results;
+};
+
+// Answer of dht.owned: a page of the live records a node owns, in ring order.
+struct DhtOwnedPage {
+  std::string address;  // the node that answered
+  struct Item {
+    std::string key;
+    DhtValue value;
+  };
+  std::vector<Item> records;
+  bool more = false;  // ask again after the last key for the rest
 };
 
 struct DhtLocation {
@@ -180,9 +217,18 @@ class DhtService {
   // Client commands, routed from this node to the key's owner.
   virtual Result<DhtAnswer> ServiceClientOp(DhtOp op, const std::string& key, const DhtValue& value,
                                             int ttl_s) = 0;
+  // Sets every key (checked), each as dht.set would: the keys this node owns in one batch,
+  // the others routed to their owners. One result per item, in order; `owner` of a result is
+  // filled for routed keys.
+  // `*answered_by` is set to this node.
+  virtual std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items,
+                                                   NodeRef* answered_by) = 0;
   virtual Result<LookupResult> ServiceLocate(const std::string& key) = 0;
   virtual DhtStats ServiceStats() const = 0;
   virtual DhtKeyList ServiceKeys(size_t limit) const = 0;
+  // Up to `limit` live records this node owns, in ring order after the key `after` (empty:
+  // from the start of its range), within the node's batch bytes (at least one).
+  virtual DhtOwnedPage ServiceOwned(const std::string& after, size_t limit) const = 0;
   // A get answered from this node's own state without waiting, if this node owns the key and
   // holds it (or knows its range complete). Errors: WouldBlock otherwise (ask the routed way).
   virtual Result<DhtAnswer> ServiceGetAtOnce(const std::string& key) = 0;
@@ -237,6 +283,16 @@ extern const char kFetchMethod[];  // dht.fetch
 // fixed time-out, as do the client commands and dht.watch (which waits on purpose).
 void AdaptDhtTimeouts(Transport* transport);
 
+// The name and parameters of dht.set_many, and the reading of its reply from `address` to a
+// request of `count` items (DhtClient sends many at once with Transport::CallAll). Errors of
+// DecodeSetManyReply: Unavailable (a malformed reply).
+extern const char kSetManyMethod[];
+xmlrpc_c::paramList EncodeSetMany(const std::vector<DhtSetItem>& items);
+Result<DhtSetManyReply> DecodeSetManyReply(const Result<xmlrpc_c::value>& reply,
+                                           const std::string& address, size_t count);
+// An estimate, from above, of the bytes `item` adds to a dht.set_many request.
+size_t SetItemWireBytes(const DhtSetItem& item);
+
 // Stubs for the peer commands of the node at an address. `transport` is not owned.
 class DhtPeerStub {
  public:
@@ -280,11 +336,15 @@ class DhtClientStub {
   // ttl_s 0: no expiry.
   Result<DhtReply> Set(const std::string& key, const DhtValue& value, int ttl_s) const;
   Result<DhtReply> Add(const std::string& key, const DhtValue& value, int ttl_s) const;
+  // At most kMaxSetManyItems items (the caller splits larger batches).
+  Result<DhtSetManyReply> SetMany(const std::vector<DhtSetItem>& items) const;
   Result<DhtReply> Get(const std::string& key) const;
   Result<DhtReply> Remove(const std::string& key) const;
   Result<DhtLocation> Locate(const std::string& key) const;
   Result<DhtNodeStats> Stats() const;
   Result<DhtKeyList> Keys(int limit) const;
+  // dht.owned on the node the caller reaches.
+  Result<DhtOwnedPage> Owned(const std::string& after, int limit) const;
   // dht.watch on the node the caller reaches (it must be the key's owner: DhtClient::Watch
   // locates it first).
   Result<DhtWatch> Watch(const std::string& key, uint64_t version, int timeout_ms) const;

@@ -95,19 +95,22 @@ std::optional<Entry> HashedStorage::Get(const Id& id, const std::string& key) co
   return inner_->Get(id, key);
 }
 
-bool HashedStorage::PutIfNewer(const Id& id, const std::string& key, const Entry& entry) {
+Result<bool> HashedStorage::PutIfNewer(const Id& id, const std::string& key, const Entry& entry) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto before = inner_->Get(id, key);
-  if (!inner_->PutIfNewer(id, key, entry)) return false;
+  auto stored = inner_->PutIfNewer(id, key, entry);
+  if (!stored.ok() || !stored.value()) return stored;  // the tree follows only what was stored
   if (before) Account(id, key, *before, -1);
   Account(id, key, entry, +1);
   return true;
 }
 
-bool HashedStorage::Erase(const Id& id, const std::string& key, uint64_t version) {
+Result<bool> HashedStorage::Erase(const Id& id, const std::string& key, uint64_t version) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto before = inner_->Get(id, key);
-  if (!before || !inner_->Erase(id, key, version)) return false;
+  if (!before) return false;
+  auto erased = inner_->Erase(id, key, version);
+  if (!erased.ok() || !erased.value()) return erased;
   Account(id, key, *before, -1);
   return true;
 }

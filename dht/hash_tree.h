@@ -79,8 +79,8 @@ class HashedStorage : public Storage {
   HashedStorage(std::unique_ptr<Storage> inner, int bits);
 
   std::optional<Entry> Get(const Id& id, const std::string& key) const override;
-  bool PutIfNewer(const Id& id, const std::string& key, const Entry& entry) override;
-  bool Erase(const Id& id, const std::string& key, uint64_t version) override;
+  Result<bool> PutIfNewer(const Id& id, const std::string& key, const Entry& entry) override;
+  Result<bool> Erase(const Id& id, const std::string& key, uint64_t version) override;
   std::vector<Record> Range(const Id& from, const Id& to,
                             const std::optional<RecordPosition>& after,
                             size_t limit) const override;

@@ -9,7 +9,7 @@ std::optional<Entry> MemoryStorage::Get(const Id& id, const std::string& key) co
   return it->second;
 }
 
-bool MemoryStorage::PutIfNewer(const Id& id, const std::string& key, const Entry& entry) {
+Result<bool> MemoryStorage::PutIfNewer(const Id& id, const std::string& key, const Entry& entry) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto [it, inserted] = entries_.try_emplace({id, key}, entry);
   if (inserted) return true;
@@ -18,7 +18,7 @@ bool MemoryStorage::PutIfNewer(const Id& id, const std::string& key, const Entry
   return true;
 }
 
-bool MemoryStorage::Erase(const Id& id, const std::string& key, uint64_t version) {
+Result<bool> MemoryStorage::Erase(const Id& id, const std::string& key, uint64_t version) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find({id, key});
   if (it == entries_.end() || it->second.version > version) return false;

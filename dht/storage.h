@@ -4,6 +4,10 @@
 // touching the protocol. Records are ordered by (key id, key) so that the DHT can move and
 // repair whole ranges of the ring in bounded batches.
 //
+// Engines: MemoryStorage (dht/memory_storage.h; tests, nodes without --data-dir) and
+// LevelDbStorage (dht/leveldb_storage.h; --data-dir). Reads of a durable engine that fail are
+// logged and answered as a miss (repair fetches the key again from its replicas).
+//
 // Thread-safety: implementations must be safe to call from many threads at once.
 #ifndef CHORD_DHT_STORAGE_H_
 #define CHORD_DHT_STORAGE_H_
@@ -14,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "commands/status.h"
 #include "overlay/id.h"
 
 namespace chord {
@@ -49,11 +54,12 @@ class Storage {
 
   virtual std::optional<Entry> Get(const Id& id, const std::string& key) const = 0;
   // Stores `entry` unless an entry of the same or a newer version is there. Returns true if
-  // stored.
-  virtual bool PutIfNewer(const Id& id, const std::string& key, const Entry& entry) = 0;
+  // stored. Errors: StorageFailed when the engine could not apply the write (nothing may be
+  // acknowledged then).
+  virtual Result<bool> PutIfNewer(const Id& id, const std::string& key, const Entry& entry) = 0;
   // Removes the entry if its version is at most `version` (so a newer write is never lost).
-  // Returns true if removed.
-  virtual bool Erase(const Id& id, const std::string& key, uint64_t version) = 0;
+  // Returns true if removed. Errors: StorageFailed as above.
+  virtual Result<bool> Erase(const Id& id, const std::string& key, uint64_t version) = 0;
   // Up to `limit` records whose id lies in the ring interval (from, to] (from == to: the whole
   // ring), in ring order starting after `from`, resuming after `after` if given.
   virtual std::vector<Record> Range(const Id& from, const Id& to,

@@ -64,6 +64,8 @@ struct Settings {
   int suspect_gap_ms = 2000;      // Default 2000: a node that did not run for longer (frozen,
                                   // starved) may have missed writes: it compares reads with its
                                   // replicas until it has caught up with its successor.
+  std::string data_dir;           // Default "": directory of the node's durable storage (records,
+                                  // tombstones, identity); "" = in memory, lost on exit.
 
   // --- logging ---
   std::string log_level = "info";  // Default info: trace, debug, info, warning, error or fatal.

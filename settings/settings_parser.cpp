@@ -77,6 +77,8 @@ void ForEachSettingsOption(Visitor&& visit) {
         "keys per batch when moving keys between nodes");
   visit(kDht, "suspect-gap-ms", &Settings::suspect_gap_ms, "MS",
         "a node that did not run for longer compares reads with its replicas until caught up");
+  visit(kDht, "data-dir", &Settings::data_dir, "DIR",
+        "keep this node's records and identity in DIR (LevelDB) across restarts; none: memory");
 
   visit(kLogging, "log-level", &Settings::log_level, "LEVEL",
         "trace, debug, info, warning, error or fatal");

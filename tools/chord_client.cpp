@@ -8,6 +8,7 @@
 //   PATH NAME / chord get-file NAME PATH            files of any size (PATH -:
 //                                                                  standard output)
 //   chord ring --svg ring.svg [--dot ring.dot] [--fingers NODE]    a picture of the ring
+//   chord load DATAFILE / chord dump                               many keys: lines key<TAB>value
 //
 // Without --node or --ring the members come from ring.txt (what create_chord writes).
 // Exit codes: 0 success; 1 not found or nothing done (get of an absent key, remove of an
@@ -30,6 +31,7 @@
 #include "tools/progress.h"
 #include "tools/ring_file.h"
 #include "tools/shell.h"
+#include "tools/transfer_command.h"
 
 namespace {
 
@@ -54,7 +56,11 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  shell                   the random-query shell (readline on a terminal; reads a script\n"
-    "                          from stdin otherwise)\n";
+    "                          from stdin otherwise)\n"
+    "  load DATAFILE           set every line key<TAB>value of DATAFILE (- : standard input)\n"
+    "                          in batches to the keys' owners; prints keys/s and failures\n"
+    "                          (exit 1 if any key failed)\n"
+    "  dump                    every live key of the ring once, as key<TAB>value lines\n";
 
 // --json, seen anywhere among the options: errors found before any command runs are JSON too.
 bool g_json = false;
@@ -169,6 +175,14 @@ int main(int argc, char** argv) {
   // watch prints each value as it comes; each poll ends well before the call times out.
   shell_options.stream = &std::cout;
   shell_options.watch_poll_ms = std::max(500, transport_options.call_timeout_ms - 1000);
+  if (chord::IsTransferCommand(words)) {
+    // The progress bar goes to the terminal only: a dump's data or a redirected stdout must not
+    // collect it.
+    chord::DhtClient client(&transport, members, shell_options.client);
+    return chord::RunTransferCommand(
+        words, &transport, &client, std::cout, std::cerr, std::cerr,
+        chord::IsTerminal(STDOUT_FILENO) && chord::IsTerminal(STDERR_FILENO));
+  }
   if (!shell) {
     shell_options.max_display_bytes = 0;  // a script asked for the value: all of it
     chord::Shell one_shot(&transport, members, nullptr, shell_options);

@@ -21,11 +21,11 @@
 #include "commands/xmlrpc_transport.h"
 #include "dht/dht.h"
 #include "dht/dht_metrics.h"
-#include "dht/memory_storage.h"
 #include "overlay/node_host.h"
 #include "settings/logging.h"
 #include "settings/secret.h"
 #include "settings/settings_parser.h"
+#include "tools/node_storage.h"
 
 namespace {
 
@@ -104,29 +104,68 @@ int main(int argc, char** argv) {
     std::cerr << "chord-node: give --create to start a ring or --join HOST:PORT to join one\n";
     return 2;
   }
-  if (!settings.join.empty()) {
-    chord::Status bits = MatchRingIdBits(!parser.variables()["id-bits"].defaulted(), &settings);
-    if (!bits.ok()) {
-      std::cerr << "chord-node: " << bits.ToString() << "\n";
-      return 1;
-    }
-  }
   std::string log_error = chord::InitLogging(settings.log_level, settings.log_file, "chord-node");
   if (!log_error.empty()) {
     std::cerr << "chord-node: " << log_error << "\n";
     return 2;
   }
+  // The data directory first: one in use or unreadable is refused before anything binds, and
+  // the identity it keeps (port, id size) applies to what follows.
+  auto opened = chord::OpenNodeStorage(settings);
+  if (!opened.ok()) {
+    std::cerr << "chord-node: " << opened.status().ToString() << "\n";
+    return 1;
+  }
+  chord::NodeStorage storage = std::move(opened).value();
+  bool bits_given = !parser.variables()["id-bits"].defaulted();
+  bool kept_port = false, kept_bits = false;
+  if (storage.durable) {
+    chord::Status restored =
+        chord::RestoreIdentity(*storage.durable, !parser.variables()["port"].defaulted(),
+                               bits_given, &settings, &kept_port, &kept_bits);
+    if (!restored.ok()) {
+      std::cerr << "chord-node: " << restored.ToString() << "\n";
+      return 1;
+    }
+    bits_given = bits_given || kept_bits;
+  }
+  if (!settings.join.empty()) {
+    chord::Status bits = MatchRingIdBits(bits_given, &settings);
+    if (!bits.ok()) {
+      std::cerr << "chord-node: " << bits.ToString() << "\n";
+      return 1;
+    }
+  }
   // Room for the largest value as base64 plus the envelope; process-global, so set it once here.
   chord::SetXmlSizeLimit(size_t(settings.max_value_bytes) * 2 + (1u << 20));
 
-  chord::NodeHost host(settings);
-  chord::Status status = host.Start();
+  auto host_owner = std::make_unique<chord::NodeHost>(settings);
+  chord::Status status = host_owner->Start();
+  if (!status.ok() && kept_port) {
+    // The port this node had is taken: come back under a new address (a new id); repair hands
+    // the records it kept to their owners.
+    std::cerr << "chord-node: port " << settings.port
+              << " of the data directory's identity: " << status.ToString()
+              << "; starting on a free port (a new id)\n";
+    settings.port = 0;
+    host_owner = std::make_unique<chord::NodeHost>(settings);
+    status = host_owner->Start();
+  }
   if (!status.ok()) {
     std::cerr << "chord-node: " << status.ToString() << "\n";
     return 1;
   }
+  chord::NodeHost& host = *host_owner;
+  if (storage.durable) {
+    status = chord::SaveIdentity(storage.durable, host.address(), settings.id_bits);
+    if (!status.ok()) {
+      std::cerr << "chord-node: " << status.ToString() << "\n";
+      host.Stop();
+      return 1;
+    }
+  }
   chord::Dht dht(&host.local(), &host.registry(), chord::DhtOptionsFrom(settings),
-                 std::make_unique<chord::MemoryStorage>());
+                 std::move(storage.storage));
   host.AddMetrics([&dht](std::ostream& out) { chord::WriteDhtMetrics(dht, out); });
   // In-sync rounds cost one call per replica; after quiet rounds, wait up to 4 periods.
   const std::chrono::milliseconds repair_period(settings.repair_ms);

@@ -1,6 +1,8 @@
 // create_chord: starts a local ring of N chord-node processes on 127.0.0.1 and keeps it up.
 //
 //   create_chord 8 [--base-port 5000] [--ring-file ring.txt] [--no-shell] [any node setting]
+//   create_chord 8 --data-dir ROOT     node i keeps its data in ROOT/node-i; the same command
+//                                      again brings the same ring back (ids, ports, keys)
 //
 // Every node setting (config file, --replicas, --id-bits, periods, --secret-file, --client-auth,
 // ...) is passed on to each node; with --secret-file the launcher's own calls (and the shell's)
@@ -50,6 +52,7 @@ std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
                                                          "no-shell",
                                                          "node-binary",
                                                          "startup-timeout-s",
+                                                         "data-dir",  // one per node, below
                                                          "version"};
   std::vector<std::string> args;
   for (const auto& [name, value] : vm) {
@@ -159,6 +162,7 @@ int main(int argc, char** argv) {
   chord::ProgressLine progress(std::cerr, chord::IsTerminal(STDERR_FILENO) && quiet_nodes);
 
   chord::ProcessLauncher launcher(binary, forwarded, base_port);
+  launcher.set_data_root(settings.data_dir);
   std::mt19937 random(std::random_device{}());
   auto stop_all = [&launcher] { launcher.StopRing(std::chrono::seconds(15)); };
   for (int i = 0; i < count; ++i) {

@@ -27,7 +27,12 @@ ProcessLauncher::~ProcessLauncher() { StopAll(std::chrono::seconds(10)); }
 
 Result<DhtNode> ProcessLauncher::Start(std::vector<std::string> role_args) {
   std::vector<std::string> args = args_;
-  args.insert(args.end(), {"--port", std::to_string(base_port_ ? base_port_ + started_ : 0)});
+  // Without a base port the node picks one: a free port, or the one its data directory kept
+  // (an explicit --port 0 would override that).
+  if (base_port_) args.insert(args.end(), {"--port", std::to_string(base_port_ + started_)});
+  if (!data_root_.empty()) {
+    args.insert(args.end(), {"--data-dir", data_root_ + "/node-" + std::to_string(started_)});
+  }
   args.insert(args.end(), role_args.begin(), role_args.end());
   ++started_;
   auto node = std::make_unique<NodeProcess>(binary_, args);

@@ -72,6 +72,10 @@ class ProcessLauncher : public Launcher {
   // off (SIGUSR1), since no node stays to take the keys. Returns how many did not exit 0.
   int StopRing(std::chrono::milliseconds deadline);
 
+  // Node k started from now on keeps its data in ROOT/node-k (--data-dir), so that a launcher
+  // started again with the same ROOT brings the same nodes back; "" (default): none.
+  void set_data_root(std::string root) { data_root_ = std::move(root); }
+
   std::vector<std::string> addresses() const;  // running nodes, in start order
   std::vector<int> pids() const;               // same order
   size_t size() const { return nodes_.size(); }
@@ -84,6 +88,7 @@ class ProcessLauncher : public Launcher {
   std::vector<std::string> args_;
   int base_port_;
   int started_ = 0;
+  std::string data_root_;
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
 

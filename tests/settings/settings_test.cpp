@@ -54,6 +54,7 @@ const char* const kOptionNames[] = {
     "tombstone-ttl-s",
     "transfer-batch",
     "suspect-gap-ms",
+    "data-dir",
     "log-level",
     "log-file",
 };
