@@ -699,6 +699,11 @@ Status Local::Stabilize() {
     std::lock_guard<std::mutex> lock(mutex_);
     fingers_.Set(0, successors_.First());
   }
+  // A successor that already names this node as its predecessor has nothing to learn from a
+  // notify (and then the walk above adopted no one): an idle ring's stabilize costs one call.
+  if (neighbors->predecessor && neighbors->predecessor->address == self_.address) {
+    return Status::Ok();
+  }
   Status notified = peers_.Notify(successor.address, self_);
   if (notified.code() == ErrorCode::kUnavailable) {
     MarkDead(successor.address);

@@ -105,7 +105,8 @@ class Local : private ChordService {
 
   // --- maintenance steps: each is one bounded round of RPCs ---
   // Asks the successor for its predecessor and successor list, adopts a closer live
-  // successor, refreshes the successor list, and notifies the successor.
+  // successor, refreshes the successor list, and notifies the successor unless it already
+  // names this node as its predecessor.
   Status Stabilize();
   // Fixes the next finger (and every following finger that lands on the same node).
   Status FixFingers();
