@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/log/trivial.hpp>
+#include <thread>
 
 #include "commands/auth.h"
 
@@ -203,6 +204,15 @@ Result<NodeRef> Local::FindOwnSuccessor(const std::string& bootstrap) {
 Status Local::Join(const std::string& bootstrap) {
   if (joined()) return Status::Refused("already in a ring");
   auto owner = FindOwnSuccessor(bootstrap);
+  // A node restarted at once (kill -9, then the same address and id) may still be listed by
+  // its predecessor; that one drops it within a few stabilize rounds, as this process does not
+  // answer as a member. Wait for that, a bounded time.
+  for (int attempt = 0; attempt < kRejoinAttempts && owner.ok() && owner->id == self_.id &&
+                        owner->address == self_.address;
+       ++attempt) {
+    std::this_thread::sleep_for(kRejoinWait);
+    owner = FindOwnSuccessor(bootstrap);
+  }
   if (!owner.ok()) return owner.status();
   if (owner->id == self_.id) {
     if (owner->address != self_.address) {

@@ -87,10 +87,14 @@ class Local : private ChordService {
 
   // Starts a new ring of one node. Errors: Refused if already in a ring.
   Status Create();
-  // Joins the ring that `bootstrap` ("HOST:PORT") belongs to. Errors: Unavailable if the
-  // bootstrap or the successor it names does not answer; Refused if this node's id is taken by
-  // another node, or if already in a ring.
+  // Joins the ring that `bootstrap` ("HOST:PORT") belongs to. While the ring still names this
+  // very node (an earlier run of it, restarted at once) as the owner of its id, waits up to
+  // kRejoinAttempts x kRejoinWait for the ring to drop it. Errors: Unavailable if the bootstrap
+  // or the successor it names does not answer, or the ring still lists this node after the
+  // wait; Refused if this node's id is taken by another node, or if already in a ring.
   Status Join(const std::string& bootstrap);
+  static constexpr int kRejoinAttempts = 20;
+  static constexpr std::chrono::milliseconds kRejoinWait{500};
   // Leaves gracefully: observers get OnLeaving, then the predecessor and successor are told so
   // the ring closes at once. Afterwards the node is out of the ring. Errors: Refused if not in a
   // ring. Unreachable neighbours are not an error (they will notice through stabilize).
