@@ -48,8 +48,11 @@ class FixedChordService : public ChordService {
   Result<Neighbors> ServiceNeighbors() override {
     return Neighbors{Node("127.0.0.1:3"), {Node("127.0.0.1:2")}};
   }
-  void ServiceNotify(const NodeRef&) override {}
-  void ServiceLeaving(const LeavingNotice&) override {}
+  Status ServiceNotify(const NodeRef&) override { return Status::Ok(); }
+  Status ServiceLeaving(const LeavingNotice&) override { return Status::Ok(); }
+  Result<std::string> ServiceProve(const std::string& challenge) const override {
+    return challenge;
+  }
 };
 
 struct Server {

@@ -61,6 +61,16 @@ class FixedDhtService : public DhtService {
     for (const auto& digest : digests) keys.push_back(digest.key);
     return keys;
   }
+  std::vector<uint64_t> ServiceTreeHashes(const Id&, const Id&, int,
+                                          const std::vector<uint32_t>& indices) const override {
+    return std::vector<uint64_t>(indices.size(), 7);
+  }
+  std::vector<DhtSetResult> ServiceSetMany(const std::vector<DhtSetItem>& items,
+                                           NodeRef* answered_by) override {
+    *answered_by = NodeRef{};
+    return std::vector<DhtSetResult>(items.size());
+  }
+  DhtOwnedPage ServiceOwned(const std::string&, size_t) const override { return {}; }
 
  private:
   static DhtAnswer Answer() {
