@@ -16,6 +16,10 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <string>
+
+#include "commands/auth.h"
+#include "commands/call_deadline.h"
 
 namespace chord {
 namespace {
@@ -82,6 +86,7 @@ struct HttpClient::Exchange {
   Clock::time_point started;
   Clock::time_point deadline;
   Clock::time_point connect_deadline;
+  int64_t deadline_unix_ms = 0;  // `deadline` on the wall clock, sent as CallDeadline::kHeader
   int timeout_ms = 0;
   std::optional<http::response_parser<http::string_body>> parser;
   std::string pending;  // received bytes the parser has not taken yet (a partial header)
@@ -142,11 +147,13 @@ std::vector<Result<HttpResponse>> HttpClient::PostAll(const std::vector<HttpRequ
 void HttpClient::Run(Exchange* exchanges, size_t count) {
   requests_.fetch_add(count, std::memory_order_relaxed);
   Clock::time_point now = Clock::now();
+  const int64_t now_unix_ms = UnixMillis();
   for (size_t i = 0; i < count; ++i) {
     Exchange& e = exchanges[i];
     e.timeout_ms = e.request->timeout_ms > 0 ? e.request->timeout_ms : options_.call_timeout_ms;
     e.started = now;
     e.deadline = now + std::chrono::milliseconds(e.timeout_ms);
+    e.deadline_unix_ms = now_unix_ms + e.timeout_ms;
     Start(&e);
   }
   std::vector<pollfd> fds;
@@ -228,6 +235,9 @@ void HttpClient::Start(Exchange* e) {
   head.append("POST ").append(request.path).append(" HTTP/1.1\r\nHost: ");
   head.append(request.address).append("\r\nContent-Type: text/xml\r\nContent-Length: ");
   head.append(std::to_string(request.body.size())).append("\r\n");
+  // The server applies no write once this caller has given up (see commands/call_deadline.h).
+  head.append(CallDeadline::kHeader).append(": ");
+  head.append(std::to_string(e->deadline_unix_ms)).append("\r\n");
   for (const auto& header : request.headers) {
     head.append(header.first).append(": ").append(header.second).append("\r\n");
   }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "commands/auth.h"
+#include "commands/call_deadline.h"
 #include "commands/worker_pool.h"
 #include "commands/xmlrpc_codec.h"
 
@@ -312,6 +313,10 @@ void XmlRpcServer::Impl::Connection::OnBody(beast::error_code ec) {
   }
   const CommandRegistry* registry = server->registry_;
   const bool keep_alive = request.keep_alive();
+  const int64_t deadline = CallDeadline::Parse([&] {
+    auto value = request[CallDeadline::kHeader];
+    return std::string_view(value.data(), value.size());
+  }());
   started_ = Clock::now();
   std::shared_ptr<ParsedCall> call;
   if (request.body().size() <= kQuickBodyLimit &&
@@ -323,6 +328,7 @@ void XmlRpcServer::Impl::Connection::OnBody(beast::error_code ec) {
       Count(CallMetrics::kUnknownCommand, ErrorCode::kBadArgument);
       return Respond(*call->fault, keep_alive);
     }
+    CallDeadline::Scope scope(deadline);
     auto result = registry->DispatchQuick(call->name, call->params, access);
     if (result.status().code() != ErrorCode::kWouldBlock) {
       Count(call->name, result.status().code());
@@ -331,7 +337,8 @@ void XmlRpcServer::Impl::Connection::OnBody(beast::error_code ec) {
   }
   // The connection waits (no I/O on it) while a worker answers; the answer goes out on the I/O
   // thread.
-  impl_->workers.Submit([self = shared_from_this(), call, access, proof, keep_alive] {
+  impl_->workers.Submit([self = shared_from_this(), call, access, proof, keep_alive, deadline] {
+    CallDeadline::Scope scope(deadline);
     std::string xml =
         self->Answer(call ? *call : ParseCall(self->parser_->get().body()), access, proof);
     net::post(self->stream_.get_executor(), [self, xml = std::move(xml), keep_alive]() mutable {

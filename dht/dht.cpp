@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "commands/call_deadline.h"
+
 namespace chord {
 namespace {
 
@@ -330,6 +332,15 @@ Result<bool> Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtA
   Entry& entry = record->entry;
   entry = Entry{};
   entry.version = NextVersion(existing ? existing->version : 0);
+  if (CallDeadline::Passed()) {
+    // The caller gave up and may have had the write acknowledged elsewhere since, then newer
+    // writes on top of it: stamped now, this one would bring the old value back for good.
+    // (Checked after the version is taken: a version taken in time is older than any write made
+    // after the caller gave up.)
+    late_writes_refused_.fetch_add(1);
+    return Status::Unavailable("the write of " + record->key +
+                               " arrived after its caller had given up; nothing was stored");
+  }
   if (entry.version > LatestVersion()) {
     // Only a clock that went back a day gets here; replicas would refuse the version.
     return Status::Unavailable("the version held of " + record->key +
@@ -879,6 +890,7 @@ Dht::Counters Dht::counters() const {
   c.received_as_owner = received_as_owner_.load();
   c.gaps = gap_generation_.load();
   c.compared_ops = compared_ops_.load();
+  c.late_writes_refused = late_writes_refused_.load();
   return c;
 }
 

@@ -135,14 +135,15 @@ class Dht : public OverlayObserver, private DhtService {
   DhtStats Stats() const;
   // Counters since this node started, for GET /metrics (dht/dht_metrics.h).
   struct Counters {
-    uint64_t writes_as_owner = 0;    // sets, adds and removes applied as the key's owner
-    uint64_t replica_misses = 0;     // copies of such writes a successor did not take at once
-    uint64_t repair_steps = 0;       // RepairStep runs
-    uint64_t records_sent = 0;       // stored by other nodes from transfers, repairs, hand-offs
-    uint64_t records_received = 0;   // taken from other nodes (replicas, transfers, repairs)
-    uint64_t received_as_owner = 0;  // of which pulled into this node's own range
-    uint64_t gaps = 0;               // times this node found it had not run for a while
-    uint64_t compared_ops = 0;       // owner operations compared with the replicas (suspect)
+    uint64_t writes_as_owner = 0;      // sets, adds and removes applied as the key's owner
+    uint64_t replica_misses = 0;       // copies of such writes a successor did not take at once
+    uint64_t repair_steps = 0;         // RepairStep runs
+    uint64_t records_sent = 0;         // stored by other nodes from transfers, repairs, hand-offs
+    uint64_t records_received = 0;     // taken from other nodes (replicas, transfers, repairs)
+    uint64_t received_as_owner = 0;    // of which pulled into this node's own range
+    uint64_t gaps = 0;                 // times this node found it had not run for a while
+    uint64_t compared_ops = 0;         // owner operations compared with the replicas (suspect)
+    uint64_t late_writes_refused = 0;  // writes not applied: their caller had given up
   };
   Counters counters() const;
   // Answers every dht.watch waiting now, and any later one at once (unchanged): call before
@@ -288,7 +289,7 @@ class Dht : public OverlayObserver, private DhtService {
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> received_as_owner_{0};
   std::atomic<uint64_t> writes_as_owner_{0}, replica_misses_{0}, repair_steps_{0}, records_sent_{0};
-  std::atomic<uint64_t> compared_ops_{0};
+  std::atomic<uint64_t> compared_ops_{0}, late_writes_refused_{0};
   // Suspicion (see above). A reader loads last_beat_ms_ before behind_, and Heartbeat stores
   // them the other way round, so the gap shows through one or the other.
   std::atomic<int64_t> last_beat_ms_{0};     // steady ms of the last heartbeat; 0: none yet

@@ -34,6 +34,9 @@ void WriteDhtMetrics(const Dht& dht, std::ostream& out) {
   WriteMetric(out, "chord_dht_compared_ops_total", "counter",
               "Owner operations compared with the replicas while suspect (read repair).",
               c.compared_ops);
+  WriteMetric(out, "chord_dht_late_writes_refused_total", "counter",
+              "Writes not applied because they arrived after their caller had given up.",
+              c.late_writes_refused);
 }
 
 }  // namespace chord

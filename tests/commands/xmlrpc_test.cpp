@@ -30,13 +30,18 @@
 #include <thread>
 #include <vector>
 
+#include "commands/auth.h"
+#include "commands/call_deadline.h"
 #include "commands/command_registry.h"
 #include "commands/xml_unicode.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
 
+using chord::AnswersAtOnce;
 using chord::Audience;
 using chord::Command;
+using chord::CallDeadline;
+using chord::UnixMillis;
 using chord::CommandRegistry;
 using chord::ErrorCode;
 using chord::Result;
@@ -630,6 +635,60 @@ BOOST_FIXTURE_TEST_CASE(quick_handler_answers_or_passes_to_a_worker, ServerFixtu
   auto wrong = Call("test.where", Params(xmlrpc_c::value_int(1)));
   BOOST_CHECK_EQUAL(wrong.status().code(), ErrorCode::kBadArgument);
   BOOST_CHECK(!quick_on_caller);
+}
+
+// ---- Deadlines ----------------------------------------------------------------------------
+
+// The caller's deadline (its time-out, on the wall clock) reaches the handler, on a worker and
+// on the quick path alike, so that a write served after the caller gave up is not applied;
+// a request without the header has none.
+BOOST_FIXTURE_TEST_CASE(the_callers_deadline_reaches_the_handler, ServerFixture) {
+  auto deadline_of = [](const xmlrpc_c::paramList&) -> Result<xmlrpc_c::value> {
+    return xmlrpc_c::value(xmlrpc_c::value_i8(CallDeadline::Current()));
+  };
+  Command worker{"test.deadline", Audience::kClient, "8:", "The call's deadline.", deadline_of};
+  BOOST_REQUIRE(commands.registry.Register(worker).ok());
+  BOOST_REQUIRE(commands.registry
+                    .Register(AnswersAtOnce(Command{"test.deadline_quick", Audience::kClient,
+                                                    "8:", "Same, quick.", deadline_of}))
+                    .ok());
+  XmlRpcTransport::Options options;
+  options.call_timeout_ms = 4000;
+  XmlRpcTransport caller(options);
+  for (const char* method : {"test.deadline", "test.deadline_quick"}) {
+    const int64_t before = UnixMillis();
+    auto answer = caller.Call(server.address(), method, Params());
+    const int64_t after = UnixMillis();
+    BOOST_REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    const int64_t deadline = xmlrpc_c::value_i8(answer.value());
+    BOOST_TEST_CONTEXT(method) {
+      BOOST_TEST(deadline >= before + 4000);
+      BOOST_TEST(deadline <= after + 4000);
+    }
+  }
+  RawReply raw = RawPost(server.address(),
+                         "<?xml version=\"1.0\"?><methodCall><methodName>test.deadline"
+                         "</methodName><params></params></methodCall>");
+  BOOST_REQUIRE_EQUAL(raw.http_status, 200);
+  BOOST_TEST(raw.body.find("<i8>0</i8>") != std::string::npos, raw.body);
+  BOOST_TEST(CallDeadline::Current() == 0);  // the test's own thread serves no call
+}
+
+BOOST_AUTO_TEST_CASE(deadline_headers_parse_strictly) {
+  BOOST_TEST(CallDeadline::Parse("1764000000000") == 1764000000000);
+  for (const char* bad : {"", "-5", "0", "12ms", " 12", "99999999999999999999999"}) {
+    BOOST_TEST(CallDeadline::Parse(bad) == 0, bad);
+  }
+  {
+    CallDeadline::Scope past(UnixMillis() - 1);
+    BOOST_TEST(CallDeadline::Passed());
+    {
+      CallDeadline::Scope none(0);
+      BOOST_TEST(!CallDeadline::Passed());
+    }
+    BOOST_TEST(CallDeadline::Passed());
+  }
+  BOOST_TEST(!CallDeadline::Passed());
 }
 
 // ---- Concurrency --------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include <iostream>
 #include <map>
 
+#include "commands/auth.h"
+#include "commands/call_deadline.h"
 #include "commands/value_util.h"
 #include "dht/dht_client.h"
 #include "dht/memory_storage.h"
@@ -770,6 +772,44 @@ BOOST_AUTO_TEST_CASE(an_owner_that_did_not_run_reads_no_older_value_than_acknowl
   const uint64_t compared = DhtRing::Of(owner).counters().compared_ops;
   for (const auto& key : keys) BOOST_TEST(DhtRing::Of(owner).Get(key)->value.bytes == "new");
   BOOST_TEST(DhtRing::Of(owner).counters().compared_ops == compared);  // local answers again
+}
+
+// A forwarded write can reach its owner after the forwarding node gave up on it (the owner was
+// frozen with the request in its socket buffer) and had the write, then newer ones, acknowledged
+// by the owner's successor. Applied then, it would be stamped newer than all of them and bring
+// the old value back for good (the chaos test found it). The owner refuses writes whose
+// caller's deadline has passed (over HTTP the deadline travels in a header, see
+// commands/call_deadline.h; here the test thread's deadline reaches the in-process owner).
+BOOST_AUTO_TEST_CASE(a_write_that_arrives_after_its_caller_gave_up_is_not_applied) {
+  chord::OverlayOptions overlay = Overlay(4);
+  overlay.id_bits = 16;
+  DhtRing dht(overlay, Options(3));
+  std::vector<SimNode*> nodes = BuildQuarterRing(&dht);
+  SimNode* owner = nodes[2];
+  std::string key;
+  for (int i = 0; key.empty() && i < 10000; ++i) {
+    std::string k = "late-" + std::to_string(i);
+    if (dht.ring().TrueOwner(Id::Hash(k, 16)) == owner->local->self()) key = k;
+  }
+  BOOST_REQUIRE(!key.empty());
+  BOOST_REQUIRE(DhtRing::Of(nodes[1]).Set(key, {"acknowledged", false}).ok());
+  {
+    chord::CallDeadline::Scope gave_up(chord::UnixMillis() - 1);
+    auto late = DhtRing::Of(nodes[1]).Set(key, {"late", false});
+    BOOST_TEST(late.status().code() == chord::ErrorCode::kUnavailable);
+    BOOST_TEST(!DhtRing::Of(nodes[1]).Remove(key).ok());
+  }
+  BOOST_TEST(DhtRing::Of(owner).counters().late_writes_refused >= 2u);  // the router retried
+  for (SimNode* node : nodes) {
+    auto answer = DhtRing::Of(node).Get(key);
+    BOOST_REQUIRE_MESSAGE(answer.ok(), answer.status().ToString());
+    BOOST_TEST(answer->value.bytes == "acknowledged");
+  }
+  {
+    chord::CallDeadline::Scope in_time(chord::UnixMillis() + 60000);
+    BOOST_TEST(DhtRing::Of(nodes[1]).Set(key, {"in time", false}).ok());
+  }
+  BOOST_TEST(DhtRing::Of(nodes[3]).Get(key)->value.bytes == "in time");
 }
 
 BOOST_AUTO_TEST_CASE(a_suspect_owner_whose_replicas_do_not_answer_refuses_to_guess) {
