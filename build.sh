@@ -97,10 +97,9 @@ case "${1:-}" in
     install_missing
     build
     (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS" -LE chaos)
-    # The chaos test runs and prints its figures, but does not fail the run yet: it found an
-    # acknowledged write lost in 1 of 3 runs (issue 9, README.md), not fixed so far.
-    (cd "$BUILD_DIR" && ctest --output-on-failure -L chaos) ||
-      echo "build.sh: the chaos test FAILED (known open finding of issue 9; not gating)"
+    # Apart, so that its 12 nodes do not share the two cores with the other tests' rings: its
+    # latency figures stay meaningful and its time-outs are not other tests' load.
+    (cd "$BUILD_DIR" && ctest --output-on-failure -L chaos)
     test_example
     ;;
   ring) install_missing; build; shift; ring "$@" ;;
