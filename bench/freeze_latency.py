@@ -16,33 +16,18 @@ import signal
 import sys
 import threading
 import time
-import xmlrpc.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "dht"))
 import ring_helpers  # noqa: E402  pylint: disable=wrong-import-position
-from ring_helpers import node_identity, read_line, ring_ok, spawn, stop_all  # noqa: E402
+from ring_helpers import proxy, ring_ok, stop_all  # noqa: E402
 
 ERRORS = ring_helpers.RPC_ERRORS + (KeyError, IndexError)
 
 
-class Node:
+class Node(ring_helpers.NodeProcess):
     def __init__(self, binary, args, procs):
-        self.proc = spawn([binary] + args + ["--log-level", "error", "--bind", "127.0.0.1"],
-                          stderr=subprocess_devnull())
-        procs.append(self.proc)
-        identity = node_identity(read_line(self.proc.stdout, 20))
-        if identity is None:
-            raise RuntimeError("a node did not start")
-        self.id, self.address = identity
-        self.rpc = proxy(self.address)
-
-
-def subprocess_devnull():
-    return open(os.devnull, "w")
-
-
-def proxy(address):
-    return xmlrpc.client.ServerProxy("http://%s/RPC2" % address)
+        super().__init__(binary, args + ["--log-level", "error", "--bind", "127.0.0.1"], None,
+                         procs)
 
 
 def percentile(values, fraction):

@@ -36,7 +36,7 @@ import time
 import xmlrpc.client
 
 import ring_helpers
-from ring_helpers import node_identity, read_line, ring_ok, spawn, stop_all
+from ring_helpers import ring_ok, stop_all
 
 WRITERS = 4
 KEYS_PER_WRITER = 40
@@ -53,41 +53,15 @@ PROCESSES = []
 WORKDIR = tempfile.mkdtemp(prefix="chaos_")
 
 
-class TimeoutTransport(xmlrpc.client.Transport):
-    """xmlrpc.client's transport with a socket time-out per proxy (not a global default)."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-
-    def make_connection(self, host):
-        connection = super().make_connection(host)
-        connection.timeout = self.seconds
-        return connection
-
-
 def proxy(address, seconds=CALL_TIMEOUT_S):
-    return xmlrpc.client.ServerProxy("http://%s/RPC2" % address,
-                                     transport=TimeoutTransport(seconds))
+    return ring_helpers.proxy(address, seconds)
 
 
-class Node:
-    """One chord-node process; its first stdout line names its id and address."""
-
-    count = 0
+class Node(ring_helpers.NodeProcess):
+    """A chord-node process, with what the schedule knows of it."""
 
     def __init__(self, binary, args):
-        Node.count += 1
-        self.name = "node-%d" % Node.count
-        self.log_path = os.path.join(WORKDIR, self.name + ".log")
-        self.log = open(self.log_path, "w")
-        self.proc = spawn([binary] + args + ARGS, stderr=self.log)
-        PROCESSES.append(self.proc)
-        identity = node_identity(read_line(self.proc.stdout, 20))
-        if identity is None:
-            raise RuntimeError("%s did not start; log %s" % (self.name, self.log_path))
-        self.id, self.address = identity
-        self.rpc = proxy(self.address, 10)
+        super().__init__(binary, args + ARGS, WORKDIR, PROCESSES, rpc_seconds=10)
         self.frozen = False
         self.down_since = None  # when it was killed or left
 

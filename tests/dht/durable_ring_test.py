@@ -21,10 +21,8 @@ import subprocess
 import sys
 import tempfile
 import traceback
-import xmlrpc.client
-
-from ring_helpers import (exit_status, node_identity, read_line, ring_ok, spawn, stop_all,
-                          wait_for)
+import ring_helpers
+from ring_helpers import exit_status, read_line, ring_ok, spawn, stop_all, wait_for
 
 FAST = ["--id-bits", "32", "--stabilize-ms", "100", "--fix-fingers-ms", "100",
         "--check-predecessor-ms", "200", "--replicas", "3", "--successors", "4",
@@ -45,20 +43,9 @@ def check(ok, what):
         print("FAIL:", what)
 
 
-class Node:
+class Node(ring_helpers.NodeProcess):
     def __init__(self, binary, args):
-        self.log_path = os.path.join(WORKDIR, "node-%d.log" % len(PROCESSES))
-        self.proc = spawn([binary] + args + FAST, stderr=open(self.log_path, "w"))
-        PROCESSES.append(self.proc)
-        identity = node_identity(read_line(self.proc.stdout, 30))
-        if identity is None:
-            raise RuntimeError("node did not start: " + self.log())
-        self.id, self.address = identity
-        self.rpc = xmlrpc.client.ServerProxy("http://%s/RPC2" % self.address)
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+        super().__init__(binary, args + FAST, WORKDIR, PROCESSES, startup_s=30)
 
 
 def snapshot(directory):

@@ -26,7 +26,7 @@ import traceback
 import xmlrpc.client
 
 import ring_helpers
-from ring_helpers import node_identity, read_line, ring_ok, spawn, stop_all
+from ring_helpers import proxy, ring_ok, stop_all
 
 BITS = 16
 FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
@@ -42,28 +42,13 @@ PROCESSES = []
 WORKDIR = tempfile.mkdtemp(prefix="forged_neighbour_")
 
 
-class Node:
-    count = 0
-
+class Node(ring_helpers.NodeProcess):
     def __init__(self, binary, args):
-        Node.count += 1
-        self.log_path = os.path.join(WORKDIR, "node-%d.log" % Node.count)
-        self.log = open(self.log_path, "w")
-        self.proc = spawn([binary] + args + FAST, stderr=self.log)
-        PROCESSES.append(self.proc)
-        identity = node_identity(read_line(self.proc.stdout, 20))
-        if identity is None:
-            raise RuntimeError("node did not start; log: %s" % self.log_path)
-        self.id, self.address = identity
-        self.rpc = proxy(self.address)
+        super().__init__(binary, args + FAST, WORKDIR, PROCESSES)
 
     def ref(self, node_id=None):
         return {"id": "%04x" % (self.id if node_id is None else node_id),
                 "address": self.address}
-
-
-def proxy(address):
-    return xmlrpc.client.ServerProxy("http://%s/RPC2" % address)
 
 
 def key_id(key):

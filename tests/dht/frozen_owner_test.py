@@ -25,10 +25,9 @@ import tempfile
 import threading
 import time
 import traceback
-import xmlrpc.client
 
 import ring_helpers
-from ring_helpers import node_identity, read_line, ring_ok, spawn, stop_all
+from ring_helpers import proxy, ring_ok, stop_all
 
 BITS = 16
 # Short call time-outs so that the successor takes over a frozen node's range within seconds;
@@ -45,24 +44,9 @@ PROCESSES = []
 WORKDIR = tempfile.mkdtemp(prefix="frozen_owner_")
 
 
-class Node:
-    count = 0
-
+class Node(ring_helpers.NodeProcess):
     def __init__(self, binary, args):
-        Node.count += 1
-        self.log_path = os.path.join(WORKDIR, "node-%d.log" % Node.count)
-        self.log = open(self.log_path, "w")
-        self.proc = spawn([binary] + args + FAST, stderr=self.log)
-        PROCESSES.append(self.proc)
-        identity = node_identity(read_line(self.proc.stdout, 20))
-        if identity is None:
-            raise RuntimeError("node did not start; log: %s" % self.log_path)
-        self.id, self.address = identity
-        self.rpc = proxy(self.address)
-
-
-def proxy(address):
-    return xmlrpc.client.ServerProxy("http://%s/RPC2" % address)
+        super().__init__(binary, args + FAST, WORKDIR, PROCESSES)
 
 
 def wait_for(predicate, seconds):

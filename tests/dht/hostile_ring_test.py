@@ -26,7 +26,7 @@ import traceback
 import xmlrpc.client
 
 import ring_helpers
-from ring_helpers import exit_status, node_identity, read_line, ring_ok, spawn, stop_all
+from ring_helpers import exit_status, ring_ok, spawn, stop_all
 
 BITS = 16
 FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
@@ -49,33 +49,13 @@ PROCESSES = []   # every process started, killed at the end whatever happens
 WORKDIR = tempfile.mkdtemp(prefix="hostile_ring_")
 
 
-class Node:
-    """One chord-node process; its first stdout line names its id and address."""
-
-    count = 0
-
+class Node(ring_helpers.NodeProcess):
     def __init__(self, binary, args, startup_s=20):
-        Node.count += 1
-        self.log_path = os.path.join(WORKDIR, "node-%d.log" % Node.count)
-        self.log = open(self.log_path, "w")
-        self.proc = spawn([binary] + args + FAST, stderr=self.log)
-        PROCESSES.append(self.proc)
-        line = read_line(self.proc.stdout, startup_s)
-        identity = node_identity(line)
-        if identity is None:
-            raise RuntimeError("node did not start: %r, log: %s" % (line, self.stderr()))
-        self.id, self.address = identity
-        self.rpc = proxy(self.address)
-
-    def stderr(self):
-        self.log.flush()
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+        super().__init__(binary, args + FAST, WORKDIR, PROCESSES, startup_s)
 
 
 def proxy(address, transport=None):
-    return xmlrpc.client.ServerProxy("http://%s/RPC2" % address, transport=transport,
-                                     allow_none=False)
+    return ring_helpers.proxy(address, transport=transport)
 
 
 def wait_for(predicate, seconds):

@@ -1,6 +1,6 @@
-"""Helpers shared by the Python tests in tests/dht that start rings of chord-node processes
-(dht_python_test.py, hostile_ring_test.py): starting children that die with the test, reading
-a child's stdout with a deadline, bounded waits, ring checks and clean-up.
+"""Helpers shared by the Python tests in tests/dht (and bench/freeze_latency.py) that start
+rings of chord-node processes: starting nodes that die with the test, proxies with a time-out,
+reading a child's stdout with a deadline, bounded waits, ring checks and clean-up.
 
 The scripts are run as `python3 tests/dht/<script> ...`, so this directory is on sys.path and
 `import ring_helpers` finds this module.
@@ -57,6 +57,55 @@ def node_identity(line):
     if len(words) != 5:
         return None
     return int(words[2], 16), words[4]
+
+
+class TimeoutTransport(xmlrpc.client.Transport):
+    """xmlrpc.client's transport with a socket time-out per proxy (not a global default)."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def make_connection(self, host):
+        connection = super().make_connection(host)
+        connection.timeout = self.seconds
+        return connection
+
+
+def proxy(address, seconds=None, transport=None):
+    """An XML-RPC proxy of the node at address; calls give up after `seconds` if given."""
+    if seconds is not None:
+        transport = TimeoutTransport(seconds)
+    return xmlrpc.client.ServerProxy("http://%s/RPC2" % address, transport=transport)
+
+
+class NodeProcess:
+    """One chord-node child; its first stdout line names its id and address.
+
+    Its stderr goes to `workdir`/`name`.log (to /dev/null without a workdir); the process is
+    appended to `processes`, which the caller stops at the end (stop_all). Raises RuntimeError
+    if the node does not name itself within `startup_s`."""
+
+    def __init__(self, binary, args, workdir, processes, startup_s=20, rpc_seconds=None):
+        self.name = "node-%d" % (len(processes) + 1)
+        self.log_path = os.path.join(workdir, self.name + ".log") if workdir else None
+        self.log_file = open(self.log_path or os.devnull, "w")
+        self.proc = spawn([binary] + args, stderr=self.log_file)
+        processes.append(self.proc)
+        line = read_line(self.proc.stdout, startup_s)
+        identity = node_identity(line)
+        if identity is None:
+            raise RuntimeError("%s did not start: %r, log: %s" % (self.name, line, self.stderr()))
+        self.id, self.address = identity
+        self.rpc = proxy(self.address, rpc_seconds)
+
+    def stderr(self):
+        """What the node wrote to stderr so far ('' without a workdir)."""
+        if not self.log_path:
+            return ""
+        self.log_file.flush()
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
 
 
 def exit_status(proc, seconds):
