@@ -6,6 +6,9 @@
 // Phases, each with the same client threads and number of operations:
 //   ceiling  chord.ping of the first node only: what one node's transport serves at this
 //            concurrency, the yardstick of the others;
+//   spread   chord.ping of random members: the same calls spread over every node, as the
+//            phases below are; the gap to the ceiling is what spreading costs by itself (on a
+//            machine with fewer cores than nodes, each call wakes a process of its own);
 //   lookup   chord.find_successor of random ids (ChordStub);
 //   set      dht.set of new keys (DhtClient);
 //   get      dht.get of those keys.
@@ -169,6 +172,7 @@ std::vector<PhaseSpec> Phases(const Config& c, chord::Transport* transport) {
     return reply->hops;
   };
   return {{"ceiling", {c.nodes.front()}, ping, false},
+          {"spread", c.nodes, ping, false},
           {"lookup", c.nodes, lookup},
           {"set", c.nodes, set},
           {"get", c.nodes, get}};

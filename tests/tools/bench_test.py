@@ -2,7 +2,7 @@
 """chord-bench --json against a 3-node ring started by create_chord.
 
 Usage: bench_test.py PATH/TO/create_chord PATH/TO/chord-node PATH/TO/chord-bench
-Checks --version, that stdout is one JSON object holding the four phases in order with every
+Checks --version, that stdout is one JSON object holding the five phases in order with every
 figure, that no operation failed, and that the ceiling (chord.ping on one node) comes out at 1.00
 RPCs per operation once the snapshot calls and the ring's own traffic are taken off. That traffic
 is estimated from idle windows, not counted, so 1.00 is checked within 0.05, or within three
@@ -40,7 +40,7 @@ def wait_for_ring(ring_file, launcher, count, limit_s):
 
 def check_report(report, check):
     phases = report.get("phases", [])
-    check([p.get("phase") for p in phases] == ["ceiling", "lookup", "set", "get"],
+    check([p.get("phase") for p in phases] == ["ceiling", "spread", "lookup", "set", "get"],
           "phases in order: %r" % [p.get("phase") for p in phases])
     check(report.get("nodes") == 3 and report.get("ops") == 50 and report.get("threads") == 2,
           "run parameters: %r" % {k: v for k, v in report.items() if k != "phases"})
