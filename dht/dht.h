@@ -195,6 +195,8 @@ class Dht : public OverlayObserver, private DhtService {
   // Stores a new version of the key as its owner; false if a newer one got there first.
   // Errors: Unavailable if the version would be ahead of what replicas accept.
   Result<bool> WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer);
+  // Counts a write refused because its caller's deadline had passed; logs now and then.
+  void NoteLateWrite(const std::string& key);
   // The latest version (µs) and write time this node accepts: a day ahead of its clock.
   uint64_t LatestVersion() const;
   Status CheckPlausible(const Record& record) const;
@@ -290,6 +292,7 @@ class Dht : public OverlayObserver, private DhtService {
   std::atomic<uint64_t> received_as_owner_{0};
   std::atomic<uint64_t> writes_as_owner_{0}, replica_misses_{0}, repair_steps_{0}, records_sent_{0};
   std::atomic<uint64_t> compared_ops_{0}, late_writes_refused_{0};
+  std::atomic<int64_t> last_late_write_log_ms_{0};  // SteadyMs of the last warning about them
   // Suspicion (see above). A reader loads last_beat_ms_ before behind_, and Heartbeat stores
   // them the other way round, so the gap shows through one or the other.
   std::atomic<int64_t> last_beat_ms_{0};     // steady ms of the last heartbeat; 0: none yet
