@@ -247,7 +247,15 @@ Result<std::optional<Entry>> Dht::CompareWithReplicas(const Id& id, const std::s
   // The successor took the range over while this node did not run; the replicas hold what it
   // acknowledged. All at once: one round of calls.
   const std::vector<std::string> holders = SuccessorAddresses(size_t(options_.replicas));
-  if (holders.empty()) return local;  // alone: nobody else could have taken a write
+  if (holders.empty()) {
+    // Alone after a stall, nobody else could have taken a write; alone after a cut, the rest
+    // of the ring may have (see Heartbeat).
+    if (!cut_off_.load()) return local;
+    return Status::Unavailable(local_->self().address +
+                               " is cut off from the ring and may have "
+                               "missed writes of " +
+                               key + "; it answers once it is back");
+  }
   size_t answered = 0;
   std::optional<Entry> found = KeepNewest(peers_.FetchFromEach(holders, {key}), id, key, &answered);
   if (answered == 0) {
@@ -441,8 +449,9 @@ Status Dht::RepairStep(bool* busy) {
     NoteNeighbourhood(predecessor, successors, holders);
     const uint64_t gap = gap_generation_.load();
     const bool behind = behind_.load();
-    if (behind) repair_busy_ = true;                  // catching up: no slowing down
-    if (behind && successors.empty()) CaughtUp(gap);  // alone: nobody else took writes
+    if (behind) repair_busy_ = true;  // catching up: no slowing down
+    // Alone after a stall, nobody else took writes; alone after a cut, others may have.
+    if (behind && successors.empty() && !cut_off_.load()) CaughtUp(gap);
     if (predecessor && !successors.empty()) {
       // While behind: the successor must have taken this node back before the pull, else it
       // may still acknowledge writes in this range after the pull.
@@ -777,6 +786,25 @@ void Dht::Heartbeat() {
                                   "with its replicas until it has caught up";
   }
   last_beat_ms_.store(now);
+  if (local_->joined() && local_->rounds_without_successor() >= kCutOffRounds) NoteCutOff();
+}
+
+void Dht::NoteCutOff() {
+  bool was_cut_off = false;
+  {
+    std::lock_guard<std::mutex> lock(suspect_mutex_);
+    gap_generation_.fetch_add(1);  // every heartbeat of the cut: no catch-up made before counts
+    was_cut_off = cut_off_.exchange(true);
+    behind_.store(true);
+  }
+  if (!was_cut_off) {
+    BOOST_LOG_TRIVIAL(warning)
+        << local_->self().address << " has reached no successor for "
+        << local_->rounds_without_successor()
+        << " stabilize rounds or more: cut off from the ring, it may miss writes, "
+           "and compares its answers with its replicas until it has "
+           "caught up";
+  }
 }
 
 bool Dht::Suspect() const {
@@ -794,6 +822,7 @@ bool Dht::TakenBack(const NodeRef& successor) const {
 void Dht::CaughtUp(uint64_t generation) {
   std::lock_guard<std::mutex> lock(suspect_mutex_);
   if (gap_generation_.load() != generation) return;  // a new gap: the next round catches up
+  cut_off_.store(false);
   if (behind_.exchange(false)) {
     BOOST_LOG_TRIVIAL(info) << local_->self().address
                             << " has caught up with its successor: answers locally again";

@@ -32,7 +32,10 @@
 // newest copy (read repair), and fails with Unavailable if none of them answers. It is caught
 // up, and cheap again, once a repair round pulled its whole range from its successor after
 // that successor had taken it back as predecessor (so the successor takes no more writes in the
-// range).
+// range). A node that keeps running but is cut off from the ring (a partition: stabilize reached
+// no successor kCutOffRounds rounds in a row) is suspect in the same way, from the heartbeat that
+// sees it; alone after the cut, it answers no operation until it is back in the ring and caught
+// up.
 //
 // Batches (dht.set_many): the keys a node owns are written one by one under the same rules as
 // dht.set, then copied to the replica holders in as few dht.put_many calls as fit; the answer
@@ -131,6 +134,9 @@ class Dht : public OverlayObserver, private DhtService {
   std::chrono::milliseconds HeartbeatPeriod() const;
   // True while this node may have missed writes: a heartbeat overdue, or a gap not caught up.
   bool Suspect() const;
+  // Stabilize rounds in a row without reaching a successor that make a node cut off (see
+  // above). One is what a crashed successor costs; two are not a crash alone.
+  static constexpr int kCutOffRounds = 2;
 
   DhtStats Stats() const;
   // Counters since this node started, for GET /metrics (dht/dht_metrics.h).
@@ -195,6 +201,8 @@ class Dht : public OverlayObserver, private DhtService {
   // Stores a new version of the key as its owner; false if a newer one got there first.
   // Errors: Unavailable if the version would be ahead of what replicas accept.
   Result<bool> WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer);
+  // Part of Heartbeat: this node reached no successor for kCutOffRounds stabilize rounds.
+  void NoteCutOff();
   // Counts a write refused because its caller's deadline had passed; logs now and then.
   void NoteLateWrite(const std::string& key);
   // The latest version (µs) and write time this node accepts: a day ahead of its clock.
@@ -295,8 +303,11 @@ class Dht : public OverlayObserver, private DhtService {
   std::atomic<int64_t> last_late_write_log_ms_{0};  // SteadyMs of the last warning about them
   // Suspicion (see above). A reader loads last_beat_ms_ before behind_, and Heartbeat stores
   // them the other way round, so the gap shows through one or the other.
-  std::atomic<int64_t> last_beat_ms_{0};     // steady ms of the last heartbeat; 0: none yet
-  std::atomic<bool> behind_{false};          // a gap was noticed and not caught up yet
+  std::atomic<int64_t> last_beat_ms_{0};  // steady ms of the last heartbeat; 0: none yet
+  std::atomic<bool> behind_{false};       // a gap was noticed and not caught up yet
+  // The gap was a cut from the ring (no successor answered), not a stall: being alone then
+  // says nothing about the writes others took, so alone it neither catches up nor answers.
+  std::atomic<bool> cut_off_{false};
   std::atomic<uint64_t> gap_generation_{0};  // bumped on every gap noticed
   std::mutex suspect_mutex_;  // makes a gap and a catch-up exclusive (readers take no lock)
   // Whether a miss in this node's range is authoritative. The range is settled once it has been

@@ -664,7 +664,10 @@ Status Local::Stabilize() {
       successor = candidate;
       break;
     }
-    if (successor.address == self_.address) return Status::Ok();
+    if (successor.address == self_.address) {
+      if (!backups.empty()) rounds_without_successor_.fetch_add(1);  // none of them answered
+      return Status::Ok();
+    }
   }
   // The successor (perhaps a backup that just moved up the list) must be who it claims to be.
   if (Verify(successor).code() == ErrorCode::kRefused) {
@@ -677,9 +680,11 @@ Status Local::Stabilize() {
   }
   if (!neighbors.ok()) {
     MarkDead(successor.address);
+    rounds_without_successor_.fetch_add(1);
     return Status::Unavailable("successor " + successor.address +
                                " does not answer: " + neighbors.status().message());
   }
+  rounds_without_successor_.store(0);
   std::vector<NodeRef> next;
   // A node joined between us and our successor: adopt it only once it answers (Zave). Several
   // may have joined in that gap at once, so walk back through their predecessors, a bounded

@@ -154,6 +154,11 @@ class Local : private ChordService {
   // With no known predecessor (alone, or the predecessor just failed) it claims every id: a
   // lookup that reached it has no better owner to go to.
   bool Owns(const Id& id) const;
+  // Stabilize rounds in a row that reached no successor (nor, alone, any node it knew): 0 once a
+  // round reaches one. A crashed successor costs one such round (the next successor answers
+  // the next); a node cut off from the ring counts up for as long as the cut lasts, so upper
+  // layers can tell it may have missed writes its successors took (see Dht::Heartbeat).
+  int rounds_without_successor() const { return rounds_without_successor_.load(); }
 
   // Observers are not owned; remove one before destroying it.
   void AddObserver(OverlayObserver* observer);
@@ -260,6 +265,7 @@ class Local : private ChordService {
   };
   std::map<std::string, VerifiedPair> verified_;  // by address; see Verify
   std::atomic<int> notify_checks_{0};             // HandleNotify's verifications under way
+  std::atomic<int> rounds_without_successor_{0};  // see rounds_without_successor()
 
   std::mutex observers_mutex_;
   std::vector<OverlayObserver*> observers_;
