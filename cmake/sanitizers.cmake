@@ -33,7 +33,7 @@ endif()
 # create_chord, chord, ...): a report in a child is on its own no failure of the test, since a
 # test stops its nodes without looking at how they exited.
 set(CHORD_SANITIZER_REPORTS ${CMAKE_BINARY_DIR}/sanitizer-reports)
-set(CHORD_SANITIZER_DIR ${CMAKE_CURRENT_LIST_DIR}/../tests/sanitizers)
+get_filename_component(CHORD_SANITIZER_DIR ${CMAKE_CURRENT_LIST_DIR}/../tests/sanitizers ABSOLUTE)
 
 # For every test of the calling directory, in a sanitized build:
 # - its TIMEOUT is multiplied by CHORD_TEST_TIMEOUT_SCALE (tests without one keep ctest's

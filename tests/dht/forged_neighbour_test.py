@@ -38,7 +38,7 @@ KEYS = 60
 WRITERS = 4
 REFUSED = 5
 
-socket.setdefaulttimeout(30)
+socket.setdefaulttimeout(30 * ring_helpers.TIME_SCALE)
 PROCESSES = []
 WORKDIR = tempfile.mkdtemp(prefix="forged_neighbour_")
 

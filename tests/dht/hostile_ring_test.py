@@ -31,7 +31,11 @@ from ring_helpers import exit_status, node_identity, read_line, ring_ok, spawn, 
 BITS = 16
 FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
         "--repair-ms", "300", "--replicas", "3", "--successors", "4", "--log-level", "warning",
-        "--bind", "127.0.0.1"]
+        "--bind", "127.0.0.1",
+        # The defaults (5000, 200), scaled in sanitized builds: under TSan a 1 MiB value took
+        # longer than the round-trip estimate of small calls allowed, and timed out.
+        "--call-timeout-ms", ring_helpers.scaled_ms(5000),
+        "--min-call-timeout-ms", ring_helpers.scaled_ms(200)]
 MAX_VALUE = 1 << 20          # chord-node's default --max-value-bytes
 MAX_KEY = 1024               # chord-node's default --max-key-bytes
 MAX_VERSION = 1 << 62        # kMaxVersion (dht/dht_protocol.h)
@@ -43,7 +47,7 @@ PEER_COMMANDS = {"dht.owner_op", "dht.put_many", "dht.fetch", "dht.digest", "dht
                  "chord.notify", "chord.leaving", "chord.step", "chord.neighbors"}
 
 # Every call is bounded: a node that hangs fails the test instead of stalling it.
-socket.setdefaulttimeout(60)
+socket.setdefaulttimeout(60 * ring_helpers.TIME_SCALE)
 
 PROCESSES = []   # every process started, killed at the end whatever happens
 WORKDIR = tempfile.mkdtemp(prefix="hostile_ring_")
