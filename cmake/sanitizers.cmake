@@ -66,6 +66,10 @@ function(chord_sanitize_tests)
              COMMAND ${CHORD_SANITIZER_DIR}/check_reports.sh ${CMAKE_BINARY_DIR} ${test})
     set_tests_properties(${test}.sanitizer_reports PROPERTIES FIXTURES_CLEANUP ${test}.sanitizer
                          TIMEOUT 30)
+    get_test_property(${test} LABELS labels)
+    if(labels)  # so that -L/-LE select the check with its test
+      set_tests_properties(${test}.sanitizer_reports PROPERTIES LABELS "${labels}")
+    endif()
   endforeach()
 endfunction()
 
