@@ -54,17 +54,24 @@ test_example() {
   (cd "$EXAMPLE_TMP/build" && ctest --output-on-failure -j "$JOBS")
 }
 
-# The suite under a sanitizer (address or thread), in a build directory of its own. The tests'
-# run-time options come from tests/sanitizers/env.sh (halt on the first report, suppressions);
-# a report from any process, a chord-node a test started included, fails the run.
+# The suite under a sanitizer (address or thread), in a build directory of its own. Every
+# test's processes (chord-node and the other tools a test starts included) write their
+# sanitizer reports to files, and a report fails the test (cmake/sanitizers.cmake); after the
+# run, check_reports.sh catches any report written too late for its test's check. The chaos
+# test is left out, as from the gating run of `test` above: it is not gating yet (issue 9).
+# Each step prints its wall time and the machine's load.
 sanitized_test() {
-  local sanitizer=$1 dir=$2
+  local sanitizer=$1 dir=$2 start=$SECONDS status=0
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORD_SANITIZE="$sanitizer" >/dev/null
   cmake --build "$dir" -j "$JOBS"
+  echo "build.sh: $sanitizer build took $((SECONDS - start)) s; $(uptime)"
   rm -rf "$dir/sanitizer-reports"
-  # shellcheck source=tests/sanitizers/env.sh
-  (source tests/sanitizers/env.sh "$dir" && cd "$dir" && ctest --output-on-failure -j "$JOBS")
-  tests/sanitizers/check_reports.sh "$dir"
+  mkdir -p "$dir/sanitizer-reports"
+  start=$SECONDS
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" -LE chaos) || status=$?
+  echo "build.sh: $sanitizer suite took $((SECONDS - start)) s; $(uptime)"
+  tests/sanitizers/check_reports.sh "$dir" || status=1
+  return "$status"
 }
 
 # Each fuzz target for $1 seconds, from a copy of its committed corpus (new inputs stay in the

@@ -27,13 +27,26 @@ else()
   set(CHORD_TEST_TIMEOUT_SCALE 1)
 endif()
 
-# Scales the TIMEOUT of every test of the calling directory (see above); tests without one keep
-# ctest's default. Tests that assert a latency read the same factor from CHORD_TEST_TIME_SCALE
-# in their environment.
-function(chord_scale_test_timeouts)
-  if(CHORD_TEST_TIMEOUT_SCALE EQUAL 1)
+# The sanitizers' run-time options, as tests/sanitizers/env.sh sets them for a shell, except
+# that each test writes its reports to files of its own, sanitizer-reports/TEST.asan.PID (and
+# .ubsan., .tsan.), from the test process and from every process it starts (chord-node,
+# create_chord, chord, ...): a report in a child is on its own no failure of the test, since a
+# test stops its nodes without looking at how they exited.
+set(CHORD_SANITIZER_REPORTS ${CMAKE_BINARY_DIR}/sanitizer-reports)
+get_filename_component(CHORD_SANITIZER_DIR ${CMAKE_CURRENT_LIST_DIR}/../tests/sanitizers ABSOLUTE)
+
+# For every test of the calling directory, in a sanitized build:
+# - its TIMEOUT is multiplied by CHORD_TEST_TIMEOUT_SCALE (tests without one keep ctest's
+#   default), and CHORD_TEST_TIME_SCALE in its environment carries the same factor to the tests
+#   that assert a latency or wait for a ring with their own deadlines;
+# - its processes' sanitizer reports go to CHORD_SANITIZER_REPORTS/TEST.*, and a test
+#   TEST.sanitizer_reports, run after it (a ctest fixture cleanup, so also with -R TEST),
+#   fails and prints them if there are any.
+function(chord_sanitize_tests)
+  if(NOT CHORD_SANITIZE)
     return()
   endif()
+  file(MAKE_DIRECTORY ${CHORD_SANITIZER_REPORTS})
   get_property(tests DIRECTORY PROPERTY TESTS)
   foreach(test IN LISTS tests)
     get_test_property(${test} TIMEOUT timeout)
@@ -41,8 +54,22 @@ function(chord_scale_test_timeouts)
       math(EXPR timeout "${timeout} * ${CHORD_TEST_TIMEOUT_SCALE}")
       set_tests_properties(${test} PROPERTIES TIMEOUT ${timeout})
     endif()
+    set(log ${CHORD_SANITIZER_REPORTS}/${test})
     set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT
-                 "CHORD_TEST_TIME_SCALE=${CHORD_TEST_TIMEOUT_SCALE}")
+      "CHORD_TEST_TIME_SCALE=${CHORD_TEST_TIMEOUT_SCALE}"
+      "ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1:log_path=${log}.asan"
+      "LSAN_OPTIONS=suppressions=${CHORD_SANITIZER_DIR}/lsan.supp:print_suppressions=0"
+      "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=${log}.ubsan"
+      "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=${CHORD_SANITIZER_DIR}/tsan.supp:print_suppressions=0:log_path=${log}.tsan")
+    set_property(TEST ${test} APPEND PROPERTY FIXTURES_REQUIRED ${test}.sanitizer)
+    add_test(NAME ${test}.sanitizer_reports
+             COMMAND ${CHORD_SANITIZER_DIR}/check_reports.sh ${CMAKE_BINARY_DIR} ${test})
+    set_tests_properties(${test}.sanitizer_reports PROPERTIES FIXTURES_CLEANUP ${test}.sanitizer
+                         TIMEOUT 30)
+    get_test_property(${test} LABELS labels)
+    if(labels)  # so that -L/-LE select the check with its test
+      set_tests_properties(${test}.sanitizer_reports PROPERTIES LABELS "${labels}")
+    endif()
   endforeach()
 endfunction()
 

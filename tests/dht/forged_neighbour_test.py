@@ -31,13 +31,14 @@ from ring_helpers import proxy, ring_ok, stop_all
 BITS = 16
 FAST = ["--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
         "--repair-ms", "300", "--replicas", "3", "--successors", "4", "--log-level", "warning",
-        "--call-timeout-ms", "1000", "--connect-timeout-ms", "500", "--bind", "127.0.0.1"]
+        "--call-timeout-ms", ring_helpers.scaled_ms(1000),
+        "--connect-timeout-ms", ring_helpers.scaled_ms(500), "--bind", "127.0.0.1"]
 NODES = 5
 KEYS = 60
 WRITERS = 4
 REFUSED = 5
 
-socket.setdefaulttimeout(30)
+socket.setdefaulttimeout(30 * ring_helpers.TIME_SCALE)
 PROCESSES = []
 WORKDIR = tempfile.mkdtemp(prefix="forged_neighbour_")
 

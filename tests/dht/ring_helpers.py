@@ -16,6 +16,17 @@ import xmlrpc.client
 # What a predicate of wait_for may raise while a ring is still settling.
 RPC_ERRORS = (OSError, xmlrpc.client.Error)
 
+# How much slower this build's programs run than a plain build: 1, or the factor a sanitized
+# build gives its tests (cmake/sanitizers.cmake). Deadlines that only wait for something to
+# happen are multiplied by it; what a test asserts is unchanged.
+TIME_SCALE = float(os.environ.get("CHORD_TEST_TIME_SCALE", "1"))
+
+
+def scaled_ms(ms):
+    """A node's time-out option (milliseconds, as a string), scaled by TIME_SCALE: a sanitized
+    node that is only slow must not be taken for a dead one."""
+    return str(int(ms * TIME_SCALE))
+
 
 def die_with_parent():
     """In the child before exec: SIGKILL when this test dies, so no node outlives it."""
@@ -129,8 +140,9 @@ def stop_all(procs, seconds=15):
 
 
 def wait_for(predicate, seconds, errors=RPC_ERRORS):
-    """Polls predicate until it holds or the deadline passes; `errors` count as not yet."""
-    deadline = time.monotonic() + seconds
+    """Polls predicate until it holds or the deadline (scaled by TIME_SCALE) passes; `errors`
+    count as not yet."""
+    deadline = time.monotonic() + seconds * TIME_SCALE
     while time.monotonic() < deadline:
         try:
             if predicate():
