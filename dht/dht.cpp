@@ -927,14 +927,8 @@ Result<size_t> Dht::ServicePutMany(const std::vector<Record>& records) {
                                  "]: " + plausible.message());
     }
   }
-  size_t stored = 0;
-  for (const auto& r : records) {
-    // Never acknowledge a copy that was not applied: the caller counts it as a miss.
-    auto kept = Keep(r);
-    if (!kept.ok()) return kept.status();
-    stored += kept.value() ? 1 : 0;
-  }
-  return stored;
+  // Never acknowledge a copy that was not applied: the caller counts it as a miss.
+  return KeepMany(records);
 }
 
 FetchedRecords Dht::ServiceFetch(const std::vector<std::string>& keys) const {
