@@ -116,9 +116,30 @@ def children(pid):
 def node_address(pid):
     args = open(f"/proc/{pid}/cmdline").read().split("\0")
     for i, a in enumerate(args):
-        if a == "--advertise" and i + 1 < len(args):
-            return args[i + 1]
+        if a == "--port" and i + 1 < len(args):
+            return f"127.0.0.1:{args[i + 1]}"
     return None
+
+
+def free_base_port(count):
+    """A port P such that P..P+count-1 are free on 127.0.0.1 now."""
+    import socket
+    r = random.Random()
+    for _ in range(200):
+        base = r.randrange(20000, 60000 - count)
+        socks = []
+        try:
+            for i in range(count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", base + i))
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    raise SystemExit("no free port range")
 
 
 def cpu_ticks(pids):
@@ -191,7 +212,12 @@ def sample_gets(addresses, keys, values, count, threads=8):
 
 
 def start_ring(a, root, ring_file, extra=()):
+    # Fixed ports (node i on BASE+i), so that each node's address shows in its command line and
+    # a ring started again from its directories comes back on the same ones.
+    if not getattr(a, "base_port", None):
+        a.base_port = free_base_port(a.nodes + 2)
     args = [f"{a.build}/tools/create_chord", str(a.nodes), "--no-shell", "--ring-file", ring_file,
+            "--base-port", str(a.base_port),
             "--log-level", "warning", "--node-binary", f"{a.build}/tools/chord-node",
             "--startup-timeout-s", "120", *extra]
     if root:
@@ -202,6 +228,8 @@ def start_ring(a, root, ring_file, extra=()):
                   len(ring_file_members(ring_file)) == a.nodes, 180) is None:
         raise SystemExit("the ring did not start")
     pids = {node_address(p): p for p in children(launcher.pid)}
+    if len(pids) != a.nodes:
+        raise SystemExit(f"found {len(pids)} node processes, not {a.nodes}")
     return launcher, pids
 
 
@@ -270,6 +298,8 @@ def main():
         f"client CPU {c1.children_user + c1.children_system - c0.children_user - c0.children_system:.1f} s; "
         f"load avg {open('/proc/loadavg').read().split()[0]}")
 
+    misses = sum(metric(m, "chord_dht_replica_misses_total") for m in members)
+    log(f"load: {misses:.0f} copies to replicas missed (repair restores them)")
     ok, failed, s = sample_gets(members, keys, values, a.sample)
     log(f"sample: {ok} of {a.sample} read with the right value through random nodes ({s:.1f} s)")
 
@@ -297,8 +327,9 @@ def main():
         r0 = received(others)
         os.kill(pids[victim], signal.SIGKILL)
         t = time.time()
+        # Each poll asks 7 nodes for dht.stats, a scan of their records: not too often.
         took = wait_until("three copies among the others", lambda: copies(others) >= need,
-                          a.repair_wait_s, 1)
+                          a.repair_wait_s, 3)
         moved = received(others) - r0
         record_bytes = 12 + a.value_bytes
         log(f"kill -9 {victim}: three copies again after "
@@ -313,7 +344,7 @@ def main():
                               lambda: proxy(victim, 5).chord.info()["joined"], 60)
             log(f"restart: {victim} rejoined after {took} s")
             mine = [k for k in random.Random(3).sample(keys, min(len(keys), 20000))]
-            took = wait_until("its keys back", lambda: copies(members) >= need, a.repair_wait_s, 1)
+            took = wait_until("its keys back", lambda: copies(members) >= need, a.repair_wait_s, 3)
             ok, failed, s = sample_gets([victim], mine, values, 2000)
             st = stats([victim])[victim]
             log(f"restart: copies {copies(members)} of {need} after {took} s; it holds "
@@ -365,7 +396,7 @@ def dump_check(out, values):
 def join_test(a, root, members, keys, pids):
     r0 = received(members)
     args = [f"{a.build}/tools/chord-node", "--join", members[0], "--bind", "127.0.0.1",
-            "--port", "0", "--log-level", "warning"]
+            "--port", str(a.base_port + a.nodes), "--log-level", "warning"]
     if root:
         args += ["--data-dir", f"{root}/node-joined"]
     stop = threading.Event()
@@ -409,9 +440,11 @@ def join_test(a, root, members, keys, pids):
     [t.join(timeout=30) for t in readers]
     st = stats([addr])[addr] if addr else None
     moved = received(everyone) - r0
+    held = st["owned"] + st["replicas"] if st else 0
     log(f"join: settled after {took} s; newcomer owns {st['owned'] if st else '?'} "
-        f"(K/N = {share:.0f}), holds {st['replicas'] if st else '?'} replicas; records received "
-        f"in the ring {moved:.0f} = {moved / share:.2f} x K/N; gets during the move: "
+        f"(K/N = {share:.0f}; its id decides its share), holds {st['replicas'] if st else '?'} "
+        f"replicas; records received in the ring {moved:.0f} = {moved / share:.2f} x K/N = "
+        f"{moved / max(held, 1):.2f} x what the newcomer holds; gets during the move: "
         f"{answered[0]} found, {answered[1]} failed or not found")
 
 
