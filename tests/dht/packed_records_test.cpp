@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(records_come_back_with_every_field) {
   for (size_t i = 0; i < 3; ++i) {
     const Record& r = (*back)[i];
     BOOST_TEST(r.key == records[i].key);
-    BOOST_TEST(r.id == records[i].id);
+    BOOST_TEST((r.id == records[i].id));
     BOOST_TEST(r.entry.value == records[i].entry.value);
     BOOST_TEST(r.entry.version == records[i].entry.version);
     BOOST_TEST(r.entry.binary == records[i].entry.binary);
