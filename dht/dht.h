@@ -237,6 +237,15 @@ class Dht : public OverlayObserver, private DhtService {
   // Sets `item` as its owner, this node (dht/dht_batch.cpp); the record stored in *record.
   // The key's version held elsewhere must have been looked for (PrefetchFromSuccessors).
   Status SetAsOwner(const DhtSetItem& item, Record* record);
+  // Sets items[index[j]] into (*records)[j] (id and key filled in) as their owner, in one
+  // storage batch; (*written)[j] tells which were stored (the rest go through SetAsOwner).
+  // Errors: the storage's, or Unavailable if a version would be ahead of what replicas accept
+  // (nothing is written then).
+  Status WriteManyAsOwner(const std::vector<DhtSetItem>& items, const std::vector<size_t>& index,
+                          std::vector<Record>* records, std::vector<bool>* written);
+  // Keep for a batch of plausible records, stored in one storage batch; how many were stored.
+  // Errors: StorageFailed (none of them is acknowledged).
+  Result<size_t> KeepMany(const std::vector<Record>& records);
   // FetchFromSuccessors for many keys: those of `records` not held here, asked of the first
   // successors in batches (one round of calls per batch), while the range is not settled.
   void PrefetchFromSuccessors(const std::vector<Record>& records);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/log/trivial.hpp>
 
+#include "commands/call_deadline.h"
 #include "dht/dht.h"
 
 namespace chord {
@@ -34,9 +35,14 @@ std::vector<DhtSetResult> Dht::ServiceSetMany(const std::vector<DhtSetItem>& ite
     }
   }
   PrefetchFromSuccessors(owned);
+  std::vector<bool> written;
+  Status batch = WriteManyAsOwner(items, owned_index, &owned, &written);
   stored.reserve(owned.size());
   for (size_t j = 0; j < owned.size(); ++j) {
-    Status set = SetAsOwner(items[owned_index[j]], &owned[j]);
+    // Keys the batch did not store (a newer version arrived, or the engine failed) are tried
+    // again one by one, as dht.set would.
+    Status set =
+        batch.ok() && written[j] ? Status::Ok() : SetAsOwner(items[owned_index[j]], &owned[j]);
     results[owned_index[j]].status = set;
     if (set.ok()) stored.push_back(std::move(owned[j]));
   }
@@ -83,6 +89,65 @@ void Dht::PrefetchFromSuccessors(const std::vector<Record>& records) {
   }
 }
 
+Status Dht::WriteManyAsOwner(const std::vector<DhtSetItem>& items, const std::vector<size_t>& index,
+                             std::vector<Record>* records, std::vector<bool>* written) {
+  written->assign(records->size(), false);
+  if (records->empty()) return Status::Ok();
+  // As WriteAsOwner for each set, the versions assigned and the records written under one
+  // hold of write_mutex_, in one storage batch.
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  const int64_t now = NowMs();
+  const uint64_t latest = LatestVersion();
+  std::vector<bool> plausible(records->size(), true);
+  for (size_t j = 0; j < records->size(); ++j) {
+    Record& record = (*records)[j];
+    const DhtSetItem& item = items[index[j]];
+    std::optional<Entry> existing = storage_->Get(record.id, record.key);
+    Entry& entry = record.entry;
+    entry = Entry{};
+    entry.version = NextVersion(existing ? existing->version : 0);
+    // A version ahead of what replicas accept: left to SetAsOwner, which refuses it.
+    plausible[j] = entry.version <= latest;
+    entry.written_at_ms = now;
+    entry.value = item.value.bytes;
+    entry.binary = item.value.binary;
+    entry.expires_at_ms = item.ttl_s > 0 ? now + int64_t(item.ttl_s) * 1000 : 0;
+  }
+  if (std::find(plausible.begin(), plausible.end(), false) != plausible.end()) {
+    return Status::Unavailable("a version held is ahead of this node's clock");
+  }
+  if (CallDeadline::Passed()) {
+    // As in WriteAsOwner: the caller gave up, and may have had these keys written since.
+    NoteLateWrite(records->front().key);
+    return Status::Unavailable("the batch arrived after its caller had given up; nothing stored");
+  }
+  Status put = storage_->PutManyIfNewer(*records, written);
+  if (!put.ok()) written->assign(records->size(), false);
+  return put;
+}
+
+Result<size_t> Dht::KeepMany(const std::vector<Record>& records) {
+  // Only records that Keep would take: collectible ones are left out (rarely any).
+  std::vector<Record> kept;
+  const std::vector<Record>* batch = &records;
+  if (std::any_of(records.begin(), records.end(),
+                  [this](const Record& r) { return Collectible(r.entry); })) {
+    for (const Record& r : records) {
+      if (!Collectible(r.entry)) kept.push_back(r);
+    }
+    batch = &kept;
+  }
+  std::vector<bool> stored;
+  Status put = storage_->PutManyIfNewer(*batch, &stored);
+  if (!put.ok()) return put;
+  const size_t count = size_t(std::count(stored.begin(), stored.end(), true));
+  if (count > 0) {
+    received_.fetch_add(count);
+    NotifyWatchers();
+  }
+  return count;
+}
+
 Status Dht::SetAsOwner(const DhtSetItem& item, Record* record) {
   const OwnerRequest request{DhtOp::kSet, item.key, item.value, item.ttl_s};
   for (int attempt = 0; attempt < kOwnerWriteTries; ++attempt) {
@@ -107,7 +172,7 @@ void Dht::ReplicateMany(const std::vector<Record>& records) {
     const std::vector<Record> batch(records.begin() + long(begin), records.begin() + long(end));
     // As Replicate: a holder that does not answer is not live; repair restores its copies.
     for (const auto& reply :
-         router_.CallOnSuccessors(holders, kPutManyMethod, EncodePutMany(batch))) {
+         router_.CallOnSuccessors(holders, kPutBatchMethod, EncodePutBatch(batch))) {
       if (reply.reply.ok()) continue;
       replica_misses_.fetch_add(batch.size());
       BOOST_LOG_TRIVIAL(debug) << "replica " << reply.node.address << " missed " << batch.size()

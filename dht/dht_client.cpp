@@ -224,51 +224,68 @@ void DhtClient::TakeSetManyReply(const SetManyCall& call, const DhtSetManyReply&
 
 std::vector<Status> DhtClient::SetMany(const std::vector<DhtSetItem>& items) {
   std::vector<Status> results(items.size(), Status::Unavailable("not sent"));
+  std::vector<size_t> pending(items.size());
+  for (size_t i = 0; i < items.size(); ++i) pending[i] = i;
+  // Rounds of batches: the keys of calls that went unanswered are grouped and sent again as
+  // batches (never key by key): first to the same node (a slow node is not a dead one), then,
+  // once it failed twice, to the next node the map knows of, which has taken its range over if
+  // it died. The last round goes through any member, with fail-over.
+  std::map<std::string, int> misses;  // unanswered calls per node in this SetMany
+  for (int round = 0; round < kSetManyRounds && !pending.empty(); ++round) {
+    const bool last = round + 1 == kSetManyRounds;
+    std::vector<size_t> unanswered;
+    SetManyRound(items, pending, last, &misses, &results, &unanswered);
+    pending.swap(unanswered);
+  }
+  return results;
+}
+
+void DhtClient::SetManyRound(const std::vector<DhtSetItem>& items,
+                             const std::vector<size_t>& pending, bool through_members,
+                             std::map<std::string, int>* misses, std::vector<Status>* results,
+                             std::vector<size_t>* unanswered) {
   // Group by guessed owner (ordered, so that calls to one node are adjacent), then split.
   std::map<std::string, std::vector<size_t>> groups;
-  for (size_t i = 0; i < items.size(); ++i) groups[GuessOwner(items[i].key)].push_back(i);
+  for (size_t i : pending) groups[through_members ? "" : GuessOwner(items[i].key)].push_back(i);
   std::vector<SetManyCall> calls;
   for (const auto& [address, indexes] : groups) SplitSetMany(items, address, indexes, &calls);
-  // The calls to known nodes all at once; the rest (and those whose node is down) through
-  // members with fail-over, one by one.
+  // The calls to known nodes all at once; the rest through members with fail-over, one by one.
   std::vector<CallSpec> specs;
-  std::vector<const SetManyCall*> direct, later;
+  std::vector<const SetManyCall*> direct;
   for (const SetManyCall& call : calls) {
-    if (call.address.empty()) {
-      later.push_back(&call);
-      continue;
-    }
     std::vector<DhtSetItem> part;
     for (size_t index : call.indexes) part.push_back(items[index]);
+    if (call.address.empty()) {
+      auto reply = Stub("").SetMany(part);
+      if (reply.ok()) {
+        TakeSetManyReply(call, reply.value(), results);
+      } else {
+        for (size_t index : call.indexes) (*results)[index] = reply.status();
+      }
+      continue;
+    }
     specs.push_back({call.address, kSetManyMethod, EncodeSetMany(part)});
     direct.push_back(&call);
   }
   auto replies = transport_->CallAll(specs);
   for (size_t i = 0; i < direct.size(); ++i) {
+    const SetManyCall& call = *direct[i];
     auto reply =
         DecodeSetManyReply(i < replies.size() ? replies[i] : Status::Unavailable("no reply"),
-                           direct[i]->address, direct[i]->indexes.size());
+                           call.address, call.indexes.size());
     if (reply.ok()) {
-      TakeSetManyReply(*direct[i], reply.value(), &results);
+      TakeSetManyReply(call, reply.value(), results);
     } else if (reply.status().code() == ErrorCode::kUnavailable) {
-      owners_.Forget(direct[i]->address);
-      failed_.insert(direct[i]->address);
-      later.push_back(direct[i]);
+      for (size_t index : call.indexes) (*results)[index] = reply.status();
+      unanswered->insert(unanswered->end(), call.indexes.begin(), call.indexes.end());
+      if (++(*misses)[call.address] == kSetManyMissesToForget) {
+        owners_.Forget(call.address);
+        failed_.insert(call.address);
+      }
     } else {
-      for (size_t index : direct[i]->indexes) results[index] = reply.status();
+      for (size_t index : call.indexes) (*results)[index] = reply.status();
     }
   }
-  for (const SetManyCall* call : later) {
-    std::vector<DhtSetItem> part;
-    for (size_t index : call->indexes) part.push_back(items[index]);
-    auto reply = Stub("").SetMany(part);
-    if (reply.ok()) {
-      TakeSetManyReply(*call, reply.value(), &results);
-    } else {
-      for (size_t index : call->indexes) results[index] = reply.status();
-    }
-  }
-  return results;
 }
 
 Result<DhtReply> DhtClient::Get(const std::string& key, const std::string& via) {

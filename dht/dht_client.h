@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
 #include <ostream>
 #include <random>
 #include <set>
@@ -90,7 +91,8 @@ class DhtClient {
                        const std::string& via = "");
   // Sets every item; one Status per item, in order (ok: stored and acknowledged by its owner).
   // Never fails as a whole: a key no node could take gets Unavailable. Items are checked by
-  // the nodes (a bad one fails the keys of its call with BadArgument).
+  // the nodes (a bad one fails the keys of its call with BadArgument). Calls that go
+  // unanswered are sent again as batches (see SetManyRound), never key by key.
   std::vector<Status> SetMany(const std::vector<DhtSetItem>& items);
   Result<DhtReply> Get(const std::string& key, const std::string& via = "");
   Result<DhtReply> Remove(const std::string& key, const std::string& via = "");
@@ -155,6 +157,17 @@ class DhtClient {
   // Splits `indexes` for `address` into calls within kMaxSetManyItems and batch_bytes.
   void SplitSetMany(const std::vector<DhtSetItem>& items, const std::string& address,
                     const std::vector<size_t>& indexes, std::vector<SetManyCall>* calls) const;
+  // Rounds of SetMany, and unanswered calls to a node after which it is taken for dead (its
+  // keys go to the next node the map knows of).
+  static constexpr int kSetManyRounds = 4;
+  static constexpr int kSetManyMissesToForget = 2;
+  // One round of SetMany: the items `pending` (indexes) in batches to their guessed owners, all
+  // at once (or, if `through_members`, to members with fail-over, one batch after the other).
+  // Results are recorded; the indexes of calls that went unanswered are added to *unanswered
+  // and the call counted in *misses, by node.
+  void SetManyRound(const std::vector<DhtSetItem>& items, const std::vector<size_t>& pending,
+                    bool through_members, std::map<std::string, int>* misses,
+                    std::vector<Status>* results, std::vector<size_t>* unanswered);
   // Records the answer of `call` in `results` and learns the owners it names.
   void TakeSetManyReply(const SetManyCall& call, const DhtSetManyReply& reply,
                         std::vector<Status>* results);

@@ -5,6 +5,7 @@
 #include "commands/typed_call.h"
 #include "commands/xml_unicode.h"
 #include "dht/hash_tree.h"
+#include "dht/packed_records.h"
 
 namespace chord {
 
@@ -729,17 +730,33 @@ void RegisterOwnerOp(RegisteredCommands* commands, const DhtLimits& limits, DhtS
 }
 
 void RegisterTransfer(RegisteredCommands* commands, const DhtLimits& limits, DhtService* service) {
+  auto put_many = [limits, service](const std::vector<WireRecord>& wire) -> Result<WireStored> {
+    auto records = RecordsFromWire(wire, limits, "argument 1 (records)");
+    if (!records.ok()) return records.status();
+    auto stored = service->ServicePutMany(records.value());
+    if (!stored.ok()) return stored.status();
+    return WireStored{int(stored.value())};
+  };
   commands->Add(AnswersAtOnce(MakeCommand<WireStored(std::vector<WireRecord>)>(
       kPutManyMethod, Audience::kPeer,
       "Peers: store records (newest version wins). Every record is checked before any is "
       "stored. Answer {stored: count}.",
-      {"records"}, [limits, service](const std::vector<WireRecord>& wire) -> Result<WireStored> {
-        auto records = RecordsFromWire(wire, limits, "argument 1 (records)");
+      {"records"}, put_many)));
+  // The same for the copies of a client's batch: served by a worker (a batch of a thousand
+  // records would hold up the network thread), and called with the fixed time-out (see
+  // AdaptDhtTimeouts).
+  commands->Add(MakeCommand<WireStored(DhtValue)>(
+      kPutBatchMethod, Audience::kPeer,
+      "Peers: as dht.put_many, for the copies of a batch of client writes, the records packed "
+      "in one base64 value (dht/packed_records.h). Answer {stored: count}.",
+      {"records"}, [limits, service](const DhtValue& packed) -> Result<WireStored> {
+        if (!packed.binary) return Status::BadArgument("argument 1 (records) must be base64");
+        auto records = UnpackRecords(packed.bytes, limits);
         if (!records.ok()) return records.status();
         auto stored = service->ServicePutMany(records.value());
         if (!stored.ok()) return stored.status();
         return WireStored{int(stored.value())};
-      })));
+      }));
   commands->Add(AnswersAtOnce(MakeCommand<WireRecords(std::vector<std::string>)>(
       kFetchMethod, Audience::kPeer,
       "Peers: the records (tombstones included) held here for the given keys: {records}.", {"keys"},
@@ -855,6 +872,7 @@ size_t RecordWireBytes(const Record& record) {
   return (record.entry.value.size() + 56) / 57 * 78 + 6 * record.key.size() + kStructBytes;
 }
 const char kPutManyMethod[] = "dht.put_many";
+const char kPutBatchMethod[] = "dht.put_batch";
 const char kSetManyMethod[] = "dht.set_many";
 const char kFetchMethod[] = "dht.fetch";
 
@@ -936,6 +954,10 @@ Result<DhtAnswer> DecodeOwnerReply(const xmlrpc_c::value& reply, const DhtLimits
 
 xmlrpc_c::paramList EncodePutMany(const std::vector<Record>& records) {
   return MakeParams(RecordsToWire(records));
+}
+
+xmlrpc_c::paramList EncodePutBatch(const std::vector<Record>& records) {
+  return MakeParams(DhtValue{PackRecords(records), true});
 }
 
 Result<size_t> DecodePutManyReply(const xmlrpc_c::value& reply) {

@@ -271,7 +271,11 @@ Result<DhtAnswer> DecodeOwnerReply(const xmlrpc_c::value& reply, const DhtLimits
 // The name and parameters of dht.put_many, for calls the Router spreads over successors, and
 // the reading of its reply (the number of records stored).
 extern const char kPutManyMethod[];
+extern const char kPutBatchMethod[];  // dht.put_many for the copies of a dht.set_many
 xmlrpc_c::paramList EncodePutMany(const std::vector<Record>& records);
+// dht.put_batch's parameters: the records packed (dht/packed_records.h); its reply reads as
+// dht.put_many's.
+xmlrpc_c::paramList EncodePutBatch(const std::vector<Record>& records);
 Result<size_t> DecodePutManyReply(const xmlrpc_c::value& reply);
 
 extern const char kFetchMethod[];  // dht.fetch
@@ -280,7 +284,10 @@ extern const char kFetchMethod[];  // dht.fetch
 // dht.put_many and dht.fetch, each with estimates of its own (an owner op includes the owner's
 // replication, a put_many or fetch may carry a batch), so that a get or set meeting a frozen or
 // slow owner or replica goes on to the next node soon. dht.digest and dht.need (repair) keep the
-// fixed time-out, as do the client commands and dht.watch (which waits on purpose).
+// fixed time-out, as do the client commands, dht.watch (which waits on purpose) and
+// dht.put_batch (the copies of a dht.set_many: a thousand records take far longer than the one
+// record of a set, whose round trips the dht.put_many estimate follows; timed out early, each
+// copy would be sent on to a further successor and then moved back by repair).
 void AdaptDhtTimeouts(Transport* transport);
 
 // The name and parameters of dht.set_many, and the reading of its reply from `address` to a

@@ -105,6 +105,21 @@ Result<bool> HashedStorage::PutIfNewer(const Id& id, const std::string& key, con
   return true;
 }
 
+Status HashedStorage::PutManyIfNewer(const std::vector<Record>& records, std::vector<bool>* stored,
+                                     std::vector<std::optional<Entry>>* replaced) {
+  std::vector<std::optional<Entry>> before;
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  Status put = inner_->PutManyIfNewer(records, stored, &before);
+  if (!put.ok()) return put;  // nothing was stored: the tree stays
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!(*stored)[i]) continue;
+    if (before[i]) Account(records[i].id, records[i].key, *before[i], -1);
+    Account(records[i].id, records[i].key, records[i].entry, +1);
+  }
+  if (replaced) *replaced = std::move(before);
+  return Status::Ok();
+}
+
 Result<bool> HashedStorage::Erase(const Id& id, const std::string& key, uint64_t version) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto before = inner_->Get(id, key);

@@ -80,6 +80,9 @@ class HashedStorage : public Storage {
 
   std::optional<Entry> Get(const Id& id, const std::string& key) const override;
   Result<bool> PutIfNewer(const Id& id, const std::string& key, const Entry& entry) override;
+  // The inner engine's batch; the tree follows what it stored and replaced.
+  Status PutManyIfNewer(const std::vector<Record>& records, std::vector<bool>* stored,
+                        std::vector<std::optional<Entry>>* replaced = nullptr) override;
   Result<bool> Erase(const Id& id, const std::string& key, uint64_t version) override;
   std::vector<Record> Range(const Id& from, const Id& to,
                             const std::optional<RecordPosition>& after,

@@ -3,10 +3,12 @@
 #include <leveldb/db.h>
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
+#include <leveldb/write_batch.h>
 
 #include <boost/log/trivial.hpp>
 #include <cstdarg>
 #include <filesystem>
+#include <unordered_map>
 
 namespace chord {
 namespace {
@@ -110,6 +112,12 @@ Result<std::unique_ptr<LevelDbStorage>> LevelDbStorage::Open(const std::string& 
   // reads without touching the tables.
   static const leveldb::FilterPolicy* const filter = leveldb::NewBloomFilterPolicy(10);
   options.filter_policy = filter;
+  // Values are mostly incompressible and keys start with 20 random bytes: Snappy took some 6% of
+  // a node's CPU during a bulk load and saved little space.
+  options.compression = leveldb::kNoCompression;
+  // Twice the default memtable: half as many level-0 tables to compact during a bulk load, for
+  // 4 MiB more memory per node.
+  options.write_buffer_size = 8 << 20;
   leveldb::DB* raw = nullptr;
   leveldb::Status opened = leveldb::DB::Open(options, dir, &raw);
   if (!opened.ok()) {
@@ -178,15 +186,54 @@ Result<bool> LevelDbStorage::Erase(const Id& id, const std::string& key, uint64_
   return true;
 }
 
-std::vector<Record> LevelDbStorage::Range(const Id& from, const Id& to,
-                                          const std::optional<RecordPosition>& after,
-                                          size_t limit) const {
+Status LevelDbStorage::PutManyIfNewer(const std::vector<Record>& records, std::vector<bool>* stored,
+                                      std::vector<std::optional<Entry>>* replaced) {
+  stored->assign(records.size(), false);
+  if (replaced) replaced->assign(records.size(), std::nullopt);
+  leveldb::WriteBatch batch;
+  size_t added = 0;
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  // Entries written earlier in this batch, which the database does not show yet.
+  std::unordered_map<std::string, Entry> pending;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    std::string record_key = RecordKey(r.id, r.key);
+    std::optional<Entry> held;
+    bool existed = true;
+    if (auto it = pending.find(record_key); it != pending.end()) {
+      held = it->second;
+    } else {
+      std::string bytes;
+      leveldb::Status read = db_->Get(leveldb::ReadOptions(), record_key, &bytes);
+      if (!read.ok() && !read.IsNotFound()) return Failed("reading before a write", read);
+      existed = read.ok();
+      if (existed) held = DecodeEntry(bytes);  // undecodable bytes: replaced, as PutIfNewer does
+    }
+    if (held && held->version >= r.entry.version) continue;
+    if (!existed) ++added;
+    batch.Put(record_key, EncodeEntry(r.entry));
+    (*stored)[i] = true;
+    if (replaced) (*replaced)[i] = held;
+    pending[std::move(record_key)] = r.entry;
+  }
+  leveldb::Status written = db_->Write(leveldb::WriteOptions(), &batch);
+  if (!written.ok()) {
+    stored->assign(records.size(), false);
+    return Failed("writing a batch", written);
+  }
+  count_.fetch_add(added);
+  return Status::Ok();
+}
+
+template <typename Visit>
+void LevelDbStorage::Scan(const Id& from, const Id& to, const std::optional<RecordPosition>& after,
+                          size_t limit, const Visit& visit) const {
   // The same walk as MemoryStorage::Range: ring order from just after `from`, wrapping once.
-  std::vector<Record> out;
+  size_t out = 0;
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   bool wrapped = false;
   if (after) {
-    if (!InHalfOpenInterval(after->first, from, to)) return out;
+    if (!InHalfOpenInterval(after->first, from, to)) return;
     const std::string position = RecordKey(after->first, after->second);
     it->Seek(position);
     if (it->Valid() && it->key() == leveldb::Slice(position)) it->Next();
@@ -198,7 +245,7 @@ std::vector<Record> LevelDbStorage::Range(const Id& from, const Id& to,
     it->Seek(start);
     while (it->Valid() && it->key().starts_with(start)) it->Next();
   }
-  while (out.size() < limit) {
+  while (out < limit) {
     if (!it->Valid() || !IsRecordKey(it->key())) {
       if (wrapped) break;
       wrapped = true;
@@ -209,16 +256,41 @@ std::vector<Record> LevelDbStorage::Range(const Id& from, const Id& to,
     const Id id = IdFromBytes(key.data() + 1);
     if (wrapped && from < id) break;  // back where we started
     if (!InHalfOpenInterval(id, from, to)) break;
-    auto entry = DecodeEntry(it->value());
-    if (entry) {
-      out.push_back({id, std::string(key.data() + 1 + kIdBytes, key.size() - 1 - kIdBytes),
-                     std::move(*entry)});
+    if (visit(id, leveldb::Slice(key.data() + 1 + kIdBytes, key.size() - 1 - kIdBytes),
+              it->value())) {
+      ++out;
     }
     it->Next();
   }
   if (!it->status().ok()) {
     BOOST_LOG_TRIVIAL(error) << "storage: scanning: " << it->status().ToString();
   }
+}
+
+std::vector<Record> LevelDbStorage::Range(const Id& from, const Id& to,
+                                          const std::optional<RecordPosition>& after,
+                                          size_t limit) const {
+  std::vector<Record> out;
+  Scan(from, to, after, limit,
+       [&](const Id& id, const leveldb::Slice& key, const leveldb::Slice& value) {
+         auto entry = DecodeEntry(value);
+         if (!entry) return false;
+         out.push_back({id, key.ToString(), std::move(*entry)});
+         return true;
+       });
+  return out;
+}
+
+std::vector<RecordVersion> LevelDbStorage::Versions(const Id& from, const Id& to,
+                                                    const std::optional<RecordPosition>& after,
+                                                    size_t limit) const {
+  std::vector<RecordVersion> out;
+  Scan(from, to, after, limit,
+       [&](const Id& id, const leveldb::Slice& key, const leveldb::Slice& value) {
+         if (value.size() < kHeaderBytes) return false;  // as DecodeEntry: not ours
+         out.push_back({id, key.ToString(), GetU64(value.data())});
+         return true;
+       });
   return out;
 }
 

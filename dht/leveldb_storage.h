@@ -26,7 +26,8 @@
 
 namespace leveldb {
 class DB;
-}
+class Slice;
+}  // namespace leveldb
 
 namespace chord {
 
@@ -45,6 +46,13 @@ class LevelDbStorage : public Storage {
                             const std::optional<RecordPosition>& after,
                             size_t limit) const override;
   size_t Count() const override { return count_.load(); }
+  // One WriteBatch for all of them (one log append), under one hold of the write mutex.
+  Status PutManyIfNewer(const std::vector<Record>& records, std::vector<bool>* stored,
+                        std::vector<std::optional<Entry>>* replaced = nullptr) override;
+  // Reads keys and the values' headers only (no value is copied).
+  std::vector<RecordVersion> Versions(const Id& from, const Id& to,
+                                      const std::optional<RecordPosition>& after,
+                                      size_t limit) const override;
 
   // Node metadata (the identity a restart needs), by name; synced to disk when written.
   // Errors: StorageFailed.
@@ -53,6 +61,11 @@ class LevelDbStorage : public Storage {
 
  private:
   LevelDbStorage(std::unique_ptr<leveldb::DB> db, size_t count);
+  // The walk of Range: calls visit(id, key, value bytes) on each record in order; a record
+  // counts towards `limit` when visit returns true.
+  template <typename Visit>
+  void Scan(const Id& from, const Id& to, const std::optional<RecordPosition>& after, size_t limit,
+            const Visit& visit) const;
   std::unique_ptr<leveldb::DB> db_;
   std::mutex write_mutex_;  // makes each read-compare-write of PutIfNewer and Erase atomic
   std::atomic<size_t> count_;

@@ -66,6 +66,26 @@ class Storage {
                                     const std::optional<RecordPosition>& after,
                                     size_t limit) const = 0;
   virtual size_t Count() const = 0;
+  // PutIfNewer for many records, applied as one write where the engine can (LevelDB: one
+  // WriteBatch), which a bulk load or a transfer needs: a write per key costs several times
+  // more. (*stored)[i] tells whether records[i] was stored, (*replaced)[i] (if `replaced` is
+  // given) the entry it replaced. A key twice in `records` is compared with its earlier copy.
+  // Errors: StorageFailed (then none of them may be acknowledged). The default calls Get and
+  // PutIfNewer for each record.
+  virtual Status PutManyIfNewer(const std::vector<Record>& records, std::vector<bool>* stored,
+                                std::vector<std::optional<Entry>>* replaced = nullptr) {
+    stored->assign(records.size(), false);
+    if (replaced) replaced->assign(records.size(), std::nullopt);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      std::optional<Entry> before = replaced ? Get(r.id, r.key) : std::nullopt;
+      auto put = PutIfNewer(r.id, r.key, r.entry);
+      if (!put.ok()) return put.status();
+      (*stored)[i] = put.value();
+      if (replaced && put.value()) (*replaced)[i] = std::move(before);
+    }
+    return Status::Ok();
+  }
   // As Range, without the values: an engine that can skip reading them should. The default
   // calls Range.
   virtual std::vector<RecordVersion> Versions(const Id& from, const Id& to,

@@ -667,6 +667,44 @@ BOOST_AUTO_TEST_CASE(a_client_sends_keyed_calls_to_the_owner) {
   BOOST_TEST(plain_counter.Per(ops).calls > 1.5);
 }
 
+// A client's batch goes to the owners in a few calls (one dht.set_many per owner and batch, two
+// dht.put_batch copies each), never in a call per key; when an owner is down, its keys are sent
+// again as batches and every key is still stored and readable.
+BOOST_AUTO_TEST_CASE(a_client_batch_goes_in_batches_and_survives_a_dead_owner) {
+  DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});
+  dht.Build(8, 8);
+  for (int round = 0; round < 8; ++round) dht.RepairRound();
+  chord::InProcessNetwork& network = dht.ring().network();
+  chord::InProcessTransport transport(&network);
+  std::vector<std::string> members;
+  for (auto* node : dht.ring().Live()) members.push_back(node->address);
+  chord::DhtClientOptions options;
+  options.seed = 3;
+  chord::DhtClient client(&transport, members, options);
+  auto items = [](const std::string& prefix, int count) {
+    std::vector<chord::DhtSetItem> out;
+    for (int i = 0; i < count; ++i) out.push_back({prefix + std::to_string(i), {"v", false}});
+    return out;
+  };
+  const int keys = 3000;
+  BOOST_REQUIRE(client.Get("warm-up").ok());  // learns the ring
+  const uint64_t before = network.calls();
+  for (const chord::Status& status : client.SetMany(items("batch-", keys))) BOOST_TEST(status.ok());
+  const uint64_t calls = network.calls() - before;
+  std::cout << "SetMany of " << keys << " keys on 8 nodes: " << calls << " calls" << std::endl;
+  BOOST_TEST(calls <= 8u * 3u * 3u);  // per owner: up to 3 batches of 1000, each copied twice
+
+  network.SetDown(members[2], true);
+  auto second = items("after-", keys);
+  for (const chord::Status& status : client.SetMany(second)) {
+    BOOST_TEST(status.ok(), status.ToString());
+  }
+  for (int i = 0; i < keys; i += 97) {
+    auto get = client.Get(second[size_t(i)].key);
+    BOOST_TEST((get.ok() && get->ok), second[size_t(i)].key);
+  }
+}
+
 // Replicas in sync cost one dht.tree call per replica pair and round, whatever the number of
 // keys, and the round says it was quiet (so a scheduler may wait longer); a crash makes the
 // next round of the crashed node's neighbours busy until the copies are back.
@@ -798,6 +836,12 @@ BOOST_AUTO_TEST_CASE(a_write_that_arrives_after_its_caller_gave_up_is_not_applie
     auto late = DhtRing::Of(nodes[1]).Set(key, {"late", false});
     BOOST_TEST(late.status().code() == chord::ErrorCode::kUnavailable);
     BOOST_TEST(!DhtRing::Of(nodes[1]).Remove(key).ok());
+    // The same for a batch (dht.set_many), whichever node serves it.
+    chord::InProcessTransport transport(&dht.ring().network());
+    chord::DhtClient client(&transport, {owner->address, nodes[1]->address});
+    auto batch = client.SetMany({{key, {"late batch", false}, 0}});
+    BOOST_REQUIRE_EQUAL(batch.size(), 1u);
+    BOOST_TEST(!batch.front().ok());
   }
   BOOST_TEST(DhtRing::Of(owner).counters().late_writes_refused >= 2u);  // the router retried
   for (SimNode* node : nodes) {

@@ -7,7 +7,8 @@
     comes back with the same id and address and serves the keys it held (repair off, so they
     come from its disk);
   - `create_chord N --data-dir ROOT` stopped and started again brings the same ring back with
-    its keys; `chord load` and `chord dump` round-trip a file, and a bad line fails the load.
+    its keys; `chord load` and `chord dump` round-trip a file, and a bad line fails the load;
+  - 20,000 keys loaded go in batches (dht.set_many, dht.put_batch), none key by key.
 
 Usage: durable_ring_test.py PATH/TO/chord-node PATH/TO/create_chord PATH/TO/chord
 Prints 'N passed, N failed' and exits 0 only if nothing failed.
@@ -173,6 +174,43 @@ def test_create_chord_restart_and_load(binary, create_chord, tool):
     check(ring.stop() == 0, "create_chord stops again")
 
 
+def calls(addresses, command):
+    """chord_calls_total of `command`, summed over the nodes (GET /metrics)."""
+    import re
+    import urllib.request
+    total = 0
+    for address in addresses:
+        text = urllib.request.urlopen("http://%s/metrics" % address, timeout=30).read().decode()
+        m = re.search(r'^chord_calls_total\{command="%s"\} (\d+)$' % re.escape(command), text,
+                      re.M)
+        total += int(m.group(1)) if m else 0
+    return total
+
+
+def test_load_goes_in_batches(binary, create_chord, tool):
+    # 20,000 keys through `chord load`: owners take them in dht.set_many calls and copy them in
+    # dht.put_batch calls; no key may fall back to a call of its own (dht.owner_op), as all
+    # did once a batch timed out. Speed is bench/million.py's business, not this test's.
+    root = os.path.join(WORKDIR, "batch-ring")
+    ring_file = os.path.join(WORKDIR, "batch-ring.txt")
+    data = os.path.join(WORKDIR, "batch.tsv")
+    keys = 20000
+    with open(data, "w") as f:
+        for i in range(keys):
+            f.write("b%06d\t%s\n" % (i, "v" * 100))
+    ring = CreateChord(create_chord, binary, 4, root, ring_file)
+    before = calls(ring.addresses, "dht.owner_op")
+    code, out, err = chord(tool, ring_file, "--call-timeout-ms", "60000", "load", data)
+    check(code == 0 and "loaded %d keys" % keys in out and "0 failed" in out,
+          "load of %d keys: %d %r %r" % (keys, code, out, err))
+    set_many = calls(ring.addresses, "dht.set_many")
+    per_key = calls(ring.addresses, "dht.owner_op") - before
+    check(0 < set_many <= 4 * keys // 1000, "the keys went in batches: %d set_many" % set_many)
+    check(per_key <= keys // 100, "no fall-back to per-key calls: %d owner_op" % per_key)
+    check(calls(ring.addresses, "dht.put_batch") > 0, "copies went as dht.put_batch")
+    check(ring.stop() == 0, "create_chord stops")
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
@@ -180,7 +218,8 @@ def main():
     binary, create_chord, tool = (os.path.abspath(a) for a in sys.argv[1:])
     try:
         for test in (lambda: test_refusals(binary), lambda: test_kill_and_restart(binary),
-                     lambda: test_create_chord_restart_and_load(binary, create_chord, tool)):
+                     lambda: test_create_chord_restart_and_load(binary, create_chord, tool),
+                     lambda: test_load_goes_in_batches(binary, create_chord, tool)):
             try:
                 test()
             except Exception:  # pylint: disable=broad-except

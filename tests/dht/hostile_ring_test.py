@@ -46,8 +46,8 @@ GRIN = "\U0001F600"
 
 BAD_ARGUMENT, UNKNOWN_COMMAND, NOT_FOUND, UNAVAILABLE, REFUSED, INTERNAL, NOT_OWNER = range(1, 8)
 
-PEER_COMMANDS = {"dht.owner_op", "dht.put_many", "dht.fetch", "dht.digest", "dht.need",
-                 "chord.notify", "chord.leaving", "chord.step", "chord.neighbors"}
+PEER_COMMANDS = {"dht.owner_op", "dht.put_many", "dht.put_batch", "dht.fetch", "dht.digest",
+                 "dht.need", "chord.notify", "chord.leaving", "chord.step", "chord.neighbors"}
 
 # Every call is bounded: a node that hangs fails the test instead of stalling it.
 socket.setdefaulttimeout(60 * ring_helpers.TIME_SCALE)

@@ -137,6 +137,34 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(range_on_many_random_keys_partitions_the_ring, Eng
   BOOST_TEST(keys.size() == 2000u);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(put_many_is_put_if_newer_for_each_record, Engine, Engines) {
+  Engine engine;
+  auto owned = engine.Make();
+  chord::Storage& storage = *owned;
+  auto record = [](const std::string& key, uint64_t version, const std::string& value) {
+    return chord::Record{Id::Hash(key, 160), key, Version(version, value)};
+  };
+  BOOST_TEST(storage.PutIfNewer(Id::Hash("held", 160), "held", Version(5, "five")).value());
+  // An older and a newer version of a key held, a new key twice (the later copy is compared
+  // with the earlier one), and a new key.
+  std::vector<chord::Record> batch = {record("held", 4, "four"), record("held", 6, "six"),
+                                      record("twice", 2, "two"), record("twice", 1, "one"),
+                                      record("new", 1, "n")};
+  std::vector<bool> stored;
+  std::vector<std::optional<Entry>> replaced;
+  BOOST_TEST(storage.PutManyIfNewer(batch, &stored, &replaced).ok());
+  BOOST_TEST(stored == (std::vector<bool>{false, true, true, false, true}));
+  BOOST_TEST(replaced[1]->value == "five");
+  BOOST_TEST(!replaced[2].has_value());
+  BOOST_TEST(storage.Get(Id::Hash("held", 160), "held")->value == "six");
+  BOOST_TEST(storage.Get(Id::Hash("twice", 160), "twice")->value == "two");
+  BOOST_TEST(storage.Count() == 3u);
+  // The versions listing agrees with the records.
+  auto versions = storage.Versions(Id::Hash("x", 160), Id::Hash("x", 160), std::nullopt, 10);
+  BOOST_TEST(versions.size() == 3u);
+  for (const auto& v : versions) BOOST_TEST(v.version == storage.Get(v.id, v.key)->version);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(entries_keep_every_field, Engine, Engines) {
   Engine engine;
   auto owned = engine.Make();
