@@ -24,7 +24,9 @@
 #ifndef CHORD_COMMANDS_COMMAND_H_
 #define CHORD_COMMANDS_COMMAND_H_
 
+#include <any>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +45,12 @@ enum class Audience {
 const char* AudienceName(Audience audience);
 
 using Handler = std::function<Result<xmlrpc_c::value>(const xmlrpc_c::paramList& params)>;
+
+// The same handler for a caller in this process that holds the arguments as C++ values: `args`
+// holds a std::tuple of the command's (decayed) argument types, the result holds its result type
+// (see MakeCommand). Nothing is converted to or from XML-RPC on the way. Returns nullopt,
+// without running anything, if `args` holds another type: the caller then sends XML-RPC values.
+using TypedHandler = std::function<std::optional<Result<std::any>>(std::any& args)>;
 
 struct Command {
   Command() = default;
@@ -71,6 +79,9 @@ struct Command {
   // on a worker. It must never wait: no call to another node, no lock held for long. Other
   // transports call `handler` only.
   Handler quick;
+  // Optional: the handler for in-process callers (see TypedHandler). MakeCommand fills it in;
+  // only InProcessNetwork uses it, so the wire contract is that of `handler` alone.
+  TypedHandler typed;
 };
 
 // `command` with its handler as its quick handler too: for commands that always answer at

@@ -271,6 +271,22 @@ Result<xmlrpc_c::value> CommandRegistry::DispatchQuick(const std::string& name,
   return Run(name, params, access, true);
 }
 
+std::optional<Result<std::any>> CommandRegistry::DispatchTyped(const std::string& name,
+                                                               std::any& args,
+                                                               Access access) const {
+  auto command = Find(name);
+  if (!command || !command->typed) return std::nullopt;
+  Status allowed = CheckAccess(*command, access);
+  if (!allowed.ok()) return Result<std::any>(allowed);
+  try {
+    return command->typed(args);
+  } catch (const std::exception& e) {
+    return Result<std::any>(Status::Internal(name + ": " + e.what()));
+  } catch (...) {
+    return Result<std::any>(Status::Internal(name + ": unknown exception"));
+  }
+}
+
 bool CommandRegistry::HasQuick(const std::string& name) const {
   auto command = Find(name);
   return command && command->quick;

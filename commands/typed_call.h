@@ -9,7 +9,9 @@
 #ifndef CHORD_COMMANDS_TYPED_CALL_H_
 #define CHORD_COMMANDS_TYPED_CALL_H_
 
+#include <any>
 #include <string>
+#include <tuple>
 
 #include "commands/transport.h"
 #include "commands/typed_command.h"
@@ -37,6 +39,27 @@ template <typename T>
 Result<T> CallTyped(Transport* transport, const std::string& address, const std::string& method,
                     const xmlrpc_c::paramList& params) {
   return ReadReply<T>(transport->Call(address, method, params), address, method);
+}
+
+// Calls `method` on `address` with `args` and reads the reply as a T: the same call as
+// CallTyped(..., MakeParams(args...)), except that a transport in this process passes the C++
+// values as they are (Transport::CallAny), with no XML-RPC value built or read. T must then be
+// the command's own result type (as MakeCommand declared it); a reply of another type is
+// MalformedReply.
+template <typename T, typename... Args>
+Result<T> CallWith(Transport* transport, const std::string& address, const std::string& method,
+                   const Args&... args) {
+  std::any packed = std::tuple<typed_internal::WireType<Args>...>(args...);
+  Result<std::any> reply =
+      transport->CallAny(address, method, packed, [&] { return MakeParams(args...); });
+  if (!reply.ok()) return reply.status();
+  std::any& value = reply.value();
+  if (T* typed = std::any_cast<T>(&value)) return std::move(*typed);
+  if (auto* wire = std::any_cast<xmlrpc_c::value>(&value)) {
+    return ReadReply<T>(Result<xmlrpc_c::value>(*wire), address, method);
+  }
+  return MalformedReply(
+      address, Status::BadArgument("the reply of " + method + " is not of the declared type"));
 }
 
 }  // namespace chord

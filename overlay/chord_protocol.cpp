@@ -425,7 +425,7 @@ void RegisterMetricsCommand(RegisteredCommands* commands, std::function<std::str
 // Stubs
 
 Result<PingReply> ChordStub::Ping(const std::string& address) const {
-  auto wire = CallTyped<WirePing>(transport_, address, "chord.ping", xmlrpc_c::paramList());
+  auto wire = CallWith<WirePing>(transport_, address, "chord.ping");
   if (!wire.ok()) return wire.status();
   const int bits = wire->bits.value_or(WireBits());
   if (bits < 1 || bits > Id::kMaxBits) {
@@ -438,7 +438,7 @@ Result<PingReply> ChordStub::Ping(const std::string& address) const {
 }
 
 Result<NodeStats> ChordStub::Stats(const std::string& address) const {
-  auto wire = CallTyped<WireStats>(transport_, address, "chord.stats", xmlrpc_c::paramList());
+  auto wire = CallWith<WireStats>(transport_, address, "chord.stats");
   if (!wire.ok()) return wire.status();
   Status checked = CheckStats(wire.value());
   if (!checked.ok()) return MalformedReply(address, checked);
@@ -446,11 +446,11 @@ Result<NodeStats> ChordStub::Stats(const std::string& address) const {
 }
 
 Result<std::string> ChordStub::Metrics(const std::string& address) const {
-  return CallTyped<std::string>(transport_, address, "chord.metrics", xmlrpc_c::paramList());
+  return CallWith<std::string>(transport_, address, "chord.metrics");
 }
 
 Result<NodeInfo> ChordStub::Info(const std::string& address) const {
-  auto wire = CallTyped<WireInfo>(transport_, address, "chord.info", xmlrpc_c::paramList());
+  auto wire = CallWith<WireInfo>(transport_, address, "chord.info");
   if (!wire.ok()) return wire.status();
   auto info = InfoFromWire(wire.value(), bits_);
   if (!info.ok()) return MalformedReply(address, info.status());
@@ -465,7 +465,7 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
                                                  const std::string& hex) const {
   auto id = Id::FromHex(hex, WireBits());
   if (!id.ok()) return id.status();
-  auto wire = CallTyped<WireFound>(transport_, address, "chord.find_successor", MakeParams(hex));
+  auto wire = CallWith<WireFound>(transport_, address, "chord.find_successor", hex);
   if (!wire.ok()) return wire.status();
   // A caller that does not know the ring's size reads the id at the size its digits give.
   const int reply_bits =
@@ -477,7 +477,7 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
 }
 
 Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) const {
-  auto wire = CallTyped<WireStep>(transport_, address, "chord.step", MakeParams(id.ToHex(bits_)));
+  auto wire = CallWith<WireStep>(transport_, address, "chord.step", id.ToHex(bits_));
   if (!wire.ok()) return wire.status();
   auto nodes = FromWire(wire->nodes, bits_, "nodes");
   if (!nodes.ok()) return MalformedReply(address, nodes.status());
@@ -487,8 +487,7 @@ Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) con
 }
 
 Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
-  auto wire =
-      CallTyped<WireNeighbors>(transport_, address, "chord.neighbors", xmlrpc_c::paramList());
+  auto wire = CallWith<WireNeighbors>(transport_, address, "chord.neighbors");
   if (!wire.ok()) return wire.status();
   auto predecessor = FromWire(wire->predecessor, bits_, "predecessor");
   if (!predecessor.ok()) return MalformedReply(address, predecessor.status());
@@ -498,13 +497,12 @@ Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
 }
 
 Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
-  return CallTyped<WireEmpty>(transport_, address, "chord.notify", MakeParams(ToWire(self, bits_)))
-      .status();
+  return CallWith<WireEmpty>(transport_, address, "chord.notify", ToWire(self, bits_)).status();
 }
 
 Result<std::pair<NodeRef, std::string>> ChordStub::Prove(const std::string& address,
                                                          const std::string& challenge) const {
-  auto wire = CallTyped<WireProof>(transport_, address, "chord.prove", MakeParams(challenge));
+  auto wire = CallWith<WireProof>(transport_, address, "chord.prove", challenge);
   if (!wire.ok()) return wire.status();
   auto node = FromWire(WireNode{wire->id, wire->address}, WireBits(), "the reply of chord.prove");
   if (!node.ok()) return MalformedReply(address, node.status());
@@ -514,7 +512,7 @@ Result<std::pair<NodeRef, std::string>> ChordStub::Prove(const std::string& addr
 Status ChordStub::Leaving(const std::string& address, const LeavingNotice& notice) const {
   WireLeaving wire{ToWire(notice.leaving, bits_), ToWire(notice.predecessor, bits_),
                    ToWire(notice.successors, bits_)};
-  return CallTyped<WireEmpty>(transport_, address, "chord.leaving", MakeParams(wire)).status();
+  return CallWith<WireEmpty>(transport_, address, "chord.leaving", wire).status();
 }
 
 }  // namespace chord
