@@ -1,5 +1,6 @@
 #include "commands/command_registry.h"
 
+#include <algorithm>
 #include <mutex>
 #include <sstream>
 
@@ -256,6 +257,7 @@ std::vector<std::string> CommandRegistry::Names() const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::vector<std::string> names;
   for (const auto& entry : commands_) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
   return names;
 }
 

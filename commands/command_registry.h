@@ -14,6 +14,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "commands/command.h"
@@ -79,7 +80,7 @@ class CommandRegistry {
                               Access access, bool quick) const;
 
   mutable std::shared_mutex mutex_;
-  std::map<std::string, std::shared_ptr<const Command>> commands_;
+  std::unordered_map<std::string, std::shared_ptr<const Command>> commands_;
 };
 
 // Checks `params` against a signature string such as "S:si,S:s". Returns ok or a BadArgument

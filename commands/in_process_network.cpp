@@ -70,7 +70,7 @@ Result<const CommandRegistry*> InProcessNetwork::Reach(const std::string& addres
   auto it = nodes_.find(address);
   if (it == nodes_.end()) return Status::Unavailable("no node at " + address);
   if (down_.count(address)) return Status::Unavailable(address + " is down");
-  if (!from.empty() && GroupLocked(from) != GroupLocked(address)) {
+  if (!from.empty() && !groups_.empty() && GroupLocked(from) != GroupLocked(address)) {
     return Status::Unavailable(address + " is cut off from " + from);
   }
   if (drop_rate_ > 0 && std::uniform_real_distribution<double>(0, 1)(random_) < drop_rate_) {

@@ -20,6 +20,8 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "commands/command_registry.h"
@@ -70,9 +72,9 @@ class InProcessNetwork {
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
-  std::set<std::string> down_;                           // guarded by mutex_
-  std::map<std::string, int> groups_;                    // guarded by mutex_; absent: 0
+  std::unordered_map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
+  std::unordered_set<std::string> down_;                           // guarded by mutex_
+  std::unordered_map<std::string, int> groups_;  // guarded by mutex_; absent: 0
   double drop_rate_ = 0;                                 // guarded by mutex_
   std::mt19937_64 random_;                               // guarded by mutex_
   Result<xmlrpc_c::value> DeliverOne(const std::string& address, const std::string& method,

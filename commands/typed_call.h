@@ -41,6 +41,18 @@ Result<T> CallTyped(Transport* transport, const std::string& address, const std:
   return ReadReply<T>(transport->Call(address, method, params), address, method);
 }
 
+// A reply of Transport::CallAny as a T: the T itself, or an XML-RPC value converted (see
+// ReadReply). Errors: MalformedReply for anything else.
+template <typename T>
+Result<T> ReadAny(std::any* reply, const std::string& who, const std::string& method) {
+  if (T* typed = std::any_cast<T>(reply)) return std::move(*typed);
+  if (auto* wire = std::any_cast<xmlrpc_c::value>(reply)) {
+    return ReadReply<T>(Result<xmlrpc_c::value>(*wire), who, method);
+  }
+  return MalformedReply(who, Status::BadArgument("the reply of " + method +
+                                                 " is not of the declared type"));
+}
+
 // Calls `method` on `address` with `args` and reads the reply as a T: the same call as
 // CallTyped(..., MakeParams(args...)), except that a transport in this process passes the C++
 // values as they are (Transport::CallAny), with no XML-RPC value built or read. T must then be
@@ -53,13 +65,7 @@ Result<T> CallWith(Transport* transport, const std::string& address, const std::
   Result<std::any> reply =
       transport->CallAny(address, method, packed, [&] { return MakeParams(args...); });
   if (!reply.ok()) return reply.status();
-  std::any& value = reply.value();
-  if (T* typed = std::any_cast<T>(&value)) return std::move(*typed);
-  if (auto* wire = std::any_cast<xmlrpc_c::value>(&value)) {
-    return ReadReply<T>(Result<xmlrpc_c::value>(*wire), address, method);
-  }
-  return MalformedReply(
-      address, Status::BadArgument("the reply of " + method + " is not of the declared type"));
+  return ReadAny<T>(&reply.value(), address, method);
 }
 
 }  // namespace chord

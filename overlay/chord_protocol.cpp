@@ -1,7 +1,9 @@
 #include "overlay/chord_protocol.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
+#include <variant>
 
 #include "commands/auth.h"
 #include "commands/typed_call.h"
@@ -131,6 +133,45 @@ struct WireEmpty {
   template <typename Visit>
   void Fields(Visit&&) {}
 };
+
+// ---------------------------------------------------------------------------------------------
+// In-process calls (InProcessNetwork: the simulator, tests) of the commands maintenance and
+// lookups make all the time pass the overlay's own values: no hex ids to write and parse, no
+// wire checks (caller and callee are this very code, in one process). Every other caller and
+// transport uses the wire forms, unchanged.
+
+// `command` with a typed handler (Command::typed) that takes std::tuple<Args...> and answers
+// an R.
+template <typename R, typename... Args, typename F>
+Command WithNative(Command command, F native) {
+  command.typed = [native](std::any& args) -> std::optional<Result<std::any>> {
+    auto* tuple = std::any_cast<std::tuple<Args...>>(&args);
+    if (tuple == nullptr) return std::nullopt;
+    Result<R> result = std::apply(native, std::move(*tuple));
+    if (!result.ok()) return Result<std::any>(result.status());
+    return Result<std::any>(std::any(std::move(result).value()));
+  };
+  return command;
+}
+
+// Calls `method` with `native` arguments (a std::tuple) where the transport can pass them, else
+// with `params()`: the reply as a Native, or in its Wire form, still to be converted and checked.
+template <typename Native, typename Wire>
+Result<std::variant<Native, Wire>> CallNative(Transport* transport, const std::string& address,
+                                              const std::string& method, std::any native,
+                                              const std::function<xmlrpc_c::paramList()>& params) {
+  Result<std::any> reply = transport->CallAny(address, method, native, params);
+  if (!reply.ok()) return reply.status();
+  if (auto* value = std::any_cast<Native>(&reply.value())) {
+    return std::variant<Native, Wire>(std::in_place_index<0>, std::move(*value));
+  }
+  auto wire = ReadAny<Wire>(&reply.value(), address, method);
+  if (!wire.ok()) return wire.status();
+  return std::variant<Native, Wire>(std::in_place_index<1>, std::move(wire).value());
+}
+
+// chord.notify's answer in process (the wire's is an empty struct).
+struct NativeDone {};
 
 // ---------------------------------------------------------------------------------------------
 // Conversions with checks
@@ -267,13 +308,14 @@ Status CheckStats(WireStats stats) {
 // Registration
 
 void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(AnswersAtOnce(MakeCommand<WirePing()>(
+  commands->Add(WithNative<PingReply>(AnswersAtOnce(MakeCommand<WirePing()>(
       "chord.ping", Audience::kClient,
       "A liveness check: this node's id and address, and the ring's id size in bits.",
       [service, bits]() -> Result<WirePing> {
         NodeRef self = service->ServiceSelf();
         return WirePing{self.id.ToHex(bits), self.address, bits};
-      })));
+      })),
+      [service, bits]() -> Result<PingReply> { return PingReply{service->ServiceSelf(), bits}; }));
   commands->Add(AnswersAtOnce(MakeCommand<WireInfo()>(
       "chord.info", Audience::kClient,
       "This node's state: predecessor (absent if none), successor list and the set fingers.",
@@ -291,7 +333,7 @@ void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* servi
 }
 
 void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(AnswersAtOnce(MakeCommand<WireStep(std::string)>(
+  commands->Add(WithNative<LookupStep, Id>(AnswersAtOnce(MakeCommand<WireStep(std::string)>(
       "chord.step", Audience::kPeer,
       "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
       "otherwise the next hops, best first; successors is this node's successor list.",
@@ -301,8 +343,9 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         auto step = service->ServiceStep(id.value());
         if (!step.ok()) return step.status();
         return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
-      })));
-  commands->Add(AnswersAtOnce(MakeCommand<WireNeighbors()>(
+      })),
+      [service](const Id& id) -> Result<LookupStep> { return service->ServiceStep(id); }));
+  commands->Add(WithNative<Neighbors>(AnswersAtOnce(MakeCommand<WireNeighbors()>(
       "chord.neighbors", Audience::kPeer,
       "This node's predecessor (absent if none) and successor list; used by stabilize.",
       [service, bits]() -> Result<WireNeighbors> {
@@ -310,8 +353,9 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         if (!neighbors.ok()) return neighbors.status();
         return WireNeighbors{ToWire(neighbors->predecessor, bits),
                              ToWire(neighbors->successors, bits)};
-      })));
-  commands->Add(MakeCommand<WireEmpty(WireNode)>(
+      })),
+      [service]() -> Result<Neighbors> { return service->ServiceNeighbors(); }));
+  commands->Add(WithNative<NativeDone, NodeRef>(MakeCommand<WireEmpty(WireNode)>(
       "chord.notify", Audience::kPeer, "The caller believes it is this node's predecessor.",
       {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
         auto node = FromWire(wire, bits, "argument 1 (node)");
@@ -319,6 +363,11 @@ void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* s
         Status handled = service->ServiceNotify(node.value());
         if (!handled.ok()) return handled;
         return WireEmpty{};
+      }),
+      [service](const NodeRef& node) -> Result<NativeDone> {
+        Status handled = service->ServiceNotify(node);
+        if (!handled.ok()) return handled;
+        return NativeDone{};
       }));
   commands->Add(MakeCommand<WireEmpty(WireLeaving)>(
       "chord.leaving", Audience::kPeer,
@@ -425,8 +474,11 @@ void RegisterMetricsCommand(RegisteredCommands* commands, std::function<std::str
 // Stubs
 
 Result<PingReply> ChordStub::Ping(const std::string& address) const {
-  auto wire = CallWith<WirePing>(transport_, address, "chord.ping");
-  if (!wire.ok()) return wire.status();
+  auto reply = CallNative<PingReply, WirePing>(transport_, address, "chord.ping", std::tuple<>(),
+                                               [] { return xmlrpc_c::paramList(); });
+  if (!reply.ok()) return reply.status();
+  if (auto* native = std::get_if<PingReply>(&reply.value())) return *native;
+  const WirePing* wire = &std::get<WirePing>(reply.value());
   const int bits = wire->bits.value_or(WireBits());
   if (bits < 1 || bits > Id::kMaxBits) {
     return MalformedReply(address, Status::BadArgument("bits " + std::to_string(bits)));
@@ -477,8 +529,12 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
 }
 
 Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) const {
-  auto wire = CallWith<WireStep>(transport_, address, "chord.step", id.ToHex(bits_));
-  if (!wire.ok()) return wire.status();
+  auto reply = CallNative<LookupStep, WireStep>(transport_, address, "chord.step",
+                                                std::tuple<Id>(id),
+                                                [&] { return MakeParams(id.ToHex(bits_)); });
+  if (!reply.ok()) return reply.status();
+  if (auto* native = std::get_if<LookupStep>(&reply.value())) return std::move(*native);
+  const WireStep* wire = &std::get<WireStep>(reply.value());
   auto nodes = FromWire(wire->nodes, bits_, "nodes");
   if (!nodes.ok()) return MalformedReply(address, nodes.status());
   auto successors = FromWire(wire->successors, bits_, "successors");
@@ -487,8 +543,12 @@ Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) con
 }
 
 Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
-  auto wire = CallWith<WireNeighbors>(transport_, address, "chord.neighbors");
-  if (!wire.ok()) return wire.status();
+  auto reply = CallNative<Neighbors, WireNeighbors>(transport_, address, "chord.neighbors",
+                                                    std::tuple<>(),
+                                                    [] { return xmlrpc_c::paramList(); });
+  if (!reply.ok()) return reply.status();
+  if (auto* native = std::get_if<Neighbors>(&reply.value())) return std::move(*native);
+  const WireNeighbors* wire = &std::get<WireNeighbors>(reply.value());
   auto predecessor = FromWire(wire->predecessor, bits_, "predecessor");
   if (!predecessor.ok()) return MalformedReply(address, predecessor.status());
   auto successors = FromWire(wire->successors, bits_, "successors");
@@ -497,7 +557,10 @@ Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
 }
 
 Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
-  return CallWith<WireEmpty>(transport_, address, "chord.notify", ToWire(self, bits_)).status();
+  return CallNative<NativeDone, WireEmpty>(transport_, address, "chord.notify",
+                                          std::tuple<NodeRef>(self),
+                                          [&] { return MakeParams(ToWire(self, bits_)); })
+      .status();
 }
 
 Result<std::pair<NodeRef, std::string>> ChordStub::Prove(const std::string& address,
