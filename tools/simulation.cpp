@@ -42,7 +42,6 @@ Simulation::Node* Simulation::AddNode(const Id& id) {
   if (with_dht_) {
     node->dht = std::make_unique<Dht>(node->local.get(), &node->registry, dht_options_,
                                       std::make_unique<MemoryStorage>());
-    node->local->AddObserver(node->dht.get());
   }
   network_.Attach(node->address, &node->registry);
   used_ids_.insert(id);
