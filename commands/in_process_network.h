@@ -74,9 +74,9 @@ class InProcessNetwork {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
   std::unordered_set<std::string> down_;                           // guarded by mutex_
-  std::unordered_map<std::string, int> groups_;  // guarded by mutex_; absent: 0
-  double drop_rate_ = 0;                                 // guarded by mutex_
-  std::mt19937_64 random_;                               // guarded by mutex_
+  std::unordered_map<std::string, int> groups_;                    // guarded by mutex_; absent: 0
+  double drop_rate_ = 0;                                           // guarded by mutex_
+  std::mt19937_64 random_;                                         // guarded by mutex_
   Result<xmlrpc_c::value> DeliverOne(const std::string& address, const std::string& method,
                                      const xmlrpc_c::paramList& params, const std::string& from);
   // The registry at `address` if a call from `from` reaches it (counted, faults injected).

@@ -49,8 +49,8 @@ Result<T> ReadAny(std::any* reply, const std::string& who, const std::string& me
   if (auto* wire = std::any_cast<xmlrpc_c::value>(reply)) {
     return ReadReply<T>(Result<xmlrpc_c::value>(*wire), who, method);
   }
-  return MalformedReply(who, Status::BadArgument("the reply of " + method +
-                                                 " is not of the declared type"));
+  return MalformedReply(
+      who, Status::BadArgument("the reply of " + method + " is not of the declared type"));
 }
 
 // Calls `method` on `address` with `args` and reads the reply as a T: the same call as

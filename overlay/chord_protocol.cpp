@@ -308,14 +308,17 @@ Status CheckStats(WireStats stats) {
 // Registration
 
 void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(WithNative<PingReply>(AnswersAtOnce(MakeCommand<WirePing()>(
-      "chord.ping", Audience::kClient,
-      "A liveness check: this node's id and address, and the ring's id size in bits.",
-      [service, bits]() -> Result<WirePing> {
-        NodeRef self = service->ServiceSelf();
-        return WirePing{self.id.ToHex(bits), self.address, bits};
-      })),
-      [service, bits]() -> Result<PingReply> { return PingReply{service->ServiceSelf(), bits}; }));
+  commands->Add(WithNative<PingReply>(
+      AnswersAtOnce(MakeCommand<WirePing()>(
+          "chord.ping", Audience::kClient,
+          "A liveness check: this node's id and address, and the ring's id size in bits.",
+          [service, bits]() -> Result<WirePing> {
+            NodeRef self = service->ServiceSelf();
+            return WirePing{self.id.ToHex(bits), self.address, bits};
+          })),
+      [service, bits]() -> Result<PingReply> {
+        return PingReply{service->ServiceSelf(), bits};
+      }));
   commands->Add(AnswersAtOnce(MakeCommand<WireInfo()>(
       "chord.info", Audience::kClient,
       "This node's state: predecessor (absent if none), successor list and the set fingers.",
@@ -333,37 +336,42 @@ void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* servi
 }
 
 void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(WithNative<LookupStep, Id>(AnswersAtOnce(MakeCommand<WireStep(std::string)>(
-      "chord.step", Audience::kPeer,
-      "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
-      "otherwise the next hops, best first; successors is this node's successor list.",
-      {"id"}, [service, bits](const std::string& hex) -> Result<WireStep> {
-        auto id = IdFromWire(hex, bits, "argument 1 (id)");
-        if (!id.ok()) return id.status();
-        auto step = service->ServiceStep(id.value());
-        if (!step.ok()) return step.status();
-        return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
-      })),
+  commands->Add(WithNative<LookupStep, Id>(
+      AnswersAtOnce(MakeCommand<WireStep(std::string)>(
+          "chord.step", Audience::kPeer,
+          "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
+          "otherwise the next hops, best first; successors is this node's successor list.",
+          {"id"},
+          [service, bits](const std::string& hex) -> Result<WireStep> {
+            auto id = IdFromWire(hex, bits, "argument 1 (id)");
+            if (!id.ok()) return id.status();
+            auto step = service->ServiceStep(id.value());
+            if (!step.ok()) return step.status();
+            return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
+          })),
       [service](const Id& id) -> Result<LookupStep> { return service->ServiceStep(id); }));
-  commands->Add(WithNative<Neighbors>(AnswersAtOnce(MakeCommand<WireNeighbors()>(
-      "chord.neighbors", Audience::kPeer,
-      "This node's predecessor (absent if none) and successor list; used by stabilize.",
-      [service, bits]() -> Result<WireNeighbors> {
-        auto neighbors = service->ServiceNeighbors();
-        if (!neighbors.ok()) return neighbors.status();
-        return WireNeighbors{ToWire(neighbors->predecessor, bits),
-                             ToWire(neighbors->successors, bits)};
-      })),
+  commands->Add(WithNative<Neighbors>(
+      AnswersAtOnce(MakeCommand<WireNeighbors()>(
+          "chord.neighbors", Audience::kPeer,
+          "This node's predecessor (absent if none) and successor list; used by stabilize.",
+          [service, bits]() -> Result<WireNeighbors> {
+            auto neighbors = service->ServiceNeighbors();
+            if (!neighbors.ok()) return neighbors.status();
+            return WireNeighbors{ToWire(neighbors->predecessor, bits),
+                                 ToWire(neighbors->successors, bits)};
+          })),
       [service]() -> Result<Neighbors> { return service->ServiceNeighbors(); }));
-  commands->Add(WithNative<NativeDone, NodeRef>(MakeCommand<WireEmpty(WireNode)>(
-      "chord.notify", Audience::kPeer, "The caller believes it is this node's predecessor.",
-      {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
-        auto node = FromWire(wire, bits, "argument 1 (node)");
-        if (!node.ok()) return node.status();
-        Status handled = service->ServiceNotify(node.value());
-        if (!handled.ok()) return handled;
-        return WireEmpty{};
-      }),
+  commands->Add(WithNative<NativeDone, NodeRef>(
+      MakeCommand<WireEmpty(WireNode)>("chord.notify", Audience::kPeer,
+                                       "The caller believes it is this node's predecessor.",
+                                       {"node"},
+                                       [service, bits](const WireNode& wire) -> Result<WireEmpty> {
+                                         auto node = FromWire(wire, bits, "argument 1 (node)");
+                                         if (!node.ok()) return node.status();
+                                         Status handled = service->ServiceNotify(node.value());
+                                         if (!handled.ok()) return handled;
+                                         return WireEmpty{};
+                                       }),
       [service](const NodeRef& node) -> Result<NativeDone> {
         Status handled = service->ServiceNotify(node);
         if (!handled.ok()) return handled;
@@ -529,9 +537,9 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
 }
 
 Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) const {
-  auto reply = CallNative<LookupStep, WireStep>(transport_, address, "chord.step",
-                                                std::tuple<Id>(id),
-                                                [&] { return MakeParams(id.ToHex(bits_)); });
+  auto reply =
+      CallNative<LookupStep, WireStep>(transport_, address, "chord.step", std::tuple<Id>(id),
+                                       [&] { return MakeParams(id.ToHex(bits_)); });
   if (!reply.ok()) return reply.status();
   if (auto* native = std::get_if<LookupStep>(&reply.value())) return std::move(*native);
   const WireStep* wire = &std::get<WireStep>(reply.value());
@@ -543,9 +551,8 @@ Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) con
 }
 
 Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
-  auto reply = CallNative<Neighbors, WireNeighbors>(transport_, address, "chord.neighbors",
-                                                    std::tuple<>(),
-                                                    [] { return xmlrpc_c::paramList(); });
+  auto reply = CallNative<Neighbors, WireNeighbors>(
+      transport_, address, "chord.neighbors", std::tuple<>(), [] { return xmlrpc_c::paramList(); });
   if (!reply.ok()) return reply.status();
   if (auto* native = std::get_if<Neighbors>(&reply.value())) return std::move(*native);
   const WireNeighbors* wire = &std::get<WireNeighbors>(reply.value());
@@ -558,8 +565,8 @@ Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
 
 Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
   return CallNative<NativeDone, WireEmpty>(transport_, address, "chord.notify",
-                                          std::tuple<NodeRef>(self),
-                                          [&] { return MakeParams(ToWire(self, bits_)); })
+                                           std::tuple<NodeRef>(self),
+                                           [&] { return MakeParams(ToWire(self, bits_)); })
       .status();
 }
 
