@@ -55,9 +55,9 @@ Result<T> ReadAny(std::any* reply, const std::string& who, const std::string& me
 
 // Calls `method` on `address` with `args` and reads the reply as a T: the same call as
 // CallTyped(..., MakeParams(args...)), except that a transport in this process passes the C++
-// values as they are (Transport::CallAny), with no XML-RPC value built or read. T must then be
-// the command's own result type (as MakeCommand declared it); a reply of another type is
-// MalformedReply.
+// values as they are (Transport::CallAny) to a command with a typed handler taking
+// std::tuple<Args...> and answering a T, with no XML-RPC value built or read; otherwise the
+// call carries XML-RPC values as CallTyped's does.
 template <typename T, typename... Args>
 Result<T> CallWith(Transport* transport, const std::string& address, const std::string& method,
                    const Args&... args) {

@@ -43,7 +43,6 @@
 #ifndef CHORD_COMMANDS_TYPED_COMMAND_H_
 #define CHORD_COMMANDS_TYPED_COMMAND_H_
 
-#include <any>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -486,13 +485,6 @@ struct CommandMaker<R(Args...)> {
     command.arg_names = *names;
     command.handler = [shared, names](const xmlrpc_c::paramList& params) {
       return Invoke(*shared, *names, params, std::index_sequence_for<Args...>());
-    };
-    command.typed = [shared](std::any& args) -> std::optional<Result<std::any>> {
-      auto* tuple = std::any_cast<std::tuple<std::decay_t<Args>...>>(&args);
-      if (tuple == nullptr) return std::nullopt;
-      Result<R> result = std::apply(*shared, std::move(*tuple));
-      if (!result.ok()) return Result<std::any>(result.status());
-      return Result<std::any>(std::any(std::move(result).value()));
     };
     return command;
   }
