@@ -48,8 +48,9 @@ using Handler = std::function<Result<xmlrpc_c::value>(const xmlrpc_c::paramList&
 
 // A handler for a caller in this process that holds the arguments as C++ values: `args` holds
 // a std::tuple of the argument types the command's protocol declares for it, and the result
-// holds the C++ result that protocol's stub reads. Nothing is converted to or from XML-RPC on the way. Returns nullopt,
-// without running anything, if `args` holds another type: the caller then sends XML-RPC values.
+// holds the C++ result that protocol's stub reads. Nothing is converted to or from XML-RPC on the
+// way. Returns nullopt, without running anything, if `args` holds another type: the caller then
+// sends XML-RPC values.
 using TypedHandler = std::function<std::optional<Result<std::any>>(std::any& args)>;
 
 struct Command {
