@@ -24,7 +24,9 @@
 #ifndef CHORD_COMMANDS_COMMAND_H_
 #define CHORD_COMMANDS_COMMAND_H_
 
+#include <any>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +45,13 @@ enum class Audience {
 const char* AudienceName(Audience audience);
 
 using Handler = std::function<Result<xmlrpc_c::value>(const xmlrpc_c::paramList& params)>;
+
+// A handler for a caller in this process that holds the arguments as C++ values: `args` holds
+// a std::tuple of the argument types the command's protocol declares for it, and the result
+// holds the C++ result that protocol's stub reads. Nothing is converted to or from XML-RPC on the
+// way. Returns nullopt, without running anything, if `args` holds another type: the caller then
+// sends XML-RPC values.
+using TypedHandler = std::function<std::optional<Result<std::any>>(std::any& args)>;
 
 struct Command {
   Command() = default;
@@ -71,6 +80,11 @@ struct Command {
   // on a worker. It must never wait: no call to another node, no lock held for long. Other
   // transports call `handler` only.
   Handler quick;
+  // Optional: the handler for in-process callers (see TypedHandler), set by the protocol that
+  // declares the command together with its stub (overlay/chord_protocol.cpp), so that caller
+  // and callee agree on the C++ types. Only InProcessNetwork uses it; the wire contract is that
+  // of `handler` alone. A command without one is called in process with XML-RPC values.
+  TypedHandler typed;
 };
 
 // `command` with its handler as its quick handler too: for commands that always answer at

@@ -1,5 +1,6 @@
 #include "commands/command_registry.h"
 
+#include <algorithm>
 #include <mutex>
 #include <sstream>
 
@@ -256,6 +257,7 @@ std::vector<std::string> CommandRegistry::Names() const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::vector<std::string> names;
   for (const auto& entry : commands_) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
   return names;
 }
 
@@ -269,6 +271,22 @@ Result<xmlrpc_c::value> CommandRegistry::DispatchQuick(const std::string& name,
                                                        const xmlrpc_c::paramList& params,
                                                        Access access) const {
   return Run(name, params, access, true);
+}
+
+std::optional<Result<std::any>> CommandRegistry::DispatchTyped(const std::string& name,
+                                                               std::any& args,
+                                                               Access access) const {
+  auto command = Find(name);
+  if (!command || !command->typed) return std::nullopt;
+  Status allowed = CheckAccess(*command, access);
+  if (!allowed.ok()) return Result<std::any>(allowed);
+  try {
+    return command->typed(args);
+  } catch (const std::exception& e) {
+    return Result<std::any>(Status::Internal(name + ": " + e.what()));
+  } catch (...) {
+    return Result<std::any>(Status::Internal(name + ": unknown exception"));
+  }
 }
 
 bool CommandRegistry::HasQuick(const std::string& name) const {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "commands/command.h"
@@ -56,6 +57,14 @@ class CommandRegistry {
   Result<xmlrpc_c::value> DispatchQuick(const std::string& name, const xmlrpc_c::paramList& params,
                                         Access access = Access::kAll) const;
 
+  // For callers in this process: the same access check as Dispatch, then the command's typed
+  // handler (Command::typed) with `args`, a std::tuple of the argument types. nullopt, with
+  // nothing run, when the command has no typed handler or `args` does not fit it: then call
+  // Dispatch with XML-RPC values. Errors: as Dispatch (no signature check: the C++ types are
+  // the check).
+  std::optional<Result<std::any>> DispatchTyped(const std::string& name, std::any& args,
+                                                Access access = Access::kAll) const;
+
   // True if `name` is a command with a quick handler.
   bool HasQuick(const std::string& name) const;
 
@@ -71,7 +80,7 @@ class CommandRegistry {
                               Access access, bool quick) const;
 
   mutable std::shared_mutex mutex_;
-  std::map<std::string, std::shared_ptr<const Command>> commands_;
+  std::unordered_map<std::string, std::shared_ptr<const Command>> commands_;
 };
 
 // Checks `params` against a signature string such as "S:si,S:s". Returns ok or a BadArgument

@@ -62,26 +62,44 @@ std::vector<Result<xmlrpc_c::value>> InProcessNetwork::DeliverAll(
   return results;
 }
 
+Result<const CommandRegistry*> InProcessNetwork::Reach(const std::string& address,
+                                                       const std::string& method,
+                                                       const std::string& from) {
+  calls_.fetch_add(1);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = nodes_.find(address);
+  if (it == nodes_.end()) return Status::Unavailable("no node at " + address);
+  if (down_.count(address)) return Status::Unavailable(address + " is down");
+  if (!from.empty() && !groups_.empty() && GroupLocked(from) != GroupLocked(address)) {
+    return Status::Unavailable(address + " is cut off from " + from);
+  }
+  if (drop_rate_ > 0 && std::uniform_real_distribution<double>(0, 1)(random_) < drop_rate_) {
+    return Status::Unavailable(method + " to " + address + " was dropped");
+  }
+  return it->second;
+}
+
 Result<xmlrpc_c::value> InProcessNetwork::DeliverOne(const std::string& address,
                                                      const std::string& method,
                                                      const xmlrpc_c::paramList& params,
                                                      const std::string& from) {
-  calls_.fetch_add(1);
-  const CommandRegistry* registry = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = nodes_.find(address);
-    if (it == nodes_.end()) return Status::Unavailable("no node at " + address);
-    if (down_.count(address)) return Status::Unavailable(address + " is down");
-    if (!from.empty() && GroupLocked(from) != GroupLocked(address)) {
-      return Status::Unavailable(address + " is cut off from " + from);
-    }
-    if (drop_rate_ > 0 && std::uniform_real_distribution<double>(0, 1)(random_) < drop_rate_) {
-      return Status::Unavailable(method + " to " + address + " was dropped");
-    }
-    registry = it->second;
-  }
-  return registry->Dispatch(method, params);
+  auto registry = Reach(address, method, from);
+  if (!registry.ok()) return registry.status();
+  return registry.value()->Dispatch(method, params);
+}
+
+Result<std::any> InProcessNetwork::DeliverAny(const std::string& address, const std::string& method,
+                                              std::any& args,
+                                              const std::function<xmlrpc_c::paramList()>& params,
+                                              const std::string& from) {
+  round_trips_.fetch_add(1);
+  auto registry = Reach(address, method, from);
+  if (!registry.ok()) return registry.status();
+  auto typed = registry.value()->DispatchTyped(method, args);
+  if (typed) return std::move(*typed);
+  auto reply = registry.value()->Dispatch(method, params());
+  if (!reply.ok()) return reply.status();
+  return std::any(reply.value());
 }
 
 }  // namespace chord

@@ -5,7 +5,8 @@
 // sockets. For tests and the simulator the network injects faults: a node can be marked down
 // (calls to it fail as Unavailable, like a crashed process), calls can be dropped at random, and
 // the network can be partitioned: a transport that names its caller reaches only the nodes of
-// the caller's group.
+// the caller's group. Calls made with typed arguments (Transport::CallAny) skip XML-RPC values
+// altogether: the command's typed handler gets the caller's C++ values.
 //
 // Thread-safety: all methods are safe to call concurrently. Registries are not owned; a registry
 // must stay alive until it is detached.
@@ -19,6 +20,8 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "commands/command_registry.h"
@@ -50,6 +53,13 @@ class InProcessNetwork {
   Result<xmlrpc_c::value> Deliver(const std::string& address, const std::string& method,
                                   const xmlrpc_c::paramList& params, const std::string& from = "");
 
+  // Delivers one call whose arguments are C++ values (Transport::CallAny): to the command's
+  // typed handler when it has one that fits `args`, else as XML-RPC values (`params()`), with
+  // the same faults injected either way.
+  Result<std::any> DeliverAny(const std::string& address, const std::string& method, std::any& args,
+                              const std::function<xmlrpc_c::paramList()>& params,
+                              const std::string& from = "");
+
   // Delivers a batch (Transport::CallAll), one call after the other on the caller's thread.
   std::vector<Result<xmlrpc_c::value>> DeliverAll(const std::vector<CallSpec>& calls,
                                                   const std::string& from = "");
@@ -62,13 +72,16 @@ class InProcessNetwork {
 
  private:
   mutable std::mutex mutex_;
-  std::map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
-  std::set<std::string> down_;                           // guarded by mutex_
-  std::map<std::string, int> groups_;                    // guarded by mutex_; absent: 0
-  double drop_rate_ = 0;                                 // guarded by mutex_
-  std::mt19937_64 random_;                               // guarded by mutex_
+  std::unordered_map<std::string, const CommandRegistry*> nodes_;  // guarded by mutex_
+  std::unordered_set<std::string> down_;                           // guarded by mutex_
+  std::unordered_map<std::string, int> groups_;                    // guarded by mutex_; absent: 0
+  double drop_rate_ = 0;                                           // guarded by mutex_
+  std::mt19937_64 random_;                                         // guarded by mutex_
   Result<xmlrpc_c::value> DeliverOne(const std::string& address, const std::string& method,
                                      const xmlrpc_c::paramList& params, const std::string& from);
+  // The registry at `address` if a call from `from` reaches it (counted, faults injected).
+  Result<const CommandRegistry*> Reach(const std::string& address, const std::string& method,
+                                       const std::string& from);
   int GroupLocked(const std::string& address) const;
 
   std::atomic<uint64_t> calls_{0};
@@ -85,6 +98,10 @@ class InProcessTransport : public Transport {
   Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
                                const xmlrpc_c::paramList& params) override {
     return network_->Deliver(address, method, params, from_);
+  }
+  Result<std::any> CallAny(const std::string& address, const std::string& method, std::any& args,
+                           const std::function<xmlrpc_c::paramList()>& params) override {
+    return network_->DeliverAny(address, method, args, params, from_);
   }
   std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override {
     return network_->DeliverAll(calls, from_);

@@ -8,6 +8,8 @@
 #ifndef CHORD_COMMANDS_TRANSPORT_H_
 #define CHORD_COMMANDS_TRANSPORT_H_
 
+#include <any>
+#include <functional>
 #include <string>
 #include <vector>
 #include <xmlrpc-c/base.hpp>
@@ -42,6 +44,21 @@ class Transport {
     results.reserve(calls.size());
     for (const auto& call : calls) results.push_back(Call(call.address, call.method, call.params));
     return results;
+  }
+
+  // A call whose arguments are C++ values: `args` holds a std::tuple of them (see
+  // commands/typed_call.h, CallWith). A transport inside this process (InProcessTransport)
+  // hands them to the command's typed handler as they are, and the result holds the command's
+  // C++ result; every other transport, and a command without a typed handler, sends `params()`
+  // (the same arguments as XML-RPC values) through Call, and the result holds the
+  // xmlrpc_c::value that came back. Errors: as Call.
+  virtual Result<std::any> CallAny(const std::string& address, const std::string& method,
+                                   std::any& args,
+                                   const std::function<xmlrpc_c::paramList()>& params) {
+    (void)args;
+    auto reply = Call(address, method, params());
+    if (!reply.ok()) return reply.status();
+    return std::any(reply.value());
   }
 
   // From now on, calls of `method` wait for an answer as long as the round trips of earlier

@@ -9,7 +9,9 @@
 #ifndef CHORD_COMMANDS_TYPED_CALL_H_
 #define CHORD_COMMANDS_TYPED_CALL_H_
 
+#include <any>
 #include <string>
+#include <tuple>
 
 #include "commands/transport.h"
 #include "commands/typed_command.h"
@@ -37,6 +39,33 @@ template <typename T>
 Result<T> CallTyped(Transport* transport, const std::string& address, const std::string& method,
                     const xmlrpc_c::paramList& params) {
   return ReadReply<T>(transport->Call(address, method, params), address, method);
+}
+
+// A reply of Transport::CallAny as a T: the T itself, or an XML-RPC value converted (see
+// ReadReply). Errors: MalformedReply for anything else.
+template <typename T>
+Result<T> ReadAny(std::any* reply, const std::string& who, const std::string& method) {
+  if (T* typed = std::any_cast<T>(reply)) return std::move(*typed);
+  if (auto* wire = std::any_cast<xmlrpc_c::value>(reply)) {
+    return ReadReply<T>(Result<xmlrpc_c::value>(*wire), who, method);
+  }
+  return MalformedReply(
+      who, Status::BadArgument("the reply of " + method + " is not of the declared type"));
+}
+
+// Calls `method` on `address` with `args` and reads the reply as a T: the same call as
+// CallTyped(..., MakeParams(args...)), except that a transport in this process passes the C++
+// values as they are (Transport::CallAny) to a command with a typed handler taking
+// std::tuple<Args...> and answering a T, with no XML-RPC value built or read; otherwise the
+// call carries XML-RPC values as CallTyped's does.
+template <typename T, typename... Args>
+Result<T> CallWith(Transport* transport, const std::string& address, const std::string& method,
+                   const Args&... args) {
+  std::any packed = std::tuple<typed_internal::WireType<Args>...>(args...);
+  Result<std::any> reply =
+      transport->CallAny(address, method, packed, [&] { return MakeParams(args...); });
+  if (!reply.ok()) return reply.status();
+  return ReadAny<T>(&reply.value(), address, method);
 }
 
 }  // namespace chord

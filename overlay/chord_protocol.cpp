@@ -1,7 +1,9 @@
 #include "overlay/chord_protocol.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
+#include <variant>
 
 #include "commands/auth.h"
 #include "commands/typed_call.h"
@@ -131,6 +133,45 @@ struct WireEmpty {
   template <typename Visit>
   void Fields(Visit&&) {}
 };
+
+// ---------------------------------------------------------------------------------------------
+// In-process calls (InProcessNetwork: the simulator, tests) of the commands maintenance and
+// lookups make all the time pass the overlay's own values: no hex ids to write and parse, no
+// wire checks (caller and callee are this very code, in one process). Every other caller and
+// transport uses the wire forms, unchanged.
+
+// `command` with a typed handler (Command::typed) that takes std::tuple<Args...> and answers
+// an R.
+template <typename R, typename... Args, typename F>
+Command WithNative(Command command, F native) {
+  command.typed = [native](std::any& args) -> std::optional<Result<std::any>> {
+    auto* tuple = std::any_cast<std::tuple<Args...>>(&args);
+    if (tuple == nullptr) return std::nullopt;
+    Result<R> result = std::apply(native, std::move(*tuple));
+    if (!result.ok()) return Result<std::any>(result.status());
+    return Result<std::any>(std::any(std::move(result).value()));
+  };
+  return command;
+}
+
+// Calls `method` with `native` arguments (a std::tuple) where the transport can pass them, else
+// with `params()`: the reply as a Native, or in its Wire form, still to be converted and checked.
+template <typename Native, typename Wire>
+Result<std::variant<Native, Wire>> CallNative(Transport* transport, const std::string& address,
+                                              const std::string& method, std::any native,
+                                              const std::function<xmlrpc_c::paramList()>& params) {
+  Result<std::any> reply = transport->CallAny(address, method, native, params);
+  if (!reply.ok()) return reply.status();
+  if (auto* value = std::any_cast<Native>(&reply.value())) {
+    return std::variant<Native, Wire>(std::in_place_index<0>, std::move(*value));
+  }
+  auto wire = ReadAny<Wire>(&reply.value(), address, method);
+  if (!wire.ok()) return wire.status();
+  return std::variant<Native, Wire>(std::in_place_index<1>, std::move(wire).value());
+}
+
+// chord.notify's answer in process (the wire's is an empty struct).
+struct NativeDone {};
 
 // ---------------------------------------------------------------------------------------------
 // Conversions with checks
@@ -267,13 +308,17 @@ Status CheckStats(WireStats stats) {
 // Registration
 
 void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(AnswersAtOnce(MakeCommand<WirePing()>(
-      "chord.ping", Audience::kClient,
-      "A liveness check: this node's id and address, and the ring's id size in bits.",
-      [service, bits]() -> Result<WirePing> {
-        NodeRef self = service->ServiceSelf();
-        return WirePing{self.id.ToHex(bits), self.address, bits};
-      })));
+  commands->Add(WithNative<PingReply>(
+      AnswersAtOnce(MakeCommand<WirePing()>(
+          "chord.ping", Audience::kClient,
+          "A liveness check: this node's id and address, and the ring's id size in bits.",
+          [service, bits]() -> Result<WirePing> {
+            NodeRef self = service->ServiceSelf();
+            return WirePing{self.id.ToHex(bits), self.address, bits};
+          })),
+      [service, bits]() -> Result<PingReply> {
+        return PingReply{service->ServiceSelf(), bits};
+      }));
   commands->Add(AnswersAtOnce(MakeCommand<WireInfo()>(
       "chord.info", Audience::kClient,
       "This node's state: predecessor (absent if none), successor list and the set fingers.",
@@ -291,34 +336,46 @@ void RegisterQueries(RegisteredCommands* commands, int bits, ChordService* servi
 }
 
 void RegisterMaintenance(RegisteredCommands* commands, int bits, ChordService* service) {
-  commands->Add(AnswersAtOnce(MakeCommand<WireStep(std::string)>(
-      "chord.step", Audience::kPeer,
-      "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
-      "otherwise the next hops, best first; successors is this node's successor list.",
-      {"id"}, [service, bits](const std::string& hex) -> Result<WireStep> {
-        auto id = IdFromWire(hex, bits, "argument 1 (id)");
-        if (!id.ok()) return id.status();
-        auto step = service->ServiceStep(id.value());
-        if (!step.ok()) return step.status();
-        return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
-      })));
-  commands->Add(AnswersAtOnce(MakeCommand<WireNeighbors()>(
-      "chord.neighbors", Audience::kPeer,
-      "This node's predecessor (absent if none) and successor list; used by stabilize.",
-      [service, bits]() -> Result<WireNeighbors> {
-        auto neighbors = service->ServiceNeighbors();
-        if (!neighbors.ok()) return neighbors.status();
-        return WireNeighbors{ToWire(neighbors->predecessor, bits),
-                             ToWire(neighbors->successors, bits)};
-      })));
-  commands->Add(MakeCommand<WireEmpty(WireNode)>(
-      "chord.notify", Audience::kPeer, "The caller believes it is this node's predecessor.",
-      {"node"}, [service, bits](const WireNode& wire) -> Result<WireEmpty> {
-        auto node = FromWire(wire, bits, "argument 1 (node)");
-        if (!node.ok()) return node.status();
-        Status handled = service->ServiceNotify(node.value());
+  commands->Add(WithNative<LookupStep, Id>(
+      AnswersAtOnce(MakeCommand<WireStep(std::string)>(
+          "chord.step", Audience::kPeer,
+          "One hop of an iterative lookup: if done, nodes is the owner followed by its successors; "
+          "otherwise the next hops, best first; successors is this node's successor list.",
+          {"id"},
+          [service, bits](const std::string& hex) -> Result<WireStep> {
+            auto id = IdFromWire(hex, bits, "argument 1 (id)");
+            if (!id.ok()) return id.status();
+            auto step = service->ServiceStep(id.value());
+            if (!step.ok()) return step.status();
+            return WireStep{step->done, ToWire(step->nodes, bits), ToWire(step->successors, bits)};
+          })),
+      [service](const Id& id) -> Result<LookupStep> { return service->ServiceStep(id); }));
+  commands->Add(WithNative<Neighbors>(
+      AnswersAtOnce(MakeCommand<WireNeighbors()>(
+          "chord.neighbors", Audience::kPeer,
+          "This node's predecessor (absent if none) and successor list; used by stabilize.",
+          [service, bits]() -> Result<WireNeighbors> {
+            auto neighbors = service->ServiceNeighbors();
+            if (!neighbors.ok()) return neighbors.status();
+            return WireNeighbors{ToWire(neighbors->predecessor, bits),
+                                 ToWire(neighbors->successors, bits)};
+          })),
+      [service]() -> Result<Neighbors> { return service->ServiceNeighbors(); }));
+  commands->Add(WithNative<NativeDone, NodeRef>(
+      MakeCommand<WireEmpty(WireNode)>("chord.notify", Audience::kPeer,
+                                       "The caller believes it is this node's predecessor.",
+                                       {"node"},
+                                       [service, bits](const WireNode& wire) -> Result<WireEmpty> {
+                                         auto node = FromWire(wire, bits, "argument 1 (node)");
+                                         if (!node.ok()) return node.status();
+                                         Status handled = service->ServiceNotify(node.value());
+                                         if (!handled.ok()) return handled;
+                                         return WireEmpty{};
+                                       }),
+      [service](const NodeRef& node) -> Result<NativeDone> {
+        Status handled = service->ServiceNotify(node);
         if (!handled.ok()) return handled;
-        return WireEmpty{};
+        return NativeDone{};
       }));
   commands->Add(MakeCommand<WireEmpty(WireLeaving)>(
       "chord.leaving", Audience::kPeer,
@@ -425,8 +482,11 @@ void RegisterMetricsCommand(RegisteredCommands* commands, std::function<std::str
 // Stubs
 
 Result<PingReply> ChordStub::Ping(const std::string& address) const {
-  auto wire = CallTyped<WirePing>(transport_, address, "chord.ping", xmlrpc_c::paramList());
-  if (!wire.ok()) return wire.status();
+  auto reply = CallNative<PingReply, WirePing>(transport_, address, "chord.ping", std::tuple<>(),
+                                               [] { return xmlrpc_c::paramList(); });
+  if (!reply.ok()) return reply.status();
+  if (auto* native = std::get_if<PingReply>(&reply.value())) return *native;
+  const WirePing* wire = &std::get<WirePing>(reply.value());
   const int bits = wire->bits.value_or(WireBits());
   if (bits < 1 || bits > Id::kMaxBits) {
     return MalformedReply(address, Status::BadArgument("bits " + std::to_string(bits)));
@@ -438,7 +498,7 @@ Result<PingReply> ChordStub::Ping(const std::string& address) const {
 }
 
 Result<NodeStats> ChordStub::Stats(const std::string& address) const {
-  auto wire = CallTyped<WireStats>(transport_, address, "chord.stats", xmlrpc_c::paramList());
+  auto wire = CallWith<WireStats>(transport_, address, "chord.stats");
   if (!wire.ok()) return wire.status();
   Status checked = CheckStats(wire.value());
   if (!checked.ok()) return MalformedReply(address, checked);
@@ -446,11 +506,11 @@ Result<NodeStats> ChordStub::Stats(const std::string& address) const {
 }
 
 Result<std::string> ChordStub::Metrics(const std::string& address) const {
-  return CallTyped<std::string>(transport_, address, "chord.metrics", xmlrpc_c::paramList());
+  return CallWith<std::string>(transport_, address, "chord.metrics");
 }
 
 Result<NodeInfo> ChordStub::Info(const std::string& address) const {
-  auto wire = CallTyped<WireInfo>(transport_, address, "chord.info", xmlrpc_c::paramList());
+  auto wire = CallWith<WireInfo>(transport_, address, "chord.info");
   if (!wire.ok()) return wire.status();
   auto info = InfoFromWire(wire.value(), bits_);
   if (!info.ok()) return MalformedReply(address, info.status());
@@ -465,7 +525,7 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
                                                  const std::string& hex) const {
   auto id = Id::FromHex(hex, WireBits());
   if (!id.ok()) return id.status();
-  auto wire = CallTyped<WireFound>(transport_, address, "chord.find_successor", MakeParams(hex));
+  auto wire = CallWith<WireFound>(transport_, address, "chord.find_successor", hex);
   if (!wire.ok()) return wire.status();
   // A caller that does not know the ring's size reads the id at the size its digits give.
   const int reply_bits =
@@ -477,8 +537,12 @@ Result<FoundOwner> ChordStub::FindSuccessorOfHex(const std::string& address,
 }
 
 Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) const {
-  auto wire = CallTyped<WireStep>(transport_, address, "chord.step", MakeParams(id.ToHex(bits_)));
-  if (!wire.ok()) return wire.status();
+  auto reply =
+      CallNative<LookupStep, WireStep>(transport_, address, "chord.step", std::tuple<Id>(id),
+                                       [&] { return MakeParams(id.ToHex(bits_)); });
+  if (!reply.ok()) return reply.status();
+  if (auto* native = std::get_if<LookupStep>(&reply.value())) return std::move(*native);
+  const WireStep* wire = &std::get<WireStep>(reply.value());
   auto nodes = FromWire(wire->nodes, bits_, "nodes");
   if (!nodes.ok()) return MalformedReply(address, nodes.status());
   auto successors = FromWire(wire->successors, bits_, "successors");
@@ -487,9 +551,11 @@ Result<LookupStep> ChordStub::Step(const std::string& address, const Id& id) con
 }
 
 Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
-  auto wire =
-      CallTyped<WireNeighbors>(transport_, address, "chord.neighbors", xmlrpc_c::paramList());
-  if (!wire.ok()) return wire.status();
+  auto reply = CallNative<Neighbors, WireNeighbors>(
+      transport_, address, "chord.neighbors", std::tuple<>(), [] { return xmlrpc_c::paramList(); });
+  if (!reply.ok()) return reply.status();
+  if (auto* native = std::get_if<Neighbors>(&reply.value())) return std::move(*native);
+  const WireNeighbors* wire = &std::get<WireNeighbors>(reply.value());
   auto predecessor = FromWire(wire->predecessor, bits_, "predecessor");
   if (!predecessor.ok()) return MalformedReply(address, predecessor.status());
   auto successors = FromWire(wire->successors, bits_, "successors");
@@ -498,13 +564,15 @@ Result<Neighbors> ChordStub::GetNeighbors(const std::string& address) const {
 }
 
 Status ChordStub::Notify(const std::string& address, const NodeRef& self) const {
-  return CallTyped<WireEmpty>(transport_, address, "chord.notify", MakeParams(ToWire(self, bits_)))
+  return CallNative<NativeDone, WireEmpty>(transport_, address, "chord.notify",
+                                           std::tuple<NodeRef>(self),
+                                           [&] { return MakeParams(ToWire(self, bits_)); })
       .status();
 }
 
 Result<std::pair<NodeRef, std::string>> ChordStub::Prove(const std::string& address,
                                                          const std::string& challenge) const {
-  auto wire = CallTyped<WireProof>(transport_, address, "chord.prove", MakeParams(challenge));
+  auto wire = CallWith<WireProof>(transport_, address, "chord.prove", challenge);
   if (!wire.ok()) return wire.status();
   auto node = FromWire(WireNode{wire->id, wire->address}, WireBits(), "the reply of chord.prove");
   if (!node.ok()) return MalformedReply(address, node.status());
@@ -514,7 +582,7 @@ Result<std::pair<NodeRef, std::string>> ChordStub::Prove(const std::string& addr
 Status ChordStub::Leaving(const std::string& address, const LeavingNotice& notice) const {
   WireLeaving wire{ToWire(notice.leaving, bits_), ToWire(notice.predecessor, bits_),
                    ToWire(notice.successors, bits_)};
-  return CallTyped<WireEmpty>(transport_, address, "chord.leaving", MakeParams(wire)).status();
+  return CallWith<WireEmpty>(transport_, address, "chord.leaving", wire).status();
 }
 
 }  // namespace chord

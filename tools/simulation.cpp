@@ -5,17 +5,30 @@
 #include <optional>
 #include <string>
 
+#include "dht/memory_storage.h"
+
 namespace chord {
 
 namespace {
 
 // Draws per node before giving up on a fresh id; only a nearly full id space gets close.
 constexpr int kMaxIdDraws = 100000;
+// The virtual wall clock starts here (ms since the epoch), so DHT versions look like real ones.
+constexpr int64_t kEpochMs = 1767225600000;  // 2026-01-01
 
 }  // namespace
 
-Simulation::Simulation(OverlayOptions options, uint64_t seed)
-    : options_(options), random_(seed), transport_(&network_) {}
+Simulation::Simulation(OverlayOptions options, uint64_t seed, bool with_dht, DhtOptions dht_options)
+    : options_(options),
+      with_dht_(with_dht),
+      dht_options_(std::move(dht_options)),
+      random_(seed),
+      transport_(&network_) {
+  // The DHT reads the virtual clock. It never hears a heartbeat, so it never turns suspect: the
+  // simulation freezes no node (a frozen node is the chaos test's business).
+  dht_options_.now_ms = [this] { return kEpochMs + now_ms_; };
+  dht_options_.steady_ms = [this] { return now_ms_; };
+}
 
 Simulation::~Simulation() {
   // Nothing may call into a Local while it is destroyed.
@@ -26,10 +39,23 @@ Simulation::Node* Simulation::AddNode(const Id& id) {
   auto node = std::make_unique<Node>();
   node->address = "node-" + std::to_string(nodes_.size());
   node->local = std::make_unique<Local>(options_, node->address, id, &transport_, &node->registry);
+  if (with_dht_) {
+    node->dht = std::make_unique<Dht>(node->local.get(), &node->registry, dht_options_,
+                                      std::make_unique<MemoryStorage>());
+  }
   network_.Attach(node->address, &node->registry);
   used_ids_.insert(id);
   nodes_.push_back(std::move(node));
   return nodes_.back().get();
+}
+
+Result<Id> Simulation::FreshId() {
+  // Ids come from the seed, not the address, so --seed varies the ring's shape too.
+  for (int draw = 0; draw < kMaxIdDraws; ++draw) {
+    Id candidate = Id::Hash("sim-id-" + std::to_string(random_()), options_.id_bits);
+    if (!used_ids_.count(candidate)) return candidate;
+  }
+  return Status::Refused("no free id left after " + std::to_string(nodes_.size()) + " nodes");
 }
 
 void Simulation::TakeDown(Node* node) {
@@ -37,6 +63,105 @@ void Simulation::TakeDown(Node* node) {
   // ring, and the Local stays valid until the simulation ends.
   network_.SetDown(node->address, true);
   node->alive = false;
+  members_.erase(std::remove(members_.begin(), members_.end(), node), members_.end());
+}
+
+bool Simulation::Enter(Node* node) {
+  Status status = members_.empty()
+                      ? node->local->Create()
+                      : node->local->Join(members_[random_() % members_.size()]->address);
+  if (!status.ok()) {
+    TakeDown(node);
+    return false;
+  }
+  members_.push_back(node);
+  const size_t index = nodes_.size() - 1;
+  // Random phases: the nodes of a real ring do not stabilize in step.
+  auto phase = [&](int period) { return int64_t(random_() % uint64_t(std::max(1, period))); };
+  node->fix_fingers_wait = periods_.fix_fingers_ms;
+  node->repair_wait = periods_.repair_ms;
+  Schedule(index, Task::kStabilize, phase(periods_.stabilize_ms));
+  Schedule(index, Task::kFixFingers, phase(periods_.fix_fingers_ms));
+  Schedule(index, Task::kCheckPredecessor, phase(periods_.check_predecessor_ms));
+  Schedule(index, Task::kCheckMembership, phase(periods_.check_membership_ms));
+  if (with_dht_) Schedule(index, Task::kRepair, phase(periods_.repair_ms));
+  return true;
+}
+
+Simulation::Node* Simulation::JoinOne() {
+  auto id = FreshId();
+  if (!id.ok()) return nullptr;
+  Node* node = AddNode(*id);
+  return Enter(node) ? node : nullptr;
+}
+
+void Simulation::LeaveNode(Node* node) {
+  if (!node->alive) return;
+  // A refused leave (not in a ring) cannot happen for a live joined node; the node is taken
+  // down either way so that it is out of the experiment.
+  node->local->Leave();
+  TakeDown(node);
+}
+
+void Simulation::CrashNode(Node* node) {
+  if (node->alive) TakeDown(node);
+}
+
+void Simulation::Schedule(size_t node, Task task, int64_t after_ms) {
+  events_.push(Event{now_ms_ + after_ms, next_seq_++, node, task});
+}
+
+void Simulation::RunTask(size_t index, Task task) {
+  Node* node = nodes_[index].get();
+  Local& local = *node->local;
+  // Errors are the protocol's business: a failed step is retried at its next turn.
+  switch (task) {
+    case Task::kStabilize:
+      local.Stabilize();
+      Schedule(index, task, periods_.stabilize_ms);
+      break;
+    case Task::kFixFingers: {
+      // As Maintenance::AddAdaptive: quiet steps double the wait, a change resets it.
+      const auto before = local.Info().fingers;
+      const bool changed = !local.FixFingers().ok() || local.Info().fingers != before;
+      node->fix_fingers_wait =
+          changed ? periods_.fix_fingers_ms
+                  : std::min(2 * node->fix_fingers_wait, periods_.fix_fingers_max_ms);
+      Schedule(index, task, node->fix_fingers_wait);
+      break;
+    }
+    case Task::kCheckPredecessor:
+      local.CheckPredecessor();
+      Schedule(index, task, periods_.check_predecessor_ms);
+      break;
+    case Task::kCheckMembership:
+      local.CheckMembership();
+      Schedule(index, task, periods_.check_membership_ms);
+      break;
+    case Task::kRepair: {
+      bool busy = true;
+      node->dht->RepairStep(&busy);
+      node->repair_wait =
+          busy ? periods_.repair_ms : std::min(2 * node->repair_wait, periods_.repair_max_ms);
+      Schedule(index, task, node->repair_wait);
+      break;
+    }
+  }
+}
+
+void Simulation::StabilizeRound() {
+  const int64_t end = now_ms_ + periods_.stabilize_ms;
+  while (!events_.empty() && events_.top().due < end) {
+    Event event = events_.top();
+    events_.pop();
+    Node* node = nodes_[event.node].get();
+    // A node that is down has no work any more; one that left the ring neither.
+    if (!node->alive || !node->local->joined()) continue;
+    now_ms_ = event.due;
+    RunTask(event.node, event.task);
+  }
+  now_ms_ = end;
+  ++rounds_;
 }
 
 Result<int> Simulation::BuildRing(int count, int joins_per_round) {
@@ -46,29 +171,41 @@ Result<int> Simulation::BuildRing(int count, int joins_per_round) {
     return Status::Refused(std::to_string(count) + " nodes do not fit in " +
                            std::to_string(options_.id_bits) + "-bit ids");
   }
-  std::vector<Node*> members;
   int joined = 0;
   for (int i = 0; i < count; ++i) {
-    // Ids come from the seed, not the address, so --seed varies the ring's shape too.
-    std::optional<Id> id;
-    for (int draw = 0; draw < kMaxIdDraws && !id; ++draw) {
-      Id candidate = Id::Hash("sim-id-" + std::to_string(random_()), options_.id_bits);
-      if (!used_ids_.count(candidate)) id = candidate;
-    }
-    if (!id) return Status::Refused("no free id left after " + std::to_string(i) + " nodes");
-    Node* node = AddNode(*id);
-    Status status = members.empty()
-                        ? node->local->Create()
-                        : node->local->Join(members[random_() % members.size()]->address);
-    if (!status.ok()) {
-      TakeDown(node);
-      continue;
-    }
-    members.push_back(node);
-    ++joined;
+    auto id = FreshId();
+    if (!id.ok()) return id.status();
+    if (Enter(AddNode(*id))) ++joined;
     if (joins_per_round > 0 && joined % joins_per_round == 0) StabilizeRound();
     if ((i + 1) % 100 == 0) {
       Report("joined " + std::to_string(joined) + "/" + std::to_string(count));
+    }
+  }
+  return joined;
+}
+
+Result<int> Simulation::GrowRing(int count, double rate) {
+  if (!nodes_.empty()) return Status::Refused("the ring is already built");
+  if (count < 1) return Status::Refused("a ring needs at least one node");
+  if (options_.id_bits < 31 && count > (1 << options_.id_bits)) {
+    return Status::Refused(std::to_string(count) + " nodes do not fit in " +
+                           std::to_string(options_.id_bits) + "-bit ids");
+  }
+  int joined = 0;
+  int added = 0;
+  while (added < count) {
+    const int live = static_cast<int>(members_.size());
+    const int batch = std::min(count - added, std::max(1, int(rate * live)));
+    for (int i = 0; i < batch; ++i, ++added) {
+      auto id = FreshId();
+      if (!id.ok()) return id.status();
+      if (Enter(AddNode(*id))) ++joined;
+    }
+    StabilizeRound();
+    ++rounds_grown_;
+    if (rounds_grown_ % 10 == 0) {
+      Report("round " + std::to_string(rounds_grown_) + ": " + std::to_string(joined) + "/" +
+             std::to_string(count) + " joined");
     }
   }
   return joined;
@@ -82,14 +219,6 @@ std::vector<Simulation::Node*> Simulation::Sorted() const {
   std::sort(live.begin(), live.end(),
             [](Node* a, Node* b) { return a->local->self().id < b->local->self().id; });
   return live;
-}
-
-void Simulation::StabilizeRound() {
-  for (Node* node : Sorted()) {
-    // Errors are the protocol's business: a failed step is retried by the next round.
-    node->local->CheckPredecessor();
-    node->local->Stabilize();
-  }
 }
 
 int Simulation::StabilizeUntilCorrect(int max_rounds) {
@@ -106,7 +235,7 @@ void Simulation::FixAllFingers() {
   auto live = Sorted();
   for (size_t i = 0; i < live.size(); ++i) {
     live[i]->local->FixAllFingers();
-    if ((i + 1) % 200 == 0) {
+    if ((i + 1) % 500 == 0) {
       Report("fixed fingers of " + std::to_string(i + 1) + "/" + std::to_string(live.size()));
     }
   }
@@ -180,7 +309,7 @@ LookupStats Simulation::RunLookups(int count) {
       hops.push_back(found->hops);
       ++stats.hops[found->hops];
     }
-    if ((i + 1) % 2000 == 0)
+    if ((i + 1) % 5000 == 0)
       Report("lookups " + std::to_string(i + 1) + "/" + std::to_string(count));
   }
   stats.calls_per_lookup = double(network_.calls() - calls_before) / count;
@@ -208,17 +337,15 @@ std::vector<Simulation::Node*> Simulation::PickVictims(int count) {
 
 int Simulation::Crash(int count) {
   auto victims = PickVictims(count);
-  for (Node* node : victims) TakeDown(node);
+  for (Node* node : victims) CrashNode(node);
   return static_cast<int>(victims.size());
 }
 
 int Simulation::Leave(int count) {
   int left = 0;
   for (Node* node : PickVictims(count)) {
-    // A refused leave (not in a ring) cannot happen for a live joined node; count only real
-    // leaves. The node is taken down either way so that it is out of the experiment.
-    if (node->local->Leave().ok()) ++left;
-    TakeDown(node);
+    if (node->local->joined()) ++left;
+    LeaveNode(node);
   }
   return left;
 }

@@ -8,8 +8,10 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
-#include "tools/simulation.h"
 #include "tests/common/test_setup.h"
+#include "tools/sim_churn.h"
+#include "tools/sim_invariants.h"
+#include "tools/simulation.h"
 
 namespace {
 
@@ -78,4 +80,81 @@ BOOST_AUTO_TEST_CASE(bad_ring_sizes_are_refused) {
   auto stats = sim.RunLookups(200);
   BOOST_TEST(stats.correct == 200);
   BOOST_TEST(sim.BuildRing(8, 0).status().code() == chord::ErrorCode::kRefused);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zave's invariants (tools/sim_invariants.h) on hand-made pointer states.
+
+namespace {
+
+chord::NodeRef N(int id) {
+  return chord::NodeRef{chord::Id::FromUint(uint64_t(id), 8), "n" + std::to_string(id)};
+}
+
+chord::MemberState M(int id, std::vector<int> successors) {
+  chord::MemberState member{N(id), {}, std::nullopt};
+  for (int s : successors) member.successors.push_back(N(s));
+  return member;
+}
+
+bool Names(const chord::InvariantReport& report, const std::string& invariant) {
+  for (const auto& v : report.violations) {
+    if (v.rfind(invariant, 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(invariants_hold_on_an_ideal_ring_with_an_appendage) {
+  // 10 -> 20 -> 30 -> 10, and 25 (a newcomer) points at 30: an appendage.
+  auto report =
+      chord::CheckInvariants({M(10, {20, 30}), M(20, {30, 10}), M(30, {10, 20}), M(25, {30, 10})});
+  BOOST_TEST(report.ok());
+  BOOST_TEST(report.rings == 1);
+  BOOST_TEST(report.ring_size == 3);
+  BOOST_TEST(report.appendages == 1);
+  // A lone node is a ring of one.
+  BOOST_TEST(chord::CheckInvariants({M(7, {})}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(invariants_catch_each_kind_of_damage) {
+  // Two rings: {10, 20} and {30, 40}.
+  auto two = chord::CheckInvariants({M(10, {20}), M(20, {10}), M(30, {40}), M(40, {30})});
+  BOOST_TEST(Names(two, "AtMostOneRing"));
+  // A ring that goes round twice: 10 -> 30 -> 20 -> 40 -> 10.
+  auto twice = chord::CheckInvariants({M(10, {30}), M(30, {20}), M(20, {40}), M(40, {10})});
+  BOOST_TEST(Names(twice, "OrderedRing"));
+  BOOST_TEST(Names(twice, "OrderedSuccessorLists") == false);
+  // A list out of order, and one whose every entry is dead (n99 is no member).
+  auto lists = chord::CheckInvariants({M(10, {30, 20}), M(20, {30}), M(30, {10}), M(40, {99})});
+  BOOST_TEST(Names(lists, "OrderedSuccessorLists"));
+  BOOST_TEST(Names(lists, "LiveSuccessor"));
+  BOOST_TEST(Names(lists, "ConnectedAppendages"));
+}
+
+BOOST_AUTO_TEST_CASE(ring_grown_over_time_converges_in_few_rounds) {
+  chord::Simulation sim(Options(), 7);
+  auto joined = sim.GrowRing(200, 0.05);
+  BOOST_REQUIRE(joined.ok());
+  BOOST_REQUIRE_EQUAL(*joined, 200);
+  const int rounds = sim.StabilizeUntilCorrect(200);
+  BOOST_TEST_MESSAGE("grown over " << sim.rounds_grown() << " rounds; correct " << rounds
+                                   << " rounds after the last join");
+  BOOST_REQUIRE_MESSAGE(rounds >= 0, sim.CheckRing());
+  BOOST_TEST(rounds <= 3 * 8);  // a few times log2(200)
+}
+
+BOOST_AUTO_TEST_CASE(churn_seeds_keep_the_invariants_and_the_writes) {
+  chord::ChurnOptions options;
+  options.nodes = 40;
+  options.churn_rounds = 20;
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    auto result = chord::RunChurn(seed, options);
+    std::string messages;
+    for (const auto& m : result.messages) messages += "\n  " + m;
+    BOOST_TEST(result.ok(), "seed " << seed << messages);
+    BOOST_TEST(result.writes > 0);
+    BOOST_TEST(result.joins + result.leaves + result.crashes > 0);
+  }
 }
