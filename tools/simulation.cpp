@@ -164,13 +164,18 @@ void Simulation::StabilizeRound() {
   ++rounds_;
 }
 
-Result<int> Simulation::BuildRing(int count, int joins_per_round) {
+Status Simulation::CanBuild(int count) const {
   if (!nodes_.empty()) return Status::Refused("the ring is already built");
   if (count < 1) return Status::Refused("a ring needs at least one node");
   if (options_.id_bits < 31 && count > (1 << options_.id_bits)) {
     return Status::Refused(std::to_string(count) + " nodes do not fit in " +
                            std::to_string(options_.id_bits) + "-bit ids");
   }
+  return Status::Ok();
+}
+
+Result<int> Simulation::BuildRing(int count, int joins_per_round) {
+  if (Status fits = CanBuild(count); !fits.ok()) return fits;
   int joined = 0;
   for (int i = 0; i < count; ++i) {
     auto id = FreshId();
@@ -185,12 +190,7 @@ Result<int> Simulation::BuildRing(int count, int joins_per_round) {
 }
 
 Result<int> Simulation::GrowRing(int count, double rate) {
-  if (!nodes_.empty()) return Status::Refused("the ring is already built");
-  if (count < 1) return Status::Refused("a ring needs at least one node");
-  if (options_.id_bits < 31 && count > (1 << options_.id_bits)) {
-    return Status::Refused(std::to_string(count) + " nodes do not fit in " +
-                           std::to_string(options_.id_bits) + "-bit ids");
-  }
+  if (Status fits = CanBuild(count); !fits.ok()) return fits;
   int joined = 0;
   int added = 0;
   while (added < count) {

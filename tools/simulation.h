@@ -158,6 +158,8 @@ class Simulation {
   Result<Id> FreshId();
   // Makes `node` create or join the ring; on success schedules its tasks at random phases.
   bool Enter(Node* node);
+  // Refused if a ring was built already or `count` nodes cannot be (none, or more than ids).
+  Status CanBuild(int count) const;
   void Schedule(size_t node, Task task, int64_t after_ms);
   void RunTask(size_t index, Task task);
   void TakeDown(Node* node);

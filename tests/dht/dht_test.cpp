@@ -619,6 +619,24 @@ BOOST_AUTO_TEST_CASE(calls_per_operation_on_a_stable_ring_of_sixteen) {
   BOOST_TEST(settled.owned_get.calls == 0.0);
 }
 
+// A DhtClient of every live member of `dht`, over the in-process network.
+struct RingClient {
+  RingClient(DhtRing* dht, uint32_t seed)
+      : transport(&dht->ring().network()), client(&transport, Members(dht), Options(seed)) {}
+  static std::vector<std::string> Members(DhtRing* dht) {
+    std::vector<std::string> members;
+    for (auto* node : dht->ring().Live()) members.push_back(node->address);
+    return members;
+  }
+  static chord::DhtClientOptions Options(uint32_t seed) {
+    chord::DhtClientOptions options;
+    options.seed = seed;
+    return options;
+  }
+  chord::InProcessTransport transport;
+  chord::DhtClient client;
+};
+
 // A client that has learnt the ring sends each keyed call to its owner: one call, no forwarding.
 // When the owner it guesses is down, the call goes through another member, which finds the
 // node that took the range over.
@@ -626,13 +644,9 @@ BOOST_AUTO_TEST_CASE(a_client_sends_keyed_calls_to_the_owner) {
   DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});
   dht.Build(16, 16);
   for (int round = 0; round < 8; ++round) dht.RepairRound();
+  RingClient ring_client(&dht, 7);
   chord::InProcessNetwork& network = dht.ring().network();
-  chord::InProcessTransport transport(&network);
-  std::vector<std::string> members;
-  for (auto* node : dht.ring().Live()) members.push_back(node->address);
-  chord::DhtClientOptions options;
-  options.seed = 7;
-  chord::DhtClient client(&transport, members, options);
+  chord::DhtClient& client = ring_client.client;
   const int ops = 200;
   for (int i = 0; i < ops; ++i) {
     auto set = client.Set("routed-" + std::to_string(i), {"v" + std::to_string(i), false});
@@ -660,8 +674,9 @@ BOOST_AUTO_TEST_CASE(a_client_sends_keyed_calls_to_the_owner) {
   BOOST_CHECK_NE(after->owner.address, before->owner.address);
   network.SetDown(before->owner.address, false);
   // The same client with owner routing off goes through random members, which forward.
+  chord::DhtClientOptions options = RingClient::Options(7);
   options.route_to_owner = false;
-  chord::DhtClient plain(&transport, members, options);
+  chord::DhtClient plain(&ring_client.transport, RingClient::Members(&dht), options);
   CallCounter plain_counter{&network};
   for (int i = 0; i < ops; ++i) BOOST_REQUIRE(plain.Get("routed-" + std::to_string(i)).ok());
   BOOST_TEST(plain_counter.Per(ops).calls > 1.5);
@@ -674,13 +689,9 @@ BOOST_AUTO_TEST_CASE(a_client_batch_goes_in_batches_and_survives_a_dead_owner) {
   DhtRing dht(chord::OverlayOptions{}, chord::DhtOptions{});
   dht.Build(8, 8);
   for (int round = 0; round < 8; ++round) dht.RepairRound();
+  RingClient ring_client(&dht, 3);
   chord::InProcessNetwork& network = dht.ring().network();
-  chord::InProcessTransport transport(&network);
-  std::vector<std::string> members;
-  for (auto* node : dht.ring().Live()) members.push_back(node->address);
-  chord::DhtClientOptions options;
-  options.seed = 3;
-  chord::DhtClient client(&transport, members, options);
+  chord::DhtClient& client = ring_client.client;
   auto items = [](const std::string& prefix, int count) {
     std::vector<chord::DhtSetItem> out;
     for (int i = 0; i < count; ++i) out.push_back({prefix + std::to_string(i), {"v", false}});
@@ -694,7 +705,7 @@ BOOST_AUTO_TEST_CASE(a_client_batch_goes_in_batches_and_survives_a_dead_owner) {
   std::cout << "SetMany of " << keys << " keys on 8 nodes: " << calls << " calls" << std::endl;
   BOOST_TEST(calls <= 8u * 3u * 3u);  // per owner: up to 3 batches of 1000, each copied twice
 
-  network.SetDown(members[2], true);
+  network.SetDown(RingClient::Members(&dht)[2], true);
   auto second = items("after-", keys);
   for (const chord::Status& status : client.SetMany(second)) {
     BOOST_TEST(status.ok(), status.ToString());
