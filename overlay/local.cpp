@@ -646,14 +646,19 @@ Status Local::Stabilize() {
     own_predecessor = predecessor_;
     for (int i = 0; i < fingers_.size(); ++i) {
       const auto& finger = fingers_.Get(i);
-      if (finger && std::find(backups.begin(), backups.end(), *finger) == backups.end()) {
+      // Alone, the fingers name this node itself: it is no way back (and answers, which must
+      // not count as reaching a successor, nor its absence as a cut).
+      if (finger && finger->address != self_.address &&
+          std::find(backups.begin(), backups.end(), *finger) == backups.end()) {
         backups.push_back(*finger);
       }
     }
   }
   if (successor.address == self_.address) {
     // Alone (or every successor failed): a known predecessor or finger is the way back.
-    if (own_predecessor) backups.insert(backups.begin(), *own_predecessor);
+    if (own_predecessor && own_predecessor->address != self_.address) {
+      backups.insert(backups.begin(), *own_predecessor);
+    }
     for (const auto& candidate : backups) {
       auto neighbors = peers_.GetNeighbors(candidate.address);
       if (!neighbors.ok() || !Verify(candidate).ok()) {
