@@ -346,9 +346,7 @@ Result<bool> Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtA
     // writes on top of it: stamped now, this one would bring the old value back for good.
     // (Checked after the version is taken: a version taken in time is older than any write made
     // after the caller gave up.)
-    NoteLateWrite(record->key);
-    return Status::Unavailable("the write of " + record->key +
-                               " arrived after its caller had given up; nothing was stored");
+    return RefuseLateWrite("the write of " + record->key);
   }
   if (entry.version > LatestVersion()) {
     // Only a clock that went back a day gets here; replicas would refuse the version.
@@ -371,19 +369,22 @@ Result<bool> Dht::WriteAsOwner(const OwnerRequest& request, Record* record, DhtA
   return true;
 }
 
-void Dht::NoteLateWrite(const std::string& key) {
+Status Dht::RefuseLateWrite(const std::string& what) {
   const uint64_t refused = late_writes_refused_.fetch_add(1) + 1;
+  Status status =
+      Status::Unavailable(what + " arrived after its caller had given up; nothing was stored");
   // One line per 10 s at most: a node whose clock runs ahead of its callers' would refuse
   // every forwarded write, and that must be loud but not flood the log.
   const int64_t now = SteadyMs();
   int64_t last = last_late_write_log_ms_.load();
-  if (last != 0 && now - last < 10000) return;
-  if (!last_late_write_log_ms_.compare_exchange_strong(last, now)) return;
-  BOOST_LOG_TRIVIAL(warning) << "refused a write of " << key << " that arrived "
+  if (last != 0 && now - last < 10000) return status;
+  if (!last_late_write_log_ms_.compare_exchange_strong(last, now)) return status;
+  BOOST_LOG_TRIVIAL(warning) << "refused " << what << ": it arrived "
                              << UnixMillis() - CallDeadline::Current()
                              << " ms after its caller had given up (" << refused
                              << " so far); if this node did not stall, check that the nodes' "
                                 "clocks agree (NTP)";
+  return status;
 }
 
 Result<size_t> Dht::SendRecords(const std::string& address, const std::vector<Record>& records) {

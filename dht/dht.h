@@ -203,8 +203,9 @@ class Dht : public OverlayObserver, private DhtService {
   Result<bool> WriteAsOwner(const OwnerRequest& request, Record* record, DhtAnswer* answer);
   // Part of Heartbeat: this node reached no successor for kCutOffRounds stabilize rounds.
   void NoteCutOff();
-  // Counts a write refused because its caller's deadline had passed; logs now and then.
-  void NoteLateWrite(const std::string& key);
+  // Unavailable for `what` (a write its caller's deadline has passed on), counted; logs now and
+  // then.
+  Status RefuseLateWrite(const std::string& what);
   // The latest version (µs) and write time this node accepts: a day ahead of its clock.
   uint64_t LatestVersion() const;
   Status CheckPlausible(const Record& record) const;

@@ -118,8 +118,8 @@ Status Dht::WriteManyAsOwner(const std::vector<DhtSetItem>& items, const std::ve
   }
   if (CallDeadline::Passed()) {
     // As in WriteAsOwner: the caller gave up, and may have had these keys written since.
-    NoteLateWrite(records->front().key);
-    return Status::Unavailable("the batch arrived after its caller had given up; nothing stored");
+    return RefuseLateWrite("a batch of " + std::to_string(records->size()) + " keys from " +
+                           records->front().key);
   }
   Status put = storage_->PutManyIfNewer(*records, written);
   if (!put.ok()) written->assign(records->size(), false);

@@ -8,11 +8,11 @@
 #include <poll.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/trivial.hpp>
 #include <boost/test/unit_test.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -26,9 +26,9 @@
 #include "commands/value_util.h"
 #include "commands/xmlrpc_server.h"
 #include "commands/xmlrpc_transport.h"
+#include "tests/common/test_setup.h"
 #include "tools/node_process.h"
 #include "tools/ring_walk.h"
-#include "tests/common/test_setup.h"
 
 using chord::NodeProcess;
 using Clock = std::chrono::steady_clock;
@@ -43,13 +43,21 @@ constexpr int kKeys = 2000;
 constexpr int kReplicas = 3;
 constexpr size_t kSuccessors = 6;
 
-const std::vector<std::string> kFast = {
-    "--stabilize-ms", "100",    "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
-    "--repair-ms",    "300",    "--replicas",       "3",   "--successors",           "6",
-    "--log-level",    "warning"};
+using chord::testing::Scaled;
+using chord::testing::ScaledMs;
+using std::chrono::seconds;
 
+// Fast maintenance; the call time-outs (defaults 5000 and 200 ms) stretched in sanitized builds,
+// where a live node's hand-offs took longer than 200 ms.
 std::vector<std::string> Args(std::vector<std::string> args) {
-  args.insert(args.end(), kFast.begin(), kFast.end());
+  // Each option beside its value:
+  // clang-format off
+  const std::vector<std::string> fast = {
+      "--stabilize-ms", "100", "--fix-fingers-ms", "100", "--check-predecessor-ms", "200",
+      "--repair-ms", "300", "--replicas", "3", "--successors", "6", "--log-level", "warning",
+      "--call-timeout-ms", ScaledMs(5000), "--min-call-timeout-ms", ScaledMs(200)};
+  // clang-format on
+  args.insert(args.end(), fast.begin(), fast.end());
   return args;
 }
 
@@ -164,7 +172,9 @@ StatsSum SumStats(chord::Transport* transport, const std::vector<std::string>& a
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
-  chord::XmlRpcTransport transport({});
+  chord::XmlRpcTransport::Options options;
+  options.call_timeout_ms = int(options.call_timeout_ms * chord::testing::TimeScale());
+  chord::XmlRpcTransport transport(options);
   const auto test_start = Clock::now();
 
   // 1. Eight processes, each joining the previous one; wait for a correct ring.
@@ -178,7 +188,7 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
   }
   chord::RingWalk walk;
   std::string problem =
-      WaitForRing(&transport, nodes[0]->address(), kNodes, &walk, std::chrono::seconds(60));
+      WaitForRing(&transport, nodes[0]->address(), kNodes, &walk, Scaled(seconds(60)));
   BOOST_REQUIRE_MESSAGE(problem.empty(), "the ring of 8 did not become correct: " << problem);
   {
     std::set<std::string> walked, started;
@@ -282,14 +292,15 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
   const auto crash_time = Clock::now();
 
   // 5. Every key, through every survivor, with a bounded retry for reads right at the crash.
-  const auto read_deadline = crash_time + std::chrono::seconds(90);
-  const auto per_key_limit = std::chrono::seconds(3);
+  const auto read_deadline = crash_time + Scaled(seconds(90));
+  const auto per_key_limit = Scaled(seconds(3));
   const int max_attempts = 60;
   int retried = 0, failed = 0, attempts_total = 0;
   for (const auto& address : survivors) {
     for (int i = 0; i < kKeys; ++i) {
-      BOOST_REQUIRE_MESSAGE(Clock::now() < read_deadline,
-                            "reads did not finish within 90 s of the crash");
+      BOOST_REQUIRE_MESSAGE(Clock::now() < read_deadline, "reads did not finish within "
+                                                              << Seconds(read_deadline - crash_time)
+                                                              << " s of the crash");
       auto key_deadline = Clock::now() + per_key_limit;
       std::string last;
       int attempts = 0;
@@ -333,12 +344,12 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
 
   // 6. The ring of six closes; repair restores three copies of every key.
   problem =
-      WaitForRing(&transport, survivors.front(), survivors.size(), &walk, std::chrono::seconds(60));
+      WaitForRing(&transport, survivors.front(), survivors.size(), &walk, Scaled(seconds(60)));
   BOOST_REQUIRE_MESSAGE(problem.empty(), "the ring of 6 did not become correct: " << problem);
   std::cout << "ring of " << survivors.size() << " correct " << Seconds(Clock::now() - crash_time)
             << " s after the crash" << std::endl;
   StatsSum after;
-  auto repair_deadline = Clock::now() + std::chrono::seconds(60);
+  auto repair_deadline = Clock::now() + Scaled(seconds(60));
   while (true) {
     after = SumStats(&transport, survivors);
     bool done =
@@ -356,7 +367,7 @@ BOOST_AUTO_TEST_CASE(keys_survive_the_crash_of_two_adjacent_nodes) {
   auto stop_start = Clock::now();
   for (auto& node : nodes) {
     if (node->pid() <= 0) continue;  // killed above
-    int status = node->Stop(std::chrono::seconds(15));
+    int status = node->Stop(Scaled(seconds(15)));
     BOOST_TEST(WIFEXITED(status), node->address() << " did not exit by itself");
     BOOST_TEST(WEXITSTATUS(status) == 0, node->address() << " exit status");
   }
