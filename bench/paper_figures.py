@@ -90,7 +90,9 @@ class Panel:
         x_ticks = self.x_ticks or [(t, label(t)) for t in nice_ticks(min(xs), max(xs))]
         x_lo = min([self.x_of(t) for t, _ in x_ticks] + xs)
         x_hi = max([self.x_of(t) for t, _ in x_ticks] + xs)
-        y_ticks = nice_ticks(min(0, min(ys)), max(ys))
+        pad = 0.05 * ((x_hi - x_lo) or 1)  # keeps end points and their bars off the frame
+        x_lo, x_hi = x_lo - pad, x_hi + pad
+        y_ticks = nice_ticks(min(0, min(ys)), 1.1 * max(ys))  # headroom for the legend
         y_lo, y_hi = y_ticks[0], y_ticks[-1]
         ml, mr, mt, mb = 60, 20, 30, 50  # margins: axis labels and title
         pw, ph = width - ml - mr, height - mt - mb
@@ -139,9 +141,13 @@ class Panel:
                     out.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>'
                                % (px(x), py(y), color))
             ly = top + mt + 14 + 16 * index  # legend, top left inside the plot
-            out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"%s/>'
-                       % (left + ml + 10, ly - 4, left + ml + 30, ly - 4, color,
-                          ' stroke-dasharray="5,4"' if dashed else ""))
+            if joined or dashed:
+                out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"%s/>'
+                           % (left + ml + 10, ly - 4, left + ml + 30, ly - 4, color,
+                              ' stroke-dasharray="5,4"' if dashed else ""))
+            else:
+                out.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>'
+                           % (left + ml + 20, ly - 4, color))
             out.append('<text x="%.1f" y="%.1f" font-size="11">%s</text>'
                        % (left + ml + 36, ly, escape(name)))
         return "\n".join(out)
@@ -202,13 +208,14 @@ def draw_failures(tables, path):
 
 
 def draw_keys_moved(tables, path):
-    per_join = tables[1]
+    summary, per_join = tables[0], tables[1]
+    means = {r["method"]: r["mean / (K/N)"] for r in summary}
     panel = Panel("Keys moved per join / (K/N)", "join", "moved / (K/N)")
     joins = []
     for method in sorted({r["method"] for r in per_join}):
         rows = [r for r in per_join if r["method"] == method]
         joins += [int(number(r["join"])) for r in rows]
-        panel.add(method, [(int(number(r["join"])), number(r["moved"]) / number(r["K/N"]), None,
+        panel.add("%s (mean %s)" % (method, means.get(method, "?")), [(int(number(r["join"])), number(r["moved"]) / number(r["K/N"]), None,
                             None) for r in rows], joined=False)
     panel.add("1 (K/N)", [(min(joins), 1.0, None, None), (max(joins), 1.0, None, None)],
               dashed=True)
