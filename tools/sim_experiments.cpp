@@ -41,11 +41,12 @@ OverlayOptions Overlay(int successors) {
 
 // Grows `sim` to `count` live nodes by JoinSettled. False if a join failed.
 bool GrowSettled(Simulation* sim, int count, const ExperimentProgress& progress) {
-  while (sim->live_count() < count) {
+  // live_count() sorts the whole ring: once, not per join.
+  for (int live = sim->live_count(); live < count; ++live) {
     if (sim->JoinSettled() == nullptr) return false;
-    const int live = sim->live_count();
-    if (live % 1000 == 0)
-      Tell(progress, "joined " + std::to_string(live) + "/" + std::to_string(count));
+    if ((live + 1) % 1000 == 0) {
+      Tell(progress, "joined " + std::to_string(live + 1) + "/" + std::to_string(count));
+    }
   }
   return true;
 }
@@ -133,9 +134,9 @@ Result<KeysMovedRun> MovedByDht(const KeysMovedOptions& options,
   }
   sim.FixAllFingers();
   std::vector<Id> key_ids;
+  const auto live = sim.Sorted();
   for (int k = 0; k < options.dht_keys; ++k) {
     const std::string key = "key-" + std::to_string(k);
-    auto live = sim.Sorted();
     auto written = live[sim.random()() % live.size()]->dht->Set(key, DhtValue{"v", false});
     if (!written.ok())
       return Status::Internal("write of " + key + ": " + written.status().message());
