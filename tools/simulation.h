@@ -17,6 +17,7 @@
 #ifndef CHORD_TOOLS_SIMULATION_H_
 #define CHORD_TOOLS_SIMULATION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -177,17 +178,16 @@ class Simulation {
                              const std::function<xmlrpc_c::paramList()>& params) override;
     std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override;
     void SetDown(const std::string& address) { down_.insert(address); }
-    uint64_t calls_to_dead() const { return calls_to_dead_; }
+    uint64_t calls_to_dead() const { return calls_to_dead_.load(); }
 
    private:
     void Count(const std::string& address) { calls_to_dead_ += down_.count(address); }
     InProcessNetwork* network_;
-    std::unordered_set<std::string> down_;
-    uint64_t calls_to_dead_ = 0;
+    std::unordered_set<std::string> down_;    // written by TakeDown only, before any call to it
+    std::atomic<uint64_t> calls_to_dead_{0};  // atomic: a Dht may call from its own thread
   };
 
   Node* AddNode(const Id& id);
-
   // A fresh random id not used before. Errors: Refused when none is left.
   Result<Id> FreshId();
   // Makes `node` create or join the ring; on success schedules its tasks at random phases.
