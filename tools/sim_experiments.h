@@ -10,6 +10,8 @@
 //
 // Each returns rows of figures; chord-sim prints them as Markdown tables and
 // bench/paper_figures.py draws them. The library never prints: progress goes to a callback.
+// One file each: tools/sim_exp_{path_length,keys_per_node,failures,keys_moved}.cpp, with the
+// helpers they share in tools/sim_exp_common.{h,cpp}.
 //
 // Thread-safety: each function is reentrant (it owns its Simulation); none may be called
 // concurrently with the same Progress callback unless that callback is thread-safe.
