@@ -4,6 +4,7 @@
 //   chord-sim [--nodes 1000] [--lookups 10000] [--join-rate 0.01] [--joins-per-round J]
 //             [--crash K] [--leave K] [--drop-rate P] [--seed S] [--id-bits M] [--successors R]
 //   chord-sim --churn [--seeds A..B] [--nodes 100] [--churn-rounds 40] [--drop-rate 0.01] ...
+//   chord-sim --experiment NAME [--tiny] [--seed S]
 //
 // Scale (the default): the ring grows by --join-rate of its size per round (nodes joining
 // through random members while every node runs its maintenance), rounds run until every
@@ -16,6 +17,10 @@
 // Churn (--churn): one schedule per seed (tools/sim_churn.h) with Zave's invariants checked
 // after every round; prints a line per seed, the command replaying each failing one, and last
 // "invariant violations: V, acked writes lost: L, seeds: S".
+//
+// Experiment (--experiment path-length|keys-per-node|failures|keys-moved): one of the Chord
+// paper's experiments (tools/sim_experiments.h) at the paper's scale (--tiny: a few seconds),
+// printed as Markdown tables; bench/paper_figures.py runs them all and draws the figures.
 //
 // Results go to stdout; progress to stderr, on a terminal only. Exit status: 0 on success; 1 if
 // the ring never became correct within the round bound, a lookup on a correct ring gave a
@@ -37,6 +42,7 @@
 #include "settings/settings_parser.h"
 #include "tools/progress.h"
 #include "tools/sim_churn.h"
+#include "tools/sim_experiment_tables.h"
 #include "tools/simulation.h"
 
 namespace po = boost::program_options;
@@ -241,6 +247,23 @@ int RunChurnSeeds(uint64_t first, uint64_t last, const chord::ChurnOptions& opti
   return failed == 0 ? 0 : 1;
 }
 
+int RunExperiment(const std::string& name, bool tiny, uint64_t seed,
+                  chord::ProgressLine* progress) {
+  Stopwatch watch;
+  auto status = chord::RunExperimentTables(
+      name, tiny, seed, std::cout,
+      [progress](const std::string& message) { progress->Show(message); });
+  progress->Done();
+  if (!status.ok()) {
+    std::cerr << "chord-sim: " << status.message() << "\n";
+    return status.code() == chord::ErrorCode::kBadArgument ? 2 : 1;
+  }
+  std::cout << "chord-sim --experiment " << name << (tiny ? " --tiny" : "") << " --seed " << seed
+            << ": " << Fixed(watch.Seconds(), 1) << " s, peak memory " << Fixed(PeakMiB(), 0)
+            << " MiB\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -271,6 +294,10 @@ int main(int argc, char** argv) {
        "--churn: rounds of churn per seed")
       ("events-per-round", po::value<double>()->default_value(0.5)->value_name("E"),
        "--churn: joins, leaves and crashes per round (mean)")
+      ("experiment", po::value<std::string>()->value_name("NAME"),
+       "run one of the paper's experiments and print its tables: path-length, keys-per-node, "
+       "failures, keys-moved")
+      ("tiny", "--experiment: a tiny scale (seconds), for tests")
       ("version", "print the version and exit");
   // clang-format on
   chord::Settings settings;
@@ -323,6 +350,10 @@ int main(int argc, char** argv) {
   // Each join and every stabilize logs at info; a thousand nodes would bury the report.
   chord::SetLogLevel(vm["log-level"].defaulted() ? "fatal" : settings.log_level);
   chord::ProgressLine progress(std::cerr, chord::IsTerminal(STDERR_FILENO));
+  if (vm.count("experiment")) {
+    return RunExperiment(vm["experiment"].as<std::string>(), vm.count("tiny") > 0, args.seed,
+                         &progress);
+  }
   if (!churn) return RunScale(args, &progress);
 
   chord::ChurnOptions options;

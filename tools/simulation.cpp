@@ -58,10 +58,32 @@ Result<Id> Simulation::FreshId() {
   return Status::Refused("no free id left after " + std::to_string(nodes_.size()) + " nodes");
 }
 
+Result<xmlrpc_c::value> Simulation::CountingTransport::Call(const std::string& address,
+                                                            const std::string& method,
+                                                            const xmlrpc_c::paramList& params) {
+  Count(address);
+  return network_->Deliver(address, method, params, "");
+}
+
+Result<std::any> Simulation::CountingTransport::CallAny(
+    const std::string& address, const std::string& method, std::any& args,
+    const std::function<xmlrpc_c::paramList()>& params) {
+  Count(address);
+  return network_->DeliverAny(address, method, args, params, "");
+}
+
+std::vector<Result<xmlrpc_c::value>> Simulation::CountingTransport::CallAll(
+    const std::vector<CallSpec>& calls) {
+  for (const auto& call : calls) Count(call.address);
+  return network_->DeliverAll(calls, "");
+}
+
 void Simulation::TakeDown(Node* node) {
   // Down rather than detached: peers still holding its address see a dead node, as in a real
   // ring, and the Local stays valid until the simulation ends.
   network_.SetDown(node->address, true);
+  transport_.SetDown(node->address);
+  if (node->alive) live_by_id_.erase(node->local->self().id);
   node->alive = false;
   members_.erase(std::remove(members_.begin(), members_.end(), node), members_.end());
 }
@@ -75,6 +97,7 @@ bool Simulation::Enter(Node* node) {
     return false;
   }
   members_.push_back(node);
+  live_by_id_[node->local->self().id] = node;
   const size_t index = nodes_.size() - 1;
   // Random phases: the nodes of a real ring do not stabilize in step.
   auto phase = [&](int period) { return int64_t(random_() % uint64_t(std::max(1, period))); };
@@ -93,6 +116,22 @@ Simulation::Node* Simulation::JoinOne() {
   if (!id.ok()) return nullptr;
   Node* node = AddNode(*id);
   return Enter(node) ? node : nullptr;
+}
+
+Simulation::Node* Simulation::JoinSettled() {
+  Node* node = JoinOne();
+  if (node == nullptr) return nullptr;
+  node->local->Stabilize();
+  // Then the nodes before it, nearest first: the predecessor adopts the newcomer (its
+  // successor's predecessor now), each one before copies a list that names it.
+  auto at = live_by_id_.find(node->local->self().id);
+  const int before = std::min(options_.successors, static_cast<int>(live_by_id_.size()) - 1);
+  for (int i = 0; i < before; ++i) {
+    if (at == live_by_id_.begin()) at = live_by_id_.end();
+    --at;
+    at->second->local->Stabilize();
+  }
+  return node;
 }
 
 void Simulation::LeaveNode(Node* node) {
@@ -296,11 +335,14 @@ LookupStats Simulation::RunLookups(int count) {
   for (Node* node : live) ids.push_back(node->local->self().id);
   std::vector<int> hops;
   const uint64_t calls_before = network_.calls();
+  const uint64_t dead_before = calls_to_dead();
   for (int i = 0; i < count; ++i) {
     Id key = Id::Hash("sim-key-" + std::to_string(random_()), options_.id_bits);
     Node* from = live[random_() % live.size()];
     ++stats.lookups;
+    const uint64_t dead_at_start = calls_to_dead();
     auto found = from->local->FindSuccessor(key);
+    ++stats.timeouts[static_cast<int>(calls_to_dead() - dead_at_start)];
     if (found.ok()) {
       ++stats.answered;
       size_t owner = std::lower_bound(ids.begin(), ids.end(), key) - ids.begin();
@@ -313,6 +355,7 @@ LookupStats Simulation::RunLookups(int count) {
       Report("lookups " + std::to_string(i + 1) + "/" + std::to_string(count));
   }
   stats.calls_per_lookup = double(network_.calls() - calls_before) / count;
+  stats.timeouts_per_lookup = double(calls_to_dead() - dead_before) / count;
   if (!hops.empty()) {
     std::sort(hops.begin(), hops.end());
     double total = 0;

@@ -17,6 +17,7 @@
 #ifndef CHORD_TOOLS_SIMULATION_H_
 #define CHORD_TOOLS_SIMULATION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -25,6 +26,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "commands/in_process_network.h"
@@ -43,6 +45,10 @@ struct LookupStats {
   int p99_hops = 0;         // 99th percentile hop count
   int max_hops = 0;
   double calls_per_lookup = 0;  // RPCs delivered (or attempted) per lookup, all included
+  // Calls to dead nodes per lookup -> lookups with that count: each is a time-out in a real
+  // ring (the paper's "timeouts per lookup").
+  std::map<int, int> timeouts;
+  double timeouts_per_lookup = 0;  // mean over all lookups
 };
 
 // Virtual periods of the maintenance tasks, in ms (chord-node's defaults).
@@ -128,9 +134,18 @@ class Simulation {
   void LeaveNode(Node* node);
   // `node` stops answering with no notice.
   void CrashNode(Node* node);
+  // A new node joins as JoinOne does, then only the nodes its arrival concerns stabilize: the
+  // newcomer, then its predecessor and the r - 1 nodes before it, nearest first, so that a
+  // correct ring is correct again with the newcomer in every successor list that should name
+  // it, without a round. The protocol's own steps, run only where they have work: the fastest
+  // way to build a large correct ring (O(log N + r) calls a join instead of a round of every
+  // node's maintenance). No virtual time passes. The node, or nullptr as JoinOne.
+  Node* JoinSettled();
 
   int live_count() const { return static_cast<int>(Sorted().size()); }
   uint64_t calls() const { return network_.calls(); }
+  // Calls made to nodes that were down (crashed or gone): each a time-out in a real ring.
+  uint64_t calls_to_dead() const { return transport_.calls_to_dead(); }
   int64_t now_ms() const { return now_ms_; }
   int rounds() const { return rounds_; }
   std::mt19937_64& random() { return random_; }
@@ -151,6 +166,25 @@ class Simulation {
     bool operator>(const Event& other) const {
       return due != other.due ? due > other.due : seq > other.seq;
     }
+  };
+
+  // The in-process transport, counting calls to nodes that are down.
+  class CountingTransport : public Transport {
+   public:
+    explicit CountingTransport(InProcessNetwork* network) : network_(network) {}
+    Result<xmlrpc_c::value> Call(const std::string& address, const std::string& method,
+                                 const xmlrpc_c::paramList& params) override;
+    Result<std::any> CallAny(const std::string& address, const std::string& method, std::any& args,
+                             const std::function<xmlrpc_c::paramList()>& params) override;
+    std::vector<Result<xmlrpc_c::value>> CallAll(const std::vector<CallSpec>& calls) override;
+    void SetDown(const std::string& address) { down_.insert(address); }
+    uint64_t calls_to_dead() const { return calls_to_dead_.load(); }
+
+   private:
+    void Count(const std::string& address) { calls_to_dead_ += down_.count(address); }
+    InProcessNetwork* network_;
+    std::unordered_set<std::string> down_;    // written by TakeDown only, before any call to it
+    std::atomic<uint64_t> calls_to_dead_{0};  // atomic: a Dht may call from its own thread
   };
 
   Node* AddNode(const Id& id);
@@ -175,10 +209,11 @@ class Simulation {
   SimPeriods periods_;
   std::mt19937_64 random_;
   InProcessNetwork network_;
-  InProcessTransport transport_;
+  CountingTransport transport_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<Node*> members_;  // joined at some point and not known to be down; for join points
   std::set<Id> used_ids_;
+  std::map<Id, Node*> live_by_id_;  // joined and not taken down, in ring order
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   uint64_t next_seq_ = 0;
   int64_t now_ms_ = 0;

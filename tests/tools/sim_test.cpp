@@ -65,6 +65,28 @@ BOOST_AUTO_TEST_CASE(ring_heals_after_crashes_and_leaves) {
   CheckAllCorrect(sim.RunLookups(kLookups), kNodes - 10);
 }
 
+BOOST_AUTO_TEST_CASE(settled_joins_keep_the_ring_correct_without_rounds) {
+  chord::Simulation sim(Options(), 7);
+  for (int i = 0; i < kNodes; ++i) {
+    BOOST_REQUIRE(sim.JoinSettled() != nullptr);
+    // Correct after every join, not just at the end: each join settles its own neighbourhood.
+    BOOST_REQUIRE_MESSAGE(sim.CheckRing().empty(), "after join " << i << ": " << sim.CheckRing());
+  }
+  BOOST_TEST(sim.rounds() == 0);
+  BOOST_TEST(sim.calls_to_dead() == 0u);
+  sim.FixAllFingers();
+  auto stats = sim.RunLookups(kLookups);
+  CheckAllCorrect(stats, kNodes);
+  BOOST_TEST(stats.timeouts.size() == 1u);  // every lookup met no dead node
+  // Half the ring crashes: the lookups route around the dead, and count each call to one.
+  BOOST_TEST(sim.Crash(kNodes / 2) == kNodes / 2);
+  stats = sim.RunLookups(kLookups);
+  BOOST_TEST(stats.timeouts_per_lookup > 0);
+  int counted = 0;
+  for (const auto& [timeouts, lookups] : stats.timeouts) counted += lookups;
+  BOOST_TEST(counted == kLookups);
+}
+
 BOOST_AUTO_TEST_CASE(bad_ring_sizes_are_refused) {
   chord::OverlayOptions tiny = Options();
   tiny.id_bits = 3;
