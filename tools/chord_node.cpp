@@ -7,7 +7,11 @@
 // A joining node takes the ring's id size (--id-bits) from the node it joins through unless
 // --id-bits is given (on the command line or in the config file); then it must match the ring's.
 //
-// On start it prints one line to stdout, which scripts and tests read:
+// With --vnodes V it hosts V members of the ring (virtual nodes, tools/virtual_node.h), each
+// with its own port and id; SIGINT/SIGTERM makes each leave in turn.
+//
+// On start it prints one line to stdout per (virtual) node once it is in the ring, which
+// scripts and tests read:
 //   chord-node: id <hex> address <HOST:PORT>
 #include <malloc.h>
 #include <signal.h>
@@ -16,16 +20,13 @@
 #include <boost/log/trivial.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include "commands/xmlrpc_server.h"
-#include "commands/xmlrpc_transport.h"
-#include "dht/dht.h"
-#include "dht/dht_metrics.h"
-#include "overlay/node_host.h"
 #include "settings/logging.h"
-#include "settings/secret.h"
 #include "settings/settings_parser.h"
-#include "tools/node_storage.h"
+#include "tools/virtual_node.h"
 
 namespace {
 
@@ -40,29 +41,60 @@ void RaiseOpenFileLimit() {
   }
 }
 
-// Before joining: asks the node at settings->join for the ring's id size. Without an explicit
-// --id-bits the node takes it; with one that differs, the join could only fail later with ids
-// that do not fit, so it is refused here with what to do. A contact that does not answer is left
-// to the join itself to report.
-chord::Status MatchRingIdBits(bool bits_given, chord::Settings* settings) {
-  std::string secret;
-  if (!settings->secret_file.empty()) {
-    auto loaded = chord::LoadSecret(settings->secret_file);
-    if (!loaded.ok()) return chord::Status::Ok();  // NodeHost::Start reports it
-    secret = loaded.value();
+constexpr int kMaxVnodes = 256;
+
+// What --vnodes V changes in the settings of virtual node i: its port (P+i when --port P is
+// given, else a free one or its directory's), its directory (DIR/vnode-i) and, for i > 0, the
+// ring it enters (through virtual node 0, already in it).
+chord::Settings VnodeSettings(const chord::Settings& base, int vnodes, int i,
+                              const std::string& first_address) {
+  chord::Settings settings = base;
+  if (vnodes == 1) return settings;
+  if (base.port != 0) settings.port = base.port + i;
+  if (!base.data_dir.empty()) {
+    settings.data_dir = base.data_dir + "/vnode-" + std::to_string(i);
   }
-  chord::XmlRpcTransport transport(chord::TransportOptionsFrom(*settings, secret));
-  auto info = chord::ChordStub(&transport, 0).Info(settings->join);
-  if (!info.ok() || info->bits == settings->id_bits) return chord::Status::Ok();
-  if (!bits_given) {
-    settings->id_bits = info->bits;
-    return chord::Status::Ok();
+  if (i > 0) {
+    settings.create = false;
+    settings.join = first_address;
   }
-  return chord::Status::Refused(
-      "the ring at " + settings->join + " uses " + std::to_string(info->bits) +
-      "-bit ids, this node " + std::to_string(settings->id_bits) +
-      "-bit ids (--id-bits): every node of a ring uses the same size; give --id-bits " +
-      std::to_string(info->bits) + " or leave --id-bits out to take the ring's");
+  return settings;
+}
+
+// --vnodes with an advertised port would give every virtual node the same address (one id).
+std::string CheckVnodes(const chord::Settings& settings, int vnodes) {
+  if (vnodes < 1 || vnodes > kMaxVnodes) {
+    return "--vnodes must be 1.." + std::to_string(kMaxVnodes);
+  }
+  int port = 0;
+  if (vnodes > 1 && !settings.advertise.empty() &&
+      chord::ParseAdvertise(settings.advertise, nullptr, &port) && port != 0) {
+    return "--advertise HOST:PORT names one address; with --vnodes give --advertise HOST "
+           "(each virtual node advertises its own bound port)";
+  }
+  if (vnodes > 1 && settings.port != 0 && settings.port + vnodes - 1 > 65535) {
+    return "--port " + std::to_string(settings.port) + " with --vnodes " + std::to_string(vnodes) +
+           " runs past port 65535";
+  }
+  return "";
+}
+
+// Opens virtual nodes 0..vnodes-1 (storage, bound server); each i > 0 takes node 0's id size.
+chord::Result<std::vector<std::unique_ptr<chord::VirtualNode>>> OpenVnodes(
+    const chord::Settings& base, int vnodes, bool port_given, bool bits_given) {
+  std::vector<std::unique_ptr<chord::VirtualNode>> nodes;
+  for (int i = 0; i < vnodes; ++i) {
+    chord::Settings settings = VnodeSettings(base, vnodes, i, i == 0 ? "" : nodes[0]->address());
+    if (i > 0) settings.id_bits = nodes[0]->settings().id_bits;
+    auto node = chord::VirtualNode::Open(settings, port_given, i > 0 || bits_given, i == 0);
+    if (!node.ok()) {
+      if (vnodes == 1) return node.status();
+      return chord::Status(node.status().code(),
+                           "virtual node " + std::to_string(i) + ": " + node.status().message());
+    }
+    nodes.push_back(std::move(node).value());
+  }
+  return nodes;
 }
 
 }  // namespace
@@ -86,7 +118,12 @@ int main(int argc, char** argv) {
 
   chord::Settings settings;
   chord::SettingsParser parser("chord-node");
-  parser.tool_options().add_options()("version", "print the version and exit");
+  parser.tool_options().add_options()(
+      "vnodes", boost::program_options::value<int>()->default_value(1)->value_name("V"),
+      "virtual nodes: V members of the ring in this process, each with its own port (--port P: "
+      "P..P+V-1; 0: free ports) and id; with --data-dir DIR, V > 1 keeps node i in DIR/vnode-i; "
+      "node 0 creates or joins, the others join through it")("version",
+                                                             "print the version and exit");
   auto outcome = parser.Parse(argc, argv, &settings);
   if (outcome.help) {
     std::cout << outcome.message;
@@ -109,84 +146,37 @@ int main(int argc, char** argv) {
     std::cerr << "chord-node: " << log_error << "\n";
     return 2;
   }
-  // The data directory first: one in use or unreadable is refused before anything binds, and
-  // the identity it keeps (port, id size) applies to what follows.
-  auto opened = chord::OpenNodeStorage(settings);
-  if (!opened.ok()) {
-    std::cerr << "chord-node: " << opened.status().ToString() << "\n";
-    return 1;
-  }
-  chord::NodeStorage storage = std::move(opened).value();
-  bool bits_given = !parser.variables()["id-bits"].defaulted();
-  bool kept_port = false, kept_bits = false;
-  if (storage.durable) {
-    chord::Status restored =
-        chord::RestoreIdentity(*storage.durable, !parser.variables()["port"].defaulted(),
-                               bits_given, &settings, &kept_port, &kept_bits);
-    if (!restored.ok()) {
-      std::cerr << "chord-node: " << restored.ToString() << "\n";
-      return 1;
-    }
-    bits_given = bits_given || kept_bits;
-  }
-  if (!settings.join.empty()) {
-    chord::Status bits = MatchRingIdBits(bits_given, &settings);
-    if (!bits.ok()) {
-      std::cerr << "chord-node: " << bits.ToString() << "\n";
-      return 1;
-    }
+  const int vnodes = parser.variables()["vnodes"].as<int>();
+  std::string vnodes_problem = CheckVnodes(settings, vnodes);
+  if (!vnodes_problem.empty()) {
+    std::cerr << "chord-node: " << vnodes_problem << "\n";
+    return 2;
   }
   // Room for the largest value as base64 plus the envelope; process-global, so set it once here.
   chord::SetXmlSizeLimit(size_t(settings.max_value_bytes) * 2 + (1u << 20));
 
-  auto host_owner = std::make_unique<chord::NodeHost>(settings);
-  chord::Status status = host_owner->Start();
-  if (!status.ok() && kept_port) {
-    // The port this node had is taken: come back under a new address (a new id); repair hands
-    // the records it kept to their owners.
-    std::cerr << "chord-node: port " << settings.port
-              << " of the data directory's identity: " << status.ToString()
-              << "; starting on a free port (a new id)\n";
-    settings.port = 0;
-    host_owner = std::make_unique<chord::NodeHost>(settings);
-    status = host_owner->Start();
-  }
-  if (!status.ok()) {
-    std::cerr << "chord-node: " << status.ToString() << "\n";
+  auto opened = OpenVnodes(settings, vnodes, !parser.variables()["port"].defaulted(),
+                           !parser.variables()["id-bits"].defaulted());
+  if (!opened.ok()) {
+    std::cerr << "chord-node: " << opened.status().ToString() << "\n";
     return 1;
   }
-  chord::NodeHost& host = *host_owner;
-  if (storage.durable) {
-    status = chord::SaveIdentity(storage.durable, host.address(), settings.id_bits);
-    if (!status.ok()) {
-      std::cerr << "chord-node: " << status.ToString() << "\n";
-      host.Stop();
-      return 1;
-    }
-  }
-  chord::Dht dht(&host.local(), &host.registry(), chord::DhtOptionsFrom(settings),
-                 std::move(storage.storage));
-  host.AddMetrics([&dht](std::ostream& out) { chord::WriteDhtMetrics(dht, out); });
-  // In-sync rounds cost one call per replica; after quiet rounds, wait up to 4 periods.
-  const std::chrono::milliseconds repair_period(settings.repair_ms);
-  host.maintenance().AddAdaptive("dht_repair", repair_period, 4 * repair_period, [&dht] {
-    bool busy = true;
-    dht.RepairStep(&busy);
-    return busy;
-  });
-  // A thread of its own, so that slow maintenance steps do not look like a frozen process.
+  std::vector<std::unique_ptr<chord::VirtualNode>> nodes = std::move(opened).value();
+  // One thread of its own for every virtual node's heartbeat, so that slow maintenance steps do
+  // not look like a frozen process. Declared after the nodes: it stops before they go.
   chord::Maintenance heartbeat;
-  heartbeat.Add("dht_heartbeat", dht.HeartbeatPeriod(), [&dht] { dht.Heartbeat(); });
-  dht.Heartbeat();
+  for (auto& node : nodes) node->AddHeartbeat(&heartbeat);
   heartbeat.Start();
-  status = host.Enter();
-  if (!status.ok()) {
-    std::cerr << "chord-node: " << status.ToString() << "\n";
-    host.Stop();
-    return 1;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    chord::Status status = nodes[i]->Enter();
+    if (!status.ok()) {
+      std::cerr << "chord-node: " << (vnodes > 1 ? "virtual node " + std::to_string(i) + ": " : "")
+                << status.ToString() << "\n";
+      return 1;  // the nodes stop as they are destroyed
+    }
+    std::cout << "chord-node: id " << nodes[i]->id_hex() << " address " << nodes[i]->address()
+              << std::endl;
   }
-  std::cout << "chord-node: id " << host.local().self().id.ToHex(settings.id_bits) << " address "
-            << host.address() << std::endl;
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -194,15 +184,19 @@ int main(int argc, char** argv) {
     // The whole ring is stopping (create_chord quits): every node is going, so there is no one
     // to hand keys to, and trying would only fill the terminal with failed hand-offs.
     BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": the ring stops; exiting";
-    dht.StopWatches();  // no server worker waits out a watch
-    host.Stop();
+    heartbeat.Stop();
+    for (auto& node : nodes) node->Stop();
     return 0;
   }
   BOOST_LOG_TRIVIAL(info) << "signal " << signal_number << ": leaving the ring";
-  dht.StopWatches();  // as above: the server stops at the end of Leave
-  status = host.Leave();
-  if (!status.ok()) {
-    BOOST_LOG_TRIVIAL(warning) << "leave: " << status.ToString();
+  // One at a time, so that each hands its keys to a node that is still up (possibly another
+  // virtual node of this process, which hands them on when its turn comes).
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    chord::Status status = (*it)->Leave();
+    if (!status.ok()) {
+      BOOST_LOG_TRIVIAL(warning) << "leave " << (*it)->address() << ": " << status.ToString();
+    }
   }
+  heartbeat.Stop();
   return 0;
 }
