@@ -3,6 +3,7 @@
 //   create_chord 8 [--base-port 5000] [--ring-file ring.txt] [--no-shell] [any node setting]
 //   create_chord 8 --data-dir ROOT     node i keeps its data in ROOT/node-i; the same command
 //                                      again brings the same ring back (ids, ports, keys)
+//   create_chord 8 --vnodes 16         8 processes of 16 virtual nodes each: 128 members
 //
 // Every node setting (config file, --replicas, --id-bits, periods, --secret-file, --client-auth,
 // ...) is passed on to each node; with --secret-file the launcher's own calls (and the shell's)
@@ -53,6 +54,7 @@ std::vector<std::string> ForwardedSettings(const po::variables_map& vm) {
                                                          "node-binary",
                                                          "startup-timeout-s",
                                                          "data-dir",  // one per node, below
+                                                         "vnodes",    // the launcher's
                                                          "version"};
   std::vector<std::string> args;
   for (const auto& [name, value] : vm) {
@@ -99,6 +101,9 @@ int main(int argc, char** argv) {
                                       "number of nodes to start (positional)")(
       "base-port", po::value<int>()->default_value(0)->value_name("PORT"),
       "node i listens on PORT+i; 0 picks free ports")(
+      "vnodes", po::value<int>()->default_value(1)->value_name("V"),
+      "each process hosts V virtual nodes (chord-node --vnodes V): N*V members; with "
+      "--base-port, process i listens on PORT+i*V..PORT+i*V+V-1")(
       "ring-file", po::value<std::string>()->default_value("ring.txt")->value_name("FILE"),
       "write the node addresses here, one HOST:PORT a line")(
       "no-shell", "do not open the shell; wait for SIGINT/SIGTERM")(
@@ -130,7 +135,13 @@ int main(int argc, char** argv) {
     std::cerr << "create_chord: give the number of nodes, 1..1000 (e.g. create_chord 8)\n";
     return 2;
   }
-  const int count = vm["nodes"].as<int>();
+  const int processes = vm["nodes"].as<int>();
+  const int vnodes = vm["vnodes"].as<int>();
+  if (vnodes < 1 || vnodes > 256) {
+    std::cerr << "create_chord: --vnodes must be 1..256\n";
+    return 2;
+  }
+  const int count = processes * vnodes;  // members of the ring
   const int base_port = vm["base-port"].as<int>();
   const std::string binary = vm["node-binary"].as<std::string>();
   const bool open_shell = !vm.count("no-shell") && isatty(STDIN_FILENO);
@@ -163,9 +174,10 @@ int main(int argc, char** argv) {
 
   chord::ProcessLauncher launcher(binary, forwarded, base_port);
   launcher.set_data_root(settings.data_dir);
+  launcher.set_vnodes(vnodes);
   std::mt19937 random(std::random_device{}());
   auto stop_all = [&launcher] { launcher.StopRing(std::chrono::seconds(15)); };
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < processes; ++i) {
     auto addresses = launcher.addresses();
     auto node = i == 0 ? launcher.Create() : launcher.Join(addresses[random() % addresses.size()]);
     if (!node.ok()) {
@@ -174,8 +186,8 @@ int main(int argc, char** argv) {
       stop_all();
       return 1;
     }
-    progress.Show("starting nodes: " + std::to_string(launcher.size()) + "/" +
-                  std::to_string(count));
+    progress.Show("starting " + std::string(vnodes > 1 ? "processes: " : "nodes: ") +
+                  std::to_string(launcher.size()) + "/" + std::to_string(processes));
   }
 
   chord::XmlRpcTransport transport(chord::TransportOptionsFrom(settings, secret));
@@ -203,7 +215,9 @@ int main(int argc, char** argv) {
     stop_all();
     return 1;
   }
-  std::cerr << "ring verified: " << count << " nodes in id order\n";
+  std::cerr << "ring verified: " << count << " nodes in id order";
+  if (vnodes > 1) std::cerr << " (" << processes << " processes of " << vnodes << " virtual nodes)";
+  std::cerr << "\n";
   // Numbered in ring order from the lowest id, as the shell's `ring` lists them.
   std::rotate(walk.members.begin(),
               std::min_element(walk.members.begin(), walk.members.end(),
@@ -250,7 +264,7 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
   }
-  std::cerr << "stopping " << launcher.size() << " nodes...\n";
+  std::cerr << "stopping " << launcher.size() << (vnodes > 1 ? " processes...\n" : " nodes...\n");
   // The whole ring stops: there is no node left to hand keys to, so none tries.
   int unclean = launcher.StopRing(std::chrono::seconds(15));
   if (unclean) {

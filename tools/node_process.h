@@ -1,9 +1,9 @@
 // NodeProcess: a chord-node child process, for the launcher and multi-process tests.
 //
 // Starts the binary with the given arguments, reads its first stdout line
-// ("chord-node: id <hex> address <HOST:PORT>") with a deadline, and on destruction stops it
-// (SIGTERM, then SIGKILL after a deadline). The child gets SIGKILL if its parent dies, so a
-// killed launcher or test never leaves nodes behind.
+// ("chord-node: id <hex> address <HOST:PORT>"), one per virtual node, with a deadline, and on
+// destruction stops it (SIGTERM, then SIGKILL after a deadline). The child gets SIGKILL if its
+// parent dies, so a killed launcher or test never leaves nodes behind.
 //
 // Thread-safety: one owner thread per instance.
 #ifndef CHORD_TOOLS_NODE_PROCESS_H_
@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -24,9 +25,11 @@ namespace chord {
 
 class NodeProcess {
  public:
-  // Starts `binary args...`; check ok() and error().
+  // Starts `binary args...` and reads the start lines of its `members` (virtual) nodes, one
+  // each (chord-node --vnodes); check ok() and error().
   NodeProcess(const std::string& binary, const std::vector<std::string>& args,
-              std::chrono::milliseconds startup_deadline = std::chrono::seconds(20)) {
+              std::chrono::milliseconds startup_deadline = std::chrono::seconds(20),
+              size_t members = 1) {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) {
       error_ = "pipe failed";
@@ -49,8 +52,8 @@ class NodeProcess {
     close(out[1]);
     stdout_fd_ = out[0];
     auto deadline = std::chrono::steady_clock::now() + startup_deadline;
-    std::string line;
-    while (line.find('\n') == std::string::npos) {
+    std::string text;
+    while (size_t(std::count(text.begin(), text.end(), '\n')) < members) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
@@ -62,21 +65,14 @@ class NodeProcess {
       char buffer[256];
       ssize_t n = read(stdout_fd_, buffer, sizeof(buffer));
       if (n <= 0) {
-        error_ = "exited before printing its address: " + line;
+        error_ = "exited before printing its address: " + text;
         return;
       }
-      line.append(buffer, size_t(n));
+      text.append(buffer, size_t(n));
     }
-    line = line.substr(0, line.find('\n'));
-    // "chord-node: id <hex> address <addr>"
-    auto id_at = line.find(" id ");
-    auto address_at = line.find(" address ");
-    if (id_at == std::string::npos || address_at == std::string::npos) {
-      error_ = "unexpected start line: " + line;
-      return;
+    for (size_t at = 0; members_.size() < members; at = text.find('\n', at) + 1) {
+      if (!ParseStartLine(text.substr(at, text.find('\n', at) - at))) return;
     }
-    id_ = line.substr(id_at + 4, address_at - id_at - 4);
-    address_ = line.substr(address_at + 9);
   }
 
   ~NodeProcess() { Stop(std::chrono::seconds(10)); }
@@ -85,8 +81,15 @@ class NodeProcess {
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
-  const std::string& id() const { return id_; }
-  const std::string& address() const { return address_; }
+  // Every (virtual) node of the process, in the order it printed them.
+  struct Member {
+    std::string id;
+    std::string address;
+  };
+  // The first (virtual) node's id and address ("" before the start line).
+  const std::string& id() const { return first().id; }
+  const std::string& address() const { return first().address; }
+  const std::vector<Member>& members() const { return members_; }
   pid_t pid() const { return pid_; }
 
   // Sends `signal` and waits up to `deadline` for the exit; then SIGKILL. Returns the exit
@@ -114,10 +117,27 @@ class NodeProcess {
   void Kill() { Stop(std::chrono::seconds(5), SIGKILL); }
 
  private:
+  // "chord-node: id <hex> address <addr>" into members_; false (error_ set) if it is not that.
+  bool ParseStartLine(const std::string& line) {
+    auto id_at = line.find(" id ");
+    auto address_at = line.find(" address ");
+    if (id_at == std::string::npos || address_at == std::string::npos) {
+      error_ = "unexpected start line: " + line;
+      return false;
+    }
+    members_.push_back(
+        {line.substr(id_at + 4, address_at - id_at - 4), line.substr(address_at + 9)});
+    return true;
+  }
+
+  const Member& first() const {
+    static const Member kNone;
+    return members_.empty() ? kNone : members_.front();
+  }
+
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
-  std::string id_;
-  std::string address_;
+  std::vector<Member> members_;
   std::string error_;
 };
 

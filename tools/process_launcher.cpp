@@ -29,13 +29,18 @@ Result<DhtNode> ProcessLauncher::Start(std::vector<std::string> role_args) {
   std::vector<std::string> args = args_;
   // Without a base port the node picks one: a free port, or the one its data directory kept
   // (an explicit --port 0 would override that).
-  if (base_port_) args.insert(args.end(), {"--port", std::to_string(base_port_ + started_)});
+  if (base_port_) {
+    args.insert(args.end(), {"--port", std::to_string(base_port_ + started_ * vnodes_)});
+  }
+  if (vnodes_ > 1) args.insert(args.end(), {"--vnodes", std::to_string(vnodes_)});
   if (!data_root_.empty()) {
     args.insert(args.end(), {"--data-dir", data_root_ + "/node-" + std::to_string(started_)});
   }
   args.insert(args.end(), role_args.begin(), role_args.end());
   ++started_;
-  auto node = std::make_unique<NodeProcess>(binary_, args);
+  // A process of many virtual nodes prints its last line after they all entered the ring.
+  auto node = std::make_unique<NodeProcess>(binary_, args, std::chrono::seconds(20 + vnodes_ / 4),
+                                            size_t(vnodes_));
   if (!node->ok()) return Status::Unavailable("the node did not start: " + node->error());
   DhtNode started{node->id(), node->address()};
   nodes_.push_back(std::move(node));
@@ -48,8 +53,12 @@ Result<DhtNode> ProcessLauncher::Join(const std::string& via) { return Start({"-
 
 std::vector<std::unique_ptr<NodeProcess>>::iterator ProcessLauncher::Find(
     const std::string& address) {
-  return std::find_if(nodes_.begin(), nodes_.end(),
-                      [&](const auto& node) { return node->address() == address; });
+  return std::find_if(nodes_.begin(), nodes_.end(), [&](const auto& node) {
+    for (const auto& member : node->members()) {
+      if (member.address == address) return true;
+    }
+    return false;
+  });
 }
 
 Status ProcessLauncher::Leave(const std::string& address) {
@@ -96,7 +105,9 @@ int ProcessLauncher::StopRing(std::chrono::milliseconds deadline) {
 
 std::vector<std::string> ProcessLauncher::addresses() const {
   std::vector<std::string> out;
-  for (const auto& node : nodes_) out.push_back(node->address());
+  for (const auto& node : nodes_) {
+    for (const auto& member : node->members()) out.push_back(member.address);
+  }
   return out;
 }
 

@@ -75,10 +75,14 @@ class ProcessLauncher : public Launcher {
   // Node k started from now on keeps its data in ROOT/node-k (--data-dir), so that a launcher
   // started again with the same ROOT brings the same nodes back; "" (default): none.
   void set_data_root(std::string root) { data_root_ = std::move(root); }
+  // Each process started from now on hosts `vnodes` members of the ring (chord-node --vnodes;
+  // with a base port, process k takes ports base+k*vnodes onwards). addresses() lists them all;
+  // Leave and Kill, given any of them, stop the whole process. Default 1.
+  void set_vnodes(int vnodes) { vnodes_ = vnodes; }
 
-  std::vector<std::string> addresses() const;  // running nodes, in start order
-  std::vector<int> pids() const;               // same order
-  size_t size() const { return nodes_.size(); }
+  std::vector<std::string> addresses() const;    // running (virtual) nodes, in start order
+  std::vector<int> pids() const;                 // running processes, in start order
+  size_t size() const { return nodes_.size(); }  // processes
 
  private:
   Result<DhtNode> Start(std::vector<std::string> role_args);
@@ -88,6 +92,7 @@ class ProcessLauncher : public Launcher {
   std::vector<std::string> args_;
   int base_port_;
   int started_ = 0;
+  int vnodes_ = 1;
   std::string data_root_;
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
