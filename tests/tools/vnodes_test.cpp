@@ -12,6 +12,7 @@
 #include "tests/common/test_setup.h"
 #include "tools/node_process.h"
 #include "tools/ring_walk.h"
+#include "tools/shell.h"
 
 namespace {
 
@@ -20,18 +21,14 @@ BOOST_GLOBAL_FIXTURE(TestSetup);
 
 constexpr size_t kVnodes = 4;
 
+// Quick maintenance, so that the rings settle within a second or two.
+const std::vector<std::string> kFast = {
+    "--stabilize-ms",         "50",  "--fix-fingers-ms", "50",
+    "--check-predecessor-ms", "200", "--log-level",      "warning"};
+
 std::vector<std::string> Args(std::vector<std::string> args) {
-  const std::vector<std::string> fast = {"--vnodes",
-                                         std::to_string(kVnodes),
-                                         "--stabilize-ms",
-                                         "50",
-                                         "--fix-fingers-ms",
-                                         "50",
-                                         "--check-predecessor-ms",
-                                         "200",
-                                         "--log-level",
-                                         "warning"};
-  args.insert(args.end(), fast.begin(), fast.end());
+  args.insert(args.end(), {"--vnodes", std::to_string(kVnodes)});
+  args.insert(args.end(), kFast.begin(), kFast.end());
   return args;
 }
 
@@ -116,4 +113,28 @@ BOOST_AUTO_TEST_CASE(two_processes_of_four_vnodes_form_one_ring_and_share_keys) 
   status = first.Stop(std::chrono::seconds(15));
   BOOST_TEST(WIFEXITED(status));
   BOOST_TEST(WEXITSTATUS(status) == 0);
+}
+
+// create_chord's launcher: every virtual node is a member it lists; any of them names its process.
+BOOST_AUTO_TEST_CASE(launcher_lists_every_vnode_and_stops_a_process_by_any_of_them) {
+  chord::XmlRpcTransport transport({});
+  chord::ProcessLauncher launcher(CHORD_NODE_BINARY, kFast);
+  launcher.set_vnodes(3);
+  auto created = launcher.Create();
+  BOOST_REQUIRE_MESSAGE(created.ok(), created.status().ToString());
+  auto joined = launcher.Join(launcher.addresses()[2]);
+  BOOST_REQUIRE_MESSAGE(joined.ok(), joined.status().ToString());
+  BOOST_REQUIRE_EQUAL(launcher.size(), 2u);
+  BOOST_REQUIRE_EQUAL(launcher.addresses().size(), 6u);
+  std::string problem = WaitForRing(&transport, launcher.addresses()[0], 6);
+  BOOST_REQUIRE_MESSAGE(problem.empty(), problem);
+
+  const std::string last_of_second = launcher.addresses()[5];
+  chord::Status left = launcher.Leave(last_of_second);  // SIGTERM to the second process
+  BOOST_REQUIRE_MESSAGE(left.ok(), left.ToString());
+  BOOST_TEST(launcher.size() == 1u);
+  BOOST_TEST(launcher.addresses().size() == 3u);
+  BOOST_TEST(launcher.Leave(last_of_second).code() == chord::ErrorCode::kNotFound);
+  problem = WaitForRing(&transport, launcher.addresses()[0], 3);
+  BOOST_REQUIRE_MESSAGE(problem.empty(), problem);
 }
