@@ -45,7 +45,9 @@ def free_base_port(count):
     """A port P such that P..P+count-1 are free on 127.0.0.1 now."""
     r = random.Random()
     for _ in range(200):
-        base = r.randrange(20000, 60000 - count)
+        # Below the ephemeral range (32768..), where the nodes' own outgoing connections
+        # would take ports of the range after it was probed.
+        base = r.randrange(10000, 32000 - count)
         socks = []
         try:
             for i in range(count):
