@@ -2,19 +2,53 @@
 
 namespace chord {
 
-FingerTable::FingerTable(const Id& self, int bits) : self_(self), bits_(bits), nodes_(bits) {
+FingerTable::FingerTable(const Id& self, int bits)
+    : self_(self), bits_(bits), nodes_(bits), kept_(bits) {
   starts_.reserve(bits);
   for (int i = 0; i < bits; ++i) starts_.push_back(self.AddPowerOfTwo(i, bits));
 }
 
+void FingerTable::Set(int i, const NodeRef& node) {
+  if (nodes_[i] == node) return;
+  KeepValueAtMark(i);
+  nodes_[i] = node;
+}
+
 void FingerTable::Remove(const std::string& address) {
-  for (auto& node : nodes_) {
-    if (node && node->address == address) node.reset();
+  for (int i = 0; i < bits_; ++i) {
+    if (nodes_[i] && nodes_[i]->address == address) {
+      KeepValueAtMark(i);
+      nodes_[i].reset();
+    }
   }
 }
 
 void FingerTable::Clear() {
-  for (auto& node : nodes_) node.reset();
+  for (int i = 0; i < bits_; ++i) {
+    if (nodes_[i]) {
+      KeepValueAtMark(i);
+      nodes_[i].reset();
+    }
+  }
+}
+
+void FingerTable::Mark() {
+  marked_ = true;
+  for (const auto& kept : at_mark_) kept_[kept.first] = false;
+  at_mark_.clear();
+}
+
+bool FingerTable::ChangedSinceMark() const {
+  for (const auto& [i, value] : at_mark_) {
+    if (nodes_[i] != value) return true;
+  }
+  return false;
+}
+
+void FingerTable::KeepValueAtMark(int i) {
+  if (!marked_ || kept_[i]) return;
+  kept_[i] = true;
+  at_mark_.emplace_back(i, nodes_[i]);
 }
 
 std::vector<NodeRef> FingerTable::ClosestPreceding(const Id& id) const {

@@ -95,9 +95,9 @@ void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
   // put is checked less often: up to 8 periods apart.
   maintenance->AddAdaptive("fix_fingers", fix_fingers, 8 * fix_fingers, [local] {
     if (!local->joined()) return false;
-    const auto before = local->Info().fingers;
+    local->MarkFingers();
     if (!local->FixFingers().ok()) return true;  // something is wrong: look again soon
-    return local->Info().fingers != before;
+    return local->FingersChangedSinceMark();
   });
   maintenance->Add("check_predecessor", check_predecessor, [local] {
     if (local->joined()) local->CheckPredecessor();

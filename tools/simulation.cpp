@@ -161,8 +161,8 @@ void Simulation::RunTask(size_t index, Task task) {
       break;
     case Task::kFixFingers: {
       // As Maintenance::AddAdaptive: quiet steps double the wait, a change resets it.
-      const auto before = local.Info().fingers;
-      const bool changed = !local.FixFingers().ok() || local.Info().fingers != before;
+      local.MarkFingers();
+      const bool changed = !local.FixFingers().ok() || local.FingersChangedSinceMark();
       node->fix_fingers_wait =
           changed ? periods_.fix_fingers_ms
                   : std::min(2 * node->fix_fingers_wait, periods_.fix_fingers_max_ms);
