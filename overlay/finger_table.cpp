@@ -38,11 +38,13 @@ void FingerTable::Mark() {
   at_mark_.clear();
 }
 
-bool FingerTable::ChangedSinceMark() const {
-  for (const auto& [i, value] : at_mark_) {
-    if (nodes_[i] != value) return true;
-  }
-  return false;
+bool FingerTable::ChangedSinceMark() {
+  bool changed = false;
+  for (const auto& [i, value] : at_mark_) changed = changed || nodes_[i] != value;
+  for (const auto& kept : at_mark_) kept_[kept.first] = false;
+  at_mark_.clear();
+  marked_ = false;
+  return changed;
 }
 
 void FingerTable::KeepValueAtMark(int i) {

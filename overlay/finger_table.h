@@ -31,9 +31,10 @@ class FingerTable {
   // fingers cost more than the step itself in a large simulated ring, so the table instead
   // keeps, after Mark(), the value each finger had at the mark before its first change.
   // ChangedSinceMark() is true if any finger now differs from that value (a finger set and
-  // set back counts as unchanged, as a comparison of copies would say).
+  // set back counts as unchanged, as a comparison of copies would say), and ends the watch
+  // until the next Mark(), so that an unwatched table keeps no values.
   void Mark();
-  bool ChangedSinceMark() const;
+  bool ChangedSinceMark();
 
   // Distinct fingers in (self, id), closest to id first: the next hops toward id.
   std::vector<NodeRef> ClosestPreceding(const Id& id) const;

@@ -93,10 +93,18 @@ class Id {
 };
 
 // Ring intervals with wrap-around. When a == b the interval is the whole circle except as noted.
+// Inline: routing tests them for every finger of every step.
 // x in (a, b): for a == b, every x except a.
-bool InOpenInterval(const Id& x, const Id& a, const Id& b);
+inline bool InOpenInterval(const Id& x, const Id& a, const Id& b) {
+  if (a < b) return a < x && x < b;
+  if (b < a) return a < x || x < b;
+  return x != a;
+}
 // x in (a, b]: for a == b, the whole circle (a single node owns every id).
-bool InHalfOpenInterval(const Id& x, const Id& a, const Id& b);
+inline bool InHalfOpenInterval(const Id& x, const Id& a, const Id& b) {
+  if (a == b) return true;
+  return InOpenInterval(x, a, b) || x == b;
+}
 
 }  // namespace chord
 

@@ -769,7 +769,7 @@ void Local::MarkFingers() {
   fingers_.Mark();
 }
 
-bool Local::FingersChangedSinceMark() const {
+bool Local::FingersChangedSinceMark() {
   std::lock_guard<std::mutex> lock(mutex_);
   return fingers_.ChangedSinceMark();
 }

@@ -116,9 +116,10 @@ class Local : private ChordService {
   Status FixFingers();
   // Whether fix-fingers changed anything (Maintenance's adaptive period): MarkFingers() before
   // a step, then FingersChangedSinceMark() is true if any finger differs from its value at the
-  // mark. Cheaper than comparing two Info() copies; one caller (the maintenance task) at a time.
+  // mark (and ends the watch). Cheaper than comparing two Info() copies; one caller (the
+  // maintenance task) at a time.
   void MarkFingers();
-  bool FingersChangedSinceMark() const;
+  bool FingersChangedSinceMark();
   // Fixes every finger (at most m lookups).
   Status FixAllFingers();
   // Pings the predecessor and forgets it if it does not answer.
