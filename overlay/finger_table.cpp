@@ -59,7 +59,11 @@ std::vector<NodeRef> FingerTable::ClosestPreceding(const Id& id) const {
   std::vector<NodeRef> out;
   for (int i = bits_ - 1; i >= 0; --i) {
     const auto& node = nodes_[i];
-    if (!node || !InOpenInterval(node->id, self_, id)) continue;
+    if (!node) continue;
+    // Runs of fingers name the same node: its answer is the one its neighbour above just got
+    // (outside the interval, or already listed).
+    if (i + 1 < bits_ && nodes_[i + 1] == node) continue;
+    if (!InOpenInterval(node->id, self_, id)) continue;
     if (!out.empty() && out.back() == *node) continue;
     bool seen = false;
     for (const auto& n : out) seen = seen || n == *node;

@@ -96,8 +96,9 @@ void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
   maintenance->AddAdaptive("fix_fingers", fix_fingers, 8 * fix_fingers, [local] {
     if (!local->joined()) return false;
     local->MarkFingers();
-    if (!local->FixFingers().ok()) return true;  // something is wrong: look again soon
-    return local->FingersChangedSinceMark();
+    const bool failed = !local->FixFingers().ok();
+    const bool changed = local->FingersChangedSinceMark();  // ends the watch either way
+    return failed || changed;  // a failure means something is wrong: look again soon
   });
   maintenance->Add("check_predecessor", check_predecessor, [local] {
     if (local->joined()) local->CheckPredecessor();

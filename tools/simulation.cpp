@@ -162,7 +162,8 @@ void Simulation::RunTask(size_t index, Task task) {
     case Task::kFixFingers: {
       // As Maintenance::AddAdaptive: quiet steps double the wait, a change resets it.
       local.MarkFingers();
-      const bool changed = !local.FixFingers().ok() || local.FingersChangedSinceMark();
+      const bool failed = !local.FixFingers().ok();
+      const bool changed = local.FingersChangedSinceMark() || failed;  // ends the watch
       node->fix_fingers_wait =
           changed ? periods_.fix_fingers_ms
                   : std::min(2 * node->fix_fingers_wait, periods_.fix_fingers_max_ms);
