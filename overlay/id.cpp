@@ -109,15 +109,4 @@ Id Id::FromTopBits(uint32_t prefix, int n, int bits) {
   return id;
 }
 
-bool InOpenInterval(const Id& x, const Id& a, const Id& b) {
-  if (a < b) return a < x && x < b;
-  if (b < a) return a < x || x < b;
-  return x != a;
-}
-
-bool InHalfOpenInterval(const Id& x, const Id& a, const Id& b) {
-  if (a == b) return true;
-  return InOpenInterval(x, a, b) || x == b;
-}
-
 }  // namespace chord

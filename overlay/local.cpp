@@ -65,6 +65,8 @@ NodeInfo Local::Info() const {
   info.joined = joined_;
   info.predecessor = predecessor_;
   info.successors = successors_.entries();
+  info.fingers.reserve(fingers_.size());
+  info.finger_starts.reserve(fingers_.size());
   for (int i = 0; i < fingers_.size(); ++i) {
     info.fingers.push_back(fingers_.Get(i));
     info.finger_starts.push_back(fingers_.Start(i));
@@ -644,7 +646,9 @@ Status Local::Stabilize() {
     if (!joined_) return Status::Refused("not in a ring");
     successor = successors_.First();
     own_predecessor = predecessor_;
-    for (int i = 0; i < fingers_.size(); ++i) {
+    // Only a node without a successor needs them; gathering them every round was a large part
+    // of a big simulated ring's stabilize cost.
+    for (int i = 0; successor.address == self_.address && i < fingers_.size(); ++i) {
       const auto& finger = fingers_.Get(i);
       // Alone, the fingers name this node itself: it is no way back (and answers, which must
       // not count as reaching a successor, nor its absence as a cut).
@@ -758,6 +762,16 @@ Status Local::FixFingers() {
   }
   next_finger_ = next % fingers_.size();
   return Status::Ok();
+}
+
+void Local::MarkFingers() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fingers_.Mark();
+}
+
+bool Local::FingersChangedSinceMark() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fingers_.ChangedSinceMark();
 }
 
 Status Local::FixAllFingers() {

@@ -114,6 +114,12 @@ class Local : private ChordService {
   Status Stabilize();
   // Fixes the next finger (and every following finger that lands on the same node).
   Status FixFingers();
+  // Whether fix-fingers changed anything (Maintenance's adaptive period): MarkFingers() before
+  // a step, then FingersChangedSinceMark() is true if any finger differs from its value at the
+  // mark (and ends the watch). Cheaper than comparing two Info() copies; one caller (the
+  // maintenance task) at a time.
+  void MarkFingers();
+  bool FingersChangedSinceMark();
   // Fixes every finger (at most m lookups).
   Status FixAllFingers();
   // Pings the predecessor and forgets it if it does not answer.

@@ -95,9 +95,10 @@ void AddOverlayMaintenance(Maintenance* maintenance, Local* local,
   // put is checked less often: up to 8 periods apart.
   maintenance->AddAdaptive("fix_fingers", fix_fingers, 8 * fix_fingers, [local] {
     if (!local->joined()) return false;
-    const auto before = local->Info().fingers;
-    if (!local->FixFingers().ok()) return true;  // something is wrong: look again soon
-    return local->Info().fingers != before;
+    local->MarkFingers();
+    const bool failed = !local->FixFingers().ok();
+    const bool changed = local->FingersChangedSinceMark();  // ends the watch either way
+    return failed || changed;  // a failure means something is wrong: look again soon
   });
   maintenance->Add("check_predecessor", check_predecessor, [local] {
     if (local->joined()) local->CheckPredecessor();

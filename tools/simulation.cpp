@@ -161,8 +161,9 @@ void Simulation::RunTask(size_t index, Task task) {
       break;
     case Task::kFixFingers: {
       // As Maintenance::AddAdaptive: quiet steps double the wait, a change resets it.
-      const auto before = local.Info().fingers;
-      const bool changed = !local.FixFingers().ok() || local.Info().fingers != before;
+      local.MarkFingers();
+      const bool failed = !local.FixFingers().ok();
+      const bool changed = local.FingersChangedSinceMark() || failed;  // ends the watch
       node->fix_fingers_wait =
           changed ? periods_.fix_fingers_ms
                   : std::min(2 * node->fix_fingers_wait, periods_.fix_fingers_max_ms);

@@ -2,6 +2,9 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <string>
+#include <vector>
+
 #include "overlay/finger_table.h"
 #include "overlay/id.h"
 #include "overlay/successor_list.h"
@@ -87,6 +90,51 @@ BOOST_AUTO_TEST_CASE(finger_starts_and_closest_preceding) {
   fingers.Remove("n9");
   BOOST_TEST(!fingers.Get(2).has_value());
   BOOST_TEST(fingers.ClosestPreceding(Id::FromUint(12, 5)).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(order_follows_the_bytes_in_every_word) {
+  // Ids compare as three words (bytes 0-7, 8-15, 16-19): a difference in any of them, and in
+  // the high and low byte of each, must order as the hex text does.
+  const std::string zeros(40, '0');
+  std::vector<Id> ids;
+  for (int digit : {0, 1, 14, 15, 16, 17, 30, 31, 32, 33, 38, 39}) {
+    for (char c : {'1', '8', 'f'}) {
+      std::string hex = zeros;
+      hex[digit] = c;
+      ids.push_back(Id::FromHex(hex, 160).value());
+    }
+  }
+  ids.push_back(Id());
+  for (const Id& a : ids) {
+    for (const Id& b : ids) {
+      BOOST_TEST((a < b) == (a.ToHex(160) < b.ToHex(160)));
+      BOOST_TEST((a == b) == (a.ToHex(160) == b.ToHex(160)));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(finger_change_watch) {
+  chord::FingerTable fingers(Id::FromUint(1, 5), 5);
+  chord::NodeRef n4{Id::FromUint(4, 5), "n4"}, n9{Id::FromUint(9, 5), "n9"};
+  fingers.Set(0, n4);
+  fingers.Mark();
+  BOOST_TEST(!fingers.ChangedSinceMark());
+  fingers.Mark();
+  fingers.Set(0, n4);  // the same value: no change
+  BOOST_TEST(!fingers.ChangedSinceMark());
+  fingers.Mark();
+  fingers.Set(1, n9);
+  BOOST_TEST(fingers.ChangedSinceMark());
+  fingers.Mark();
+  fingers.Remove("n9");  // set back to empty within one watch
+  fingers.Set(1, n9);
+  BOOST_TEST(!fingers.ChangedSinceMark());
+  fingers.Mark();
+  fingers.Clear();
+  BOOST_TEST(fingers.ChangedSinceMark());
+  fingers.Set(2, n4);  // unwatched: the next watch starts from here
+  fingers.Mark();
+  BOOST_TEST(!fingers.ChangedSinceMark());
 }
 
 BOOST_AUTO_TEST_CASE(successor_list_stops_at_self_and_shifts) {
