@@ -58,7 +58,8 @@ test_example() {
 # test's processes (chord-node and the other tools a test starts included) write their
 # sanitizer reports to files, and a report fails the test (cmake/sanitizers.cmake); after the
 # run, check_reports.sh catches any report written too late for its test's check. The chaos
-# test is left out, as from the gating run of `test` above: it is not gating yet (issue 9).
+# test is left out: its latency figures and its schedule are about the ring, and 12 sanitized
+# nodes on a small machine measure the sanitizer instead (run it by hand: docs/sanitizers.md).
 # Each step prints its wall time and the machine's load.
 sanitized_test() {
   local sanitizer=$1 dir=$2 start=$SECONDS status=0

@@ -71,7 +71,8 @@ def sha256(path):
 
 
 def run(command, cwd=None, timeout=120):
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout * TIME_SCALE)
 
 
 def node_pid(address):
@@ -264,7 +265,7 @@ def check_tar(m1, m2, check):
     os.makedirs(os.path.join(m1, "src"))
     tar = subprocess.run("tar -C '%s' -cf - %s | tar -C '%s' -xf -" % (
         source, " ".join(SOURCE_DIRS), os.path.join(m1, "src")), shell=True,
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120 * TIME_SCALE)
     check(tar.returncode == 0, "tar into the mount: %s" % tar.stderr)
     for name in SOURCE_DIRS:
         diff = run(["diff", "-r", os.path.join(source, name), os.path.join(m2, "src", name)])
@@ -361,7 +362,7 @@ def check_big_copy(m1, m2, victim, directory, check):
 
 def check_ring_gone(launcher, m2, check):
     launcher.send_signal(signal.SIGTERM)
-    launcher.wait(timeout=60)
+    launcher.wait(timeout=60 * TIME_SCALE)
     started = time.monotonic()
     expect_errno(lambda: open(os.path.join(m2, "after.txt"), "w").close(), (errno.EIO,), check,
                  "create with the ring gone")
