@@ -34,6 +34,8 @@ import threading
 import time
 import xmlrpc.client
 
+from ports import free_base_port  # bench/ports.py, beside this script
+
 PROCS = []  # every Popen started here, stopped at exit
 WORK = None
 T0 = time.time()
@@ -119,27 +121,6 @@ def node_address(pid):
         if a == "--port" and i + 1 < len(args):
             return f"127.0.0.1:{args[i + 1]}"
     return None
-
-
-def free_base_port(count):
-    """A port P such that P..P+count-1 are free on 127.0.0.1 now."""
-    import socket
-    r = random.Random()
-    for _ in range(200):
-        base = r.randrange(20000, 60000 - count)
-        socks = []
-        try:
-            for i in range(count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise SystemExit("no free port range")
 
 
 def cpu_ticks(pids):

@@ -25,6 +25,8 @@ import tempfile
 import time
 import xmlrpc.client
 
+from ports import free_base_port  # bench/ports.py, beside this script
+
 PROCS = []
 WORK = None
 
@@ -39,28 +41,6 @@ def cleanup():
             p.wait(timeout=10)
     if WORK and os.path.isdir(WORK):
         shutil.rmtree(WORK, ignore_errors=True)
-
-
-def free_base_port(count):
-    """A port P such that P..P+count-1 are free on 127.0.0.1 now."""
-    r = random.Random()
-    for _ in range(200):
-        # Below the ephemeral range (32768..), where the nodes' own outgoing connections
-        # would take ports of the range after it was probed.
-        base = r.randrange(10000, 32000 - count)
-        socks = []
-        try:
-            for i in range(count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", base + i))
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise SystemExit("no free port range")
 
 
 def read_until(stream, marker, seconds):
