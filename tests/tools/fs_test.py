@@ -28,17 +28,13 @@ import sys
 import tempfile
 import time
 
+# TIME_SCALE: how much slower this build's programs are (3 under ASan, 10 under TSan); it
+# stretches the waits and the time-outs of nodes and mounts, never what a check asserts.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "dht"))
+from ring_helpers import TIME_SCALE, scaled_ms  # noqa: E402  pylint: disable=wrong-import-position
+
 SKIP = 77
 BIG_MB = 100
-# How much slower this build's programs are (3 under ASan, 10 under TSan: cmake/sanitizers.cmake).
-# It stretches the waits and the time-outs of nodes and mounts, never what a check asserts.
-TIME_SCALE = float(os.environ.get("CHORD_TEST_TIME_SCALE", "1"))
-
-
-def scaled_ms(ms):
-    return str(int(ms * TIME_SCALE))
-
-
 RING = ["--log-level", "error", "--call-timeout-ms", scaled_ms(5000),
         "--min-call-timeout-ms", scaled_ms(200)]
 REPOSITORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
